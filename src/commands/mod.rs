@@ -1,0 +1,4 @@
+//! One file per subcommand. Each takes a validated config (built by the
+//! binary from its flags) and returns the process exit status.
+
+pub mod emulate;

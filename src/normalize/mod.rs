@@ -1,0 +1,6 @@
+//! Normalization: phone numbers to E.164, e-mail addresses to their
+//! canonical form, country names to ISO regions.
+
+pub mod country;
+pub mod email;
+pub mod phone;
