@@ -51,3 +51,21 @@ impl ExitStatus {
         self as u8
     }
 }
+
+/// Any error that ends a command. Each message is one sentence a user can
+/// act on; none ever contains a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be read.
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    /// The mapping file or headers are wrong.
+    #[error(transparent)]
+    Mapping(#[from] mapping::MappingError),
+    /// A report could not be written.
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
+    /// Anything else, already phrased for the user.
+    #[error("{0}")]
+    Message(String),
+}

@@ -1,1 +1,267 @@
-//! pipeline
+//! The first half of every command: records → contacts, normalized, checked
+//! and deduplicated, in input order.
+//!
+//! Reading runs on its own thread; normalization (the expensive part: phone
+//! parsing) runs on rayon's pool a chunk at a time; deduplication runs in
+//! order on the consumer's thread, because "the first row wins" needs order.
+
+use crate::contact::Contact;
+use crate::dedupe::{DedupeBy, Deduper, Key};
+use crate::mapping::Mapping;
+use crate::normalize::{country, email, phone};
+use crate::platform::PlatformKind;
+use crate::report::{RowResult, Status};
+use crate::source::{Record, RecordProblem, Source, SourceError};
+use rayon::prelude::*;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+/// Records handed to the normalizers at a time: large enough to amortise
+/// the thread hand-off, small enough to keep memory flat.
+const CHUNK: usize = 4096;
+
+/// What to do with a row whose e-mail is not valid (`--on-invalid-email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmailPolicy {
+    /// The row is invalid.
+    #[default]
+    Reject,
+    /// Keep the row, blank the e-mail, say so in `reason`.
+    Drop,
+}
+
+impl FromStr for EmailPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "reject" => Ok(EmailPolicy::Reject),
+            "drop" => Ok(EmailPolicy::Drop),
+            other => Err(format!(
+                "unknown e-mail policy \"{other}\" (expected reject or drop)"
+            )),
+        }
+    }
+}
+
+/// How rows are checked.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareOptions {
+    /// Region for national numbers when the row has no country.
+    pub default_region: Option<String>,
+    /// What makes two rows the same contact.
+    pub dedupe_by: DedupeBy,
+    /// Invalid e-mail handling.
+    pub on_invalid_email: EmailPolicy,
+    /// Target platform whose required fields are checked.
+    pub platform: Option<PlatformKind>,
+}
+
+impl PrepareOptions {
+    fn phone_required(&self) -> bool {
+        match self.platform {
+            Some(p) => p.required_fields().contains(&"phone"),
+            None => self.dedupe_by != DedupeBy::Email,
+        }
+    }
+}
+
+/// A row after mapping, normalization and deduplication.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Position in the input (0-based).
+    pub seq: u64,
+    /// Row number as a spreadsheet user sees it.
+    pub row: u64,
+    /// `Valid`, `Invalid` or `Duplicate`.
+    pub status: Status,
+    /// Reasons (codes with detail), including warnings on valid rows.
+    pub reasons: Vec<String>,
+    /// The normalized contact.
+    pub contact: Contact,
+    /// Dedupe key of a valid row.
+    pub key: Option<Key>,
+    /// The earlier row holding the same key.
+    pub duplicate_of: Option<u64>,
+    /// The input's own fields.
+    pub raw: Vec<String>,
+}
+
+impl Prepared {
+    /// The report line for this row as it stands.
+    pub fn to_result(&self, status: Status) -> RowResult {
+        RowResult {
+            seq: self.seq,
+            row: self.row,
+            status,
+            reason: self.reasons.join("; "),
+            phone: if self.status == Status::Invalid {
+                String::new()
+            } else {
+                self.contact.phone.clone()
+            },
+            email: self.contact.email.clone(),
+            duplicate_of: self.duplicate_of,
+            remote_id: String::new(),
+            raw: self.raw.clone(),
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// Maps and normalizes one record. Pure, so it runs in parallel.
+pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOptions) -> Prepared {
+    let mut reasons = Vec::new();
+    let mut invalid = false;
+    if let Some(RecordProblem::Ragged { expected, found }) = rec.problem {
+        return Prepared {
+            seq,
+            row: rec.row,
+            status: Status::Invalid,
+            reasons: vec![format!(
+                "ragged_row: expected {expected} fields, found {found}"
+            )],
+            contact: Contact::default(),
+            key: None,
+            duplicate_of: None,
+            raw: rec.fields,
+        };
+    }
+    let mut c = mapping.apply(&rec.fields);
+    let region = country::region_code(&c.country).or(opts.default_region.as_deref());
+    let raw_phone = std::mem::take(&mut c.phone);
+    if raw_phone.trim().is_empty() {
+        if opts.phone_required() {
+            invalid = true;
+            reasons.push(phone::PhoneError::Missing.code().to_string());
+        }
+    } else {
+        match phone::normalize(&raw_phone, region) {
+            Ok(e164) => c.phone = e164,
+            Err(e) => {
+                invalid = true;
+                reasons.push(format!("{}: {}", e.code(), quoted(raw_phone.trim())));
+            }
+        }
+    }
+    let raw_email = std::mem::take(&mut c.email);
+    match email::normalize(&raw_email) {
+        Ok(e) => c.email = e,
+        Err(_) => match opts.on_invalid_email {
+            EmailPolicy::Reject => {
+                invalid = true;
+                reasons.push(format!("invalid_email: {}", quoted(raw_email.trim())));
+            }
+            EmailPolicy::Drop => {
+                reasons.push(format!("email_dropped: {}", quoted(raw_email.trim())));
+            }
+        },
+    }
+    c.complete_names();
+    if let Some(p) = opts.platform {
+        for field in p.required_fields() {
+            if *field != "phone" && c.get(field).is_some_and(|v| v.trim().is_empty()) {
+                invalid = true;
+                reasons.push(format!("missing_field: {field}"));
+            }
+        }
+    }
+    let key = if invalid {
+        None
+    } else {
+        Key::build(opts.dedupe_by, &c.phone, &c.email)
+    };
+    Prepared {
+        seq,
+        row: rec.row,
+        status: if invalid {
+            Status::Invalid
+        } else {
+            Status::Valid
+        },
+        reasons,
+        contact: c,
+        key,
+        duplicate_of: None,
+        raw: rec.fields,
+    }
+}
+
+/// Streams prepared rows a chunk at a time, in input order.
+pub struct Pipeline {
+    rx: Receiver<Result<Vec<Record>, SourceError>>,
+    mapping: Arc<Mapping>,
+    opts: PrepareOptions,
+    deduper: Deduper,
+    seq: u64,
+}
+
+impl Pipeline {
+    /// Starts reading `source` on a background thread.
+    pub fn new(source: Source, mapping: Mapping, opts: PrepareOptions) -> Pipeline {
+        let (tx, rx) = sync_channel(4);
+        let mut records = source.records;
+        std::thread::spawn(move || {
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for rec in records.by_ref() {
+                    match rec {
+                        Ok(r) => chunk.push(r),
+                        Err(e) => {
+                            if !chunk.is_empty() {
+                                let _ = tx.send(Ok(std::mem::take(&mut chunk)));
+                            }
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK {
+                        break;
+                    }
+                }
+                if chunk.is_empty() || tx.send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        });
+        Pipeline {
+            rx,
+            mapping: Arc::new(mapping),
+            opts,
+            deduper: Deduper::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl Iterator for Pipeline {
+    type Item = Result<Vec<Prepared>, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let chunk = match self.rx.recv().ok()? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        let base = self.seq;
+        self.seq += chunk.len() as u64;
+        let mapping = &self.mapping;
+        let opts = &self.opts;
+        let mut prepared: Vec<Prepared> = chunk
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, rec)| prepare_record(base + i as u64, rec, mapping, opts))
+            .collect();
+        for p in prepared.iter_mut() {
+            if let Some(key) = &p.key
+                && let Some(first) = self.deduper.claim(key, p.row)
+            {
+                p.status = Status::Duplicate;
+                p.duplicate_of = Some(first);
+            }
+        }
+        Some(Ok(prepared))
+    }
+}

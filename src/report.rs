@@ -1,1 +1,364 @@
-//! report
+//! The per-row report, the rejects file and the run summary.
+//!
+//! Every input row appears in the report exactly once, in input order,
+//! whatever happened to it.
+
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Would be accepted (validate).
+    Valid,
+    /// Rejected by waport or the platform; `reason` says why.
+    Invalid,
+    /// Same key as an earlier row; `duplicate_of` names it.
+    Duplicate,
+    /// Created on the platform.
+    Created,
+    /// Updated on the platform.
+    Updated,
+    /// Identical to what the last import sent: nothing sent.
+    Unchanged,
+    /// Already on the platform (create mode): left alone.
+    Exists,
+    /// Could not be sent after retries.
+    Failed,
+    /// Not attempted (quota reached, interrupted).
+    Skipped,
+}
+
+impl Status {
+    /// Statuses `validate` reports.
+    pub const VALIDATE: &'static [Status] = &[Status::Valid, Status::Invalid, Status::Duplicate];
+    /// Statuses an import reports (with their JSON counts always present).
+    pub const IMPORT: &'static [Status] = &[
+        Status::Created,
+        Status::Updated,
+        Status::Unchanged,
+        Status::Exists,
+        Status::Duplicate,
+        Status::Invalid,
+        Status::Failed,
+        Status::Skipped,
+    ];
+
+    /// The name written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Invalid => "invalid",
+            Status::Duplicate => "duplicate",
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
+            Status::Exists => "exists",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Parses a name written by [`Status::as_str`].
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Valid,
+            Status::Invalid,
+            Status::Duplicate,
+            Status::Created,
+            Status::Updated,
+            Status::Unchanged,
+            Status::Exists,
+            Status::Failed,
+            Status::Skipped,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether this status makes the run exit with code 3.
+    pub fn is_rejection(self) -> bool {
+        matches!(self, Status::Invalid | Status::Failed | Status::Skipped)
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone)]
+pub struct RowResult {
+    /// Position in the input (0-based), for ordering.
+    pub seq: u64,
+    /// Row number as a spreadsheet user sees it.
+    pub row: u64,
+    /// What happened.
+    pub status: Status,
+    /// Stable code plus detail, `;`-separated when several.
+    pub reason: String,
+    /// E.164 phone (empty when invalid).
+    pub phone: String,
+    /// Normalized e-mail.
+    pub email: String,
+    /// The earlier row with the same key.
+    pub duplicate_of: Option<u64>,
+    /// The platform's id for the contact.
+    pub remote_id: String,
+    /// The input's own fields, verbatim.
+    pub raw: Vec<String>,
+}
+
+/// A report file could not be written.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// Creating or writing a file failed.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+type CsvOut = csv::Writer<BufWriter<File>>;
+
+fn create_csv(path: &Path, delimiter: u8) -> Result<CsvOut, ReportError> {
+    let file = File::create(path).map_err(|e| ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(csv::WriterBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_writer(BufWriter::with_capacity(1 << 16, file)))
+}
+
+/// Counts per status and per reason code.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Rows seen.
+    pub rows: u64,
+    /// Rows per status.
+    pub by_status: BTreeMap<Status, u64>,
+    /// Rows per reason code (the part of a reason before `:`).
+    pub by_reason: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Adds one row.
+    pub fn add(&mut self, status: Status, reason: &str) {
+        self.rows += 1;
+        *self.by_status.entry(status).or_default() += 1;
+        for part in reason.split("; ").filter(|p| !p.is_empty()) {
+            let code = part.split(':').next().unwrap_or(part).trim();
+            *self.by_reason.entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Rows with `status`.
+    pub fn get(&self, status: Status) -> u64 {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Whether any row makes the run exit 3.
+    pub fn has_rejections(&self) -> bool {
+        self.by_status
+            .iter()
+            .any(|(s, n)| s.is_rejection() && *n > 0)
+    }
+
+    /// The JSON summary: `rows`, one count per listed status, `reasons`.
+    pub fn to_json(&self, statuses: &[Status]) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("rows".into(), json!(self.rows));
+        for s in statuses {
+            m.insert(s.as_str().into(), json!(self.get(*s)));
+        }
+        let reasons: Map<String, Value> = self
+            .by_reason
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        m.insert("reasons".into(), Value::Object(reasons));
+        m
+    }
+
+    /// Human summary lines for stderr.
+    pub fn human(&self, statuses: &[Status]) -> String {
+        let parts: Vec<String> = statuses
+            .iter()
+            .filter(|s| self.get(**s) > 0 || Status::VALIDATE.contains(s))
+            .map(|s| format!("{} {}", s.as_str(), self.get(*s)))
+            .collect();
+        let mut out = format!("{} rows: {}\n", self.rows, parts.join(", "));
+        if !self.by_reason.is_empty() {
+            let mut top: Vec<(&String, &u64)> = self.by_reason.iter().collect();
+            top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let shown: Vec<String> = top
+                .iter()
+                .take(5)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.push_str(&format!("top reasons: {}\n", shown.join(", ")));
+        }
+        out
+    }
+}
+
+/// Where and how to write the report.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The report file.
+    pub report: PathBuf,
+    /// The rejects file, if asked for.
+    pub rejects: Option<PathBuf>,
+    /// Delimiter of the rejects file (the input's own, so it opens like it).
+    pub rejects_delimiter: u8,
+    /// Whether to add the `remote_id` column (import).
+    pub remote_id: bool,
+}
+
+/// Writes the report (and rejects file) in input order, whatever order the
+/// results arrive in.
+pub struct ReportWriter {
+    opts: ReportOptions,
+    report: CsvOut,
+    rejects: Option<CsvOut>,
+    pending: HashMap<u64, RowResult>,
+    next_seq: u64,
+    counts: Counts,
+    line: Vec<String>,
+    width: usize,
+}
+
+impl ReportWriter {
+    /// Creates the files and writes their headers.
+    pub fn create(opts: ReportOptions, headers: &[String]) -> Result<ReportWriter, ReportError> {
+        let mut report = create_csv(&opts.report, b',')?;
+        let mut head: Vec<String> = ["row", "status", "reason", "phone", "email", "duplicate_of"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if opts.remote_id {
+            head.push("remote_id".into());
+        }
+        head.extend(headers.iter().cloned());
+        let path = opts.report.display().to_string();
+        write_record(&mut report, &head, &path)?;
+        let rejects = match &opts.rejects {
+            Some(p) => {
+                let mut w = create_csv(p, opts.rejects_delimiter)?;
+                let mut head = headers.to_vec();
+                head.push("waport_error".into());
+                write_record(&mut w, &head, &p.display().to_string())?;
+                Some(w)
+            }
+            None => None,
+        };
+        Ok(ReportWriter {
+            opts,
+            report,
+            rejects,
+            pending: HashMap::new(),
+            next_seq: 0,
+            counts: Counts::default(),
+            line: Vec::new(),
+            width: headers.len(),
+        })
+    }
+
+    /// Accepts one row's result (any order; written in `seq` order).
+    pub fn push(&mut self, result: RowResult) -> Result<(), ReportError> {
+        if result.seq != self.next_seq {
+            self.pending.insert(result.seq, result);
+            return Ok(());
+        }
+        self.write_one(&result)?;
+        self.next_seq += 1;
+        while let Some(next) = self.pending.remove(&self.next_seq) {
+            self.write_one(&next)?;
+            self.next_seq += 1;
+        }
+        Ok(())
+    }
+
+    fn write_one(&mut self, r: &RowResult) -> Result<(), ReportError> {
+        self.counts.add(r.status, &r.reason);
+        self.line.clear();
+        self.line.push(r.row.to_string());
+        self.line.push(r.status.as_str().to_string());
+        self.line.push(r.reason.clone());
+        self.line.push(r.phone.clone());
+        self.line.push(r.email.clone());
+        self.line
+            .push(r.duplicate_of.map(|d| d.to_string()).unwrap_or_default());
+        if self.opts.remote_id {
+            self.line.push(r.remote_id.clone());
+        }
+        self.line.extend(r.raw.iter().cloned());
+        let path = self.opts.report.display().to_string();
+        write_record(&mut self.report, &self.line, &path)?;
+        if let (Some(w), true) = (self.rejects.as_mut(), r.status.is_rejection()) {
+            let mut rec = r.raw.clone();
+            // A short (ragged) row is padded so `waport_error` stays in
+            // its own column when the file is opened in a spreadsheet.
+            if rec.len() < self.width {
+                rec.resize(self.width, String::new());
+            }
+            rec.push(r.reason.clone());
+            let path = self.opts.rejects.as_ref().map(|p| p.display().to_string());
+            write_record(w, &rec, path.as_deref().unwrap_or(""))?;
+        }
+        Ok(())
+    }
+
+    /// Counts so far (rows written).
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Flushes everything, including results still waiting for an earlier
+    /// row (which only happens when a run is cut short), and returns the
+    /// counts.
+    pub fn finish(mut self) -> Result<Counts, ReportError> {
+        let mut rest: Vec<RowResult> = self.pending.drain().map(|(_, r)| r).collect();
+        rest.sort_by_key(|r| r.seq);
+        for r in rest {
+            self.write_one(&r)?;
+        }
+        let path = self.opts.report.display().to_string();
+        self.report.flush().map_err(|e| ReportError::Write {
+            path,
+            message: e.to_string(),
+        })?;
+        if let (Some(mut w), Some(p)) = (self.rejects.take(), self.opts.rejects.as_ref()) {
+            w.flush().map_err(|e| ReportError::Write {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(self.counts)
+    }
+}
+
+fn write_record(w: &mut CsvOut, rec: &[String], path: &str) -> Result<(), ReportError> {
+    w.write_record(rec).map_err(|e| ReportError::Write {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The default report path: `<input-stem>.report.csv` in the current folder.
+pub fn default_report_path(input: &str) -> PathBuf {
+    let stem = if input == "-" {
+        "stdin".to_string()
+    } else {
+        Path::new(input)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "waport".to_string())
+    };
+    PathBuf::from(format!("{stem}.report.csv"))
+}

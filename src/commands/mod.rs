@@ -2,3 +2,4 @@
 //! binary from its flags) and returns the process exit status.
 
 pub mod emulate;
+pub mod validate;

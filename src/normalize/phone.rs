@@ -34,3 +34,8 @@ pub fn normalize(raw: &str, region: Option<&str>) -> Result<String, PhoneError> 
         Ok(format!("+{d}"))
     }
 }
+
+/// The digits of an E.164 number as a compact key.
+pub fn e164_key(e164: &str) -> Option<u64> {
+    e164.strip_prefix('+')?.parse().ok()
+}

@@ -1,0 +1,131 @@
+//! `waport validate FILE`: what an import would accept and reject, and why.
+
+use crate::mapping::{MapFile, Mapping};
+use crate::pipeline::{Pipeline, PrepareOptions};
+use crate::report::{ReportOptions, ReportWriter, Status, default_report_path};
+use crate::source::{self, Format, ReadOptions, SourceInfo};
+use crate::{Error, ExitStatus};
+use std::path::PathBuf;
+
+/// Everything `validate` needs, already checked by the binary.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateConfig {
+    /// Input path, `-` for stdin.
+    pub input: String,
+    /// Reader overrides.
+    pub read: ReadOptions,
+    /// `--map FILE`.
+    pub map_file: Option<PathBuf>,
+    /// Normalization and dedupe rules.
+    pub prepare: PrepareOptions,
+    /// `--report PATH` (default `<stem>.report.csv`).
+    pub report: Option<PathBuf>,
+    /// `--rejects PATH`.
+    pub rejects: Option<PathBuf>,
+    /// `--json`: one summary object on stdout.
+    pub json: bool,
+    /// `--quiet`: no summary on stderr.
+    pub quiet: bool,
+    /// `--show-mapping`: print the mapping and stop.
+    pub show_mapping: bool,
+}
+
+/// Describes what the reader detected, for the summary.
+pub fn describe_source(info: &SourceInfo) -> String {
+    match info.format {
+        Format::Csv => {
+            let delim = match info.delimiter {
+                Some(b'\t') => "tab".to_string(),
+                Some(d) => format!("'{}'", d as char),
+                None => "?".to_string(),
+            };
+            format!(
+                "CSV, {}, delimiter {delim}",
+                info.encoding.as_deref().unwrap_or("UTF-8")
+            )
+        }
+        Format::Spreadsheet => format!(
+            "spreadsheet, sheet \"{}\"",
+            info.sheet.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// Loads the mapping for an opened input.
+pub fn load_mapping(headers: &[String], map_file: Option<&PathBuf>) -> Result<Mapping, Error> {
+    let file = map_file.map(|p| MapFile::load(p)).transpose()?;
+    Ok(Mapping::infer(headers, file.as_ref())?)
+}
+
+/// Runs `validate`.
+pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
+    let source = source::open(&cfg.input, &cfg.read)?;
+    let mapping = load_mapping(&source.headers, cfg.map_file.as_ref())?;
+    if cfg.show_mapping {
+        println!(
+            "{} ({}): {} columns",
+            cfg.input,
+            describe_source(&source.info),
+            source.headers.len()
+        );
+        print!("{}", mapping.describe());
+        return Ok(ExitStatus::Ok);
+    }
+    let info = source.info.clone();
+    let headers = source.headers.clone();
+    let report_path = cfg
+        .report
+        .clone()
+        .unwrap_or_else(|| default_report_path(&cfg.input));
+    let mut writer = ReportWriter::create(
+        ReportOptions {
+            report: report_path.clone(),
+            rejects: cfg.rejects.clone(),
+            rejects_delimiter: info.delimiter.unwrap_or(b','),
+            remote_id: false,
+        },
+        &headers,
+    )?;
+    let mut fatal = None;
+    for chunk in Pipeline::new(source, mapping, cfg.prepare.clone()) {
+        match chunk {
+            Ok(rows) => {
+                for p in rows {
+                    let status = p.status;
+                    writer.push(p.to_result(status))?;
+                }
+            }
+            Err(e) => {
+                fatal = Some(e);
+                break;
+            }
+        }
+    }
+    let counts = writer.finish()?;
+    if let Some(e) = fatal {
+        return Err(e.into());
+    }
+    if cfg.json {
+        println!(
+            "{}",
+            serde_json::Value::Object(counts.to_json(Status::VALIDATE))
+        );
+    }
+    if !cfg.quiet {
+        eprint!(
+            "{} ({})\n{}report: {}\n",
+            cfg.input,
+            describe_source(&info),
+            counts.human(Status::VALIDATE),
+            report_path.display()
+        );
+        if let Some(r) = &cfg.rejects {
+            eprintln!("rejects: {}", r.display());
+        }
+    }
+    Ok(if counts.has_rejections() {
+        ExitStatus::RowsRejected
+    } else {
+        ExitStatus::Ok
+    })
+}
