@@ -1,0 +1,5 @@
+//! Integration tests that drive the real `waport` binary, one module per
+//! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
+
+mod validate;
+mod workdir;
