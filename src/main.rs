@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use waport::ExitStatus;
+use waport::commands::generate::GenerateConfig;
 use waport::commands::validate::ValidateConfig;
 use waport::pipeline::PrepareOptions;
 use waport::platform::PlatformKind;
@@ -27,6 +28,9 @@ enum Command {
     Validate(ValidateArgs),
     /// Run a local emulator of the four platform APIs.
     Emulate(EmulateArgs),
+    /// Write a realistic messy contact file for benchmarks.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
 /// Reading and mapping flags shared by every command that reads a file.
@@ -125,6 +129,22 @@ impl InputArgs {
 }
 
 #[derive(clap::Args)]
+struct GenerateArgs {
+    /// Number of data rows.
+    #[arg(long, default_value_t = 200_000)]
+    rows: u64,
+    /// Output file (`-` for standard output).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// UTF-8 with `,` instead of Windows-1252 with `;`.
+    #[arg(long)]
+    utf8: bool,
+}
+
+#[derive(clap::Args)]
 struct EmulateArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8787")]
@@ -165,6 +185,13 @@ fn main() -> ExitCode {
             json: a.report.json,
             quiet: a.report.quiet,
             show_mapping: a.show_mapping,
+        })
+        .map_err(anyhow::Error::from),
+        Command::Generate(a) => waport::commands::generate::run(GenerateConfig {
+            rows: a.rows,
+            output: a.output,
+            seed: a.seed,
+            utf8: a.utf8,
         })
         .map_err(anyhow::Error::from),
         Command::Emulate(a) => waport::commands::emulate::run(waport::emulator::EmulatorConfig {

@@ -2,4 +2,5 @@
 //! binary from its flags) and returns the process exit status.
 
 pub mod emulate;
+pub mod generate;
 pub mod validate;
