@@ -2,5 +2,6 @@
 //! canonical form, country names to ISO regions.
 
 pub mod country;
+mod country_names;
 pub mod email;
 pub mod phone;

@@ -1,0 +1,461 @@
+//! The fast path: libphonenumber's parse and validity rules replayed on a
+//! canonical digit string with the engine's own metadata (see `meta.rs`).
+//!
+//! The engine spends most of its ~2 µs per number on generic string regexes
+//! (extension and punctuation scanning) and on checking every number type one
+//! regex at a time. Our input is already cleaned to `[+]digits`, so this module
+//! skips the string work and checks all number types of a region with a single
+//! union regex per national-number length. It follows the engine's code step by
+//! step (`parse_helper`, `maybe_extract_country_code`,
+//! `maybe_strip_national_prefix_and_carrier_code`, `test_number_length`,
+//! `get_region_for_number`, `get_number_type_helper`) and declines (`None`)
+//! wherever it does not replicate the engine, such as non-geographic calling
+//! codes or error paths; the caller then asks the engine. Only its *accepts*
+//! are trusted: a rejection is always re-checked by the engine.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock};
+
+use regex::Regex;
+
+use super::meta::METADATA;
+
+/// A number type's description: verbatim pattern (`^(?:…)$`), possible
+/// lengths (empty = inherit the general ones, `[-1]` = no such numbers) and
+/// lengths only dialable locally.
+pub(super) struct D {
+    pub p: Option<&'static str>,
+    pub l: &'static [i32],
+    pub lo: &'static [i32],
+}
+
+/// One region's metadata, mirroring libphonenumber's `PhoneMetadata`.
+pub(super) struct M {
+    pub id: &'static str,
+    pub cc: i32,
+    pub main: bool,
+    pub ld: Option<&'static str>,
+    pub idd: Option<&'static str>,
+    pub npfp: Option<&'static str>,
+    pub tr: Option<&'static str>,
+    pub same_mf: bool,
+    pub general: D,
+    pub fixed: D,
+    pub mobile: D,
+    pub toll_free: D,
+    pub premium: D,
+    pub shared: D,
+    pub personal: D,
+    pub voip: D,
+    pub pager: D,
+    pub uan: D,
+    pub voicemail: D,
+}
+
+/// National significant numbers longer than this are rejected by the engine.
+const MAX_NSN: usize = 17;
+/// ... and shorter than this.
+const MIN_NSN: usize = 2;
+
+/// Regexes of one region, compiled on first use (most runs touch a handful
+/// of regions, and compiling all 250 would cost a noticeable startup).
+struct Compiled {
+    general_full: Option<Regex>,
+    ld_start: Option<Regex>,
+    idd_start: Option<Regex>,
+    npfp_start: Option<Regex>,
+    /// For each NSN length, one regex matching any number type's pattern
+    /// that allows that length (`None`: no type allows it).
+    by_len: Vec<Option<Regex>>,
+}
+
+struct Region {
+    meta: &'static M,
+    compiled: OnceLock<Option<Compiled>>,
+}
+
+struct Tables {
+    regions: Vec<Region>,
+    /// Calling code → regions, main country first (the engine's order).
+    by_cc: HashMap<i32, Vec<usize>>,
+    /// Alpha-2 id → region (geographic regions only).
+    by_id: HashMap<&'static str, usize>,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    let regions: Vec<Region> = METADATA
+        .iter()
+        .map(|meta| Region {
+            meta,
+            compiled: OnceLock::new(),
+        })
+        .collect();
+    let mut by_cc: HashMap<i32, Vec<usize>> = HashMap::new();
+    let mut by_id = HashMap::new();
+    for (i, r) in regions.iter().enumerate() {
+        let list = by_cc.entry(r.meta.cc).or_default();
+        if r.meta.main {
+            list.insert(0, i);
+        } else {
+            list.push(i);
+        }
+        if r.meta.id != "001" {
+            by_id.insert(r.meta.id, i);
+        }
+    }
+    Tables {
+        regions,
+        by_cc,
+        by_id,
+    }
+});
+
+/// The engine wraps every pattern as `^(?:…)$` and treats anything shorter
+/// than that wrapper as the empty pattern; we decline those regions instead.
+fn wrapped(p: &str) -> Option<&str> {
+    (p.len() >= 6 && p.starts_with("^(?:") && p.ends_with(")$")).then_some(p)
+}
+
+fn compile_full(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
+    match p {
+        None => Ok(None),
+        Some(p) => Regex::new(wrapped(p).ok_or(())?).map(Some).map_err(|_| ()),
+    }
+}
+
+fn compile_start(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
+    match p {
+        None => Ok(None),
+        Some(p) => {
+            let p = wrapped(p).ok_or(())?;
+            Regex::new(&p[..p.len() - 1]).map(Some).map_err(|_| ())
+        }
+    }
+}
+
+/// The descriptions `get_number_type_helper` tries, in its order.
+fn type_descs(m: &M) -> Vec<&D> {
+    let mut v = vec![
+        &m.premium,
+        &m.toll_free,
+        &m.shared,
+        &m.voip,
+        &m.personal,
+        &m.pager,
+        &m.uan,
+        &m.voicemail,
+        &m.fixed,
+    ];
+    if !m.same_mf {
+        v.push(&m.mobile);
+    }
+    v
+}
+
+fn compile(m: &M) -> Option<Compiled> {
+    let mut by_len = Vec::with_capacity(MAX_NSN + 1);
+    let types = type_descs(m);
+    for len in 0..=MAX_NSN as i32 {
+        // `is_number_matching_desc`: a type with listed lengths only matches
+        // those lengths; a type without any inherits the general check.
+        let mut alts = Vec::new();
+        for d in &types {
+            if let Some(p) = d.p
+                && (d.l.is_empty() || d.l.contains(&len))
+            {
+                let p = wrapped(p)?;
+                alts.push(&p[1..p.len() - 1]);
+            }
+        }
+        if alts.is_empty() {
+            by_len.push(None);
+        } else {
+            by_len.push(Some(Regex::new(&format!("^(?:{})$", alts.join("|"))).ok()?));
+        }
+    }
+    Some(Compiled {
+        general_full: compile_full(m.general.p).ok()?,
+        ld_start: compile_start(m.ld).ok()?,
+        idd_start: compile_start(m.idd).ok()?,
+        npfp_start: compile_start(m.npfp).ok()?,
+        by_len,
+    })
+}
+
+impl Region {
+    fn compiled(&self) -> Option<&Compiled> {
+        self.compiled.get_or_init(|| compile(self.meta)).as_ref()
+    }
+}
+
+/// `is_number_matching_desc` for the general description.
+fn general_matches(r: &Region, c: &Compiled, nsn: &str) -> bool {
+    let l = &r.meta.general.l;
+    if !l.is_empty() && !l.contains(&(nsn.len() as i32)) {
+        return false;
+    }
+    c.general_full.as_ref().is_some_and(|re| re.is_match(nsn))
+}
+
+/// `get_number_type_helper(..) != Unknown`.
+fn has_type(r: &Region, c: &Compiled, nsn: &str) -> bool {
+    if !general_matches(r, c, nsn) {
+        return false;
+    }
+    c.by_len
+        .get(nsn.len())
+        .and_then(Option::as_ref)
+        .is_some_and(|re| re.is_match(nsn))
+}
+
+/// Outcome of `test_number_length` with the unknown type.
+#[derive(PartialEq)]
+enum LenCheck {
+    Possible,
+    LocalOnly,
+    TooShort,
+    TooLong,
+    InvalidLength,
+}
+
+fn mask(lengths: &[i32]) -> u64 {
+    let mut m = 0u64;
+    for &l in lengths {
+        if (0..64).contains(&l) {
+            m |= 1 << l;
+        } else {
+            m = 0;
+        }
+    }
+    m
+}
+
+fn test_length(m: &M, nsn: &str) -> LenCheck {
+    let possible = mask(m.general.l);
+    let local = mask(m.general.lo);
+    if possible == 0 {
+        return LenCheck::InvalidLength;
+    }
+    let len = nsn.len() as u32;
+    if len >= 64 {
+        return LenCheck::TooLong;
+    }
+    let bit = 1u64 << len;
+    if local & bit != 0 {
+        return LenCheck::LocalOnly;
+    }
+    let min = possible.trailing_zeros();
+    let max = 63 - possible.leading_zeros();
+    if min == len {
+        LenCheck::Possible
+    } else if min > len {
+        LenCheck::TooShort
+    } else if max < len {
+        LenCheck::TooLong
+    } else if possible & bit != 0 {
+        LenCheck::Possible
+    } else {
+        LenCheck::InvalidLength
+    }
+}
+
+/// `maybe_strip_national_prefix_and_carrier_code`, returning the number to use.
+fn strip_national_prefix(r: &Region, c: &Compiled, nsn: &str) -> String {
+    let Some(re) = c.npfp_start.as_ref().filter(|_| !nsn.is_empty()) else {
+        return nsn.to_owned();
+    };
+    let viable = c.general_full.as_ref().is_some_and(|g| g.is_match(nsn));
+    let general = |s: &str| c.general_full.as_ref().is_some_and(|g| g.is_match(s));
+    let tr = r.meta.tr.unwrap_or("");
+    let Some(caps) = re.captures(nsn) else {
+        return nsn.to_owned();
+    };
+    let first = caps.get(1);
+    let second = caps.get(2);
+    let transform = first.is_some_and(|f| {
+        !tr.is_empty()
+            && (second.is_some_and(|s| !s.is_empty()) || (!f.is_empty() && second.is_none()))
+    });
+    if transform {
+        let replaced = re.replace(nsn, tr).into_owned();
+        if viable && !general(&replaced) {
+            return nsn.to_owned();
+        }
+        return replaced;
+    }
+    match caps.get(0) {
+        Some(m0) => {
+            let stripped = &nsn[m0.end()..];
+            if viable && !general(stripped) {
+                nsn.to_owned()
+            } else {
+                stripped.to_owned()
+            }
+        }
+        None => nsn.to_owned(),
+    }
+}
+
+/// A parsed number: calling code and national significant number digits.
+pub(super) struct Parsed {
+    pub cc: i32,
+    pub nsn: String,
+}
+
+fn region_for_cc(t: &Tables, cc: i32) -> Option<&Region> {
+    t.by_cc
+        .get(&cc)
+        .and_then(|l| l.first())
+        .map(|&i| &t.regions[i])
+}
+
+/// Replays the engine's `parse` of `[+]digits` in `region`. `digits` must be
+/// ASCII digits only. `None` means "ask the engine" (including every case the
+/// engine would reject with a parse error).
+pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Parsed> {
+    let t = &*TABLES;
+    // The engine first needs a viable number (three digits or more for our
+    // canonical input) and, without a region, a leading plus.
+    if digits.len() < 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let default = match region {
+        Some(id) => Some(&t.regions[*t.by_id.get(id)?]),
+        None if plus => None,
+        None => return None,
+    };
+    let mut cc = 0;
+    let mut national: String;
+    let from_idd;
+    let rest: &str = if plus {
+        from_idd = true;
+        digits
+    } else {
+        let d = default?;
+        let c = d.compiled()?;
+        match c.idd_start.as_ref().and_then(|re| re.find(digits)) {
+            // The engine only strips an IDD that is not followed by a 0.
+            Some(m) if !digits[m.end()..].starts_with('0') => {
+                from_idd = true;
+                &digits[m.end()..]
+            }
+            _ => {
+                from_idd = false;
+                digits
+            }
+        }
+    };
+    if from_idd {
+        if rest.len() <= MIN_NSN || rest.starts_with('0') {
+            return None;
+        }
+        let mut found = None;
+        for i in 1..=3.min(rest.len()) {
+            if let Ok(code) = rest[..i].parse::<i32>()
+                && t.by_cc.contains_key(&code)
+            {
+                found = Some((code, &rest[i..]));
+                break;
+            }
+        }
+        let (code, nsn) = found?;
+        cc = code;
+        national = nsn.to_owned();
+    } else {
+        national = rest.to_owned();
+        if let Some(d) = default {
+            let c = d.compiled()?;
+            let code = d.meta.cc.to_string();
+            if let Some(potential) = rest.strip_prefix(code.as_str()) {
+                let potential = strip_national_prefix(d, c, potential);
+                let full = c.general_full.as_ref().is_some_and(|g| g.is_match(rest));
+                let pot = c
+                    .general_full
+                    .as_ref()
+                    .is_some_and(|g| g.is_match(&potential));
+                if (!full && pot) || test_length(d.meta, rest) == LenCheck::TooLong {
+                    cc = d.meta.cc;
+                    national = potential;
+                }
+            }
+        }
+    }
+    let meta_region = if cc != 0 {
+        let r = region_for_cc(t, cc)?;
+        if r.meta.id == "001" {
+            // Non-geographic entities use a separate metadata map in the
+            // engine; rare enough to leave to it.
+            return None;
+        }
+        r
+    } else {
+        let d = default?;
+        cc = d.meta.cc;
+        d
+    };
+    if national.len() < MIN_NSN {
+        return None;
+    }
+    let c = meta_region.compiled()?;
+    let potential = strip_national_prefix(meta_region, c, &national);
+    match test_length(meta_region.meta, &potential) {
+        LenCheck::LocalOnly | LenCheck::TooShort | LenCheck::InvalidLength => {}
+        LenCheck::Possible | LenCheck::TooLong => national = potential,
+    }
+    if national.len() < MIN_NSN || national.len() > MAX_NSN {
+        return None;
+    }
+    // The engine stores the NSN as an integer plus a count of leading zeros
+    // and caps that count when formatting; a single leading zero (Italy)
+    // round-trips exactly, more are left to the engine.
+    if national.starts_with("00") {
+        return None;
+    }
+    Some(Parsed { cc, nsn: national })
+}
+
+/// The engine's `is_valid_number` for a calling code and NSN. `None` means
+/// "ask the engine" (non-geographic codes, uncompilable metadata).
+pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
+    let t = &*TABLES;
+    let Some(list) = t.by_cc.get(&cc) else {
+        return Some(false);
+    };
+    let mut chosen = None;
+    if list.len() == 1 {
+        chosen = Some(&t.regions[list[0]]);
+    } else {
+        // `get_region_for_number_from_region_list`.
+        for &i in list {
+            let r = &t.regions[i];
+            let c = r.compiled()?;
+            if c.ld_start.as_ref().is_some_and(|re| re.is_match(nsn)) || has_type(r, c, nsn) {
+                chosen = Some(r);
+                break;
+            }
+        }
+    }
+    let Some(r) = chosen else {
+        return Some(false);
+    };
+    if r.meta.id == "001" {
+        return None;
+    }
+    let c = r.compiled()?;
+    Some(has_type(r, c, nsn))
+}
+
+/// Whether the fast path knows `id` (an upper-case alpha-2 code).
+pub(super) fn knows_region(id: &str) -> bool {
+    TABLES.by_id.contains_key(id)
+}
+
+/// Whether `cc` is an assigned country calling code in the metadata.
+pub(super) fn is_calling_code(cc: u32) -> bool {
+    i32::try_from(cc).is_ok_and(|cc| TABLES.by_cc.contains_key(&cc))
+}
+
+/// Number of regions and non-geographic entities in the metadata table.
+pub(super) fn region_ids() -> impl Iterator<Item = (&'static str, i32)> {
+    METADATA.iter().map(|m| (m.id, m.cc))
+}
