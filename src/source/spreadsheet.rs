@@ -11,9 +11,12 @@
 //! gives its tab position counted from 1. Otherwise the first visible
 //! worksheet whose first non-empty row looks like a header: at least two
 //! non-empty cells, at least two of them text, none a sentence (more than 60
-//! characters or 8 words), which skips instruction and cover sheets. When no
-//! sheet qualifies, the first sheet with any content is used. The header is
-//! the sheet's first non-empty row; rows keep the sheet's numbering.
+//! characters or 8 words), which skips instruction and cover sheets. Such a
+//! row is looked for among a sheet's first 10 non-empty rows, so a title
+//! line above the table is skipped too; when a sheet has none, its first
+//! non-empty row is the header. When no sheet has a header-like row, the
+//! first sheet with any content is used. Rows above the header are not
+//! data; rows keep the sheet's own numbering.
 //!
 //! Cells are rendered as a person typed them: integral numbers without
 //! `.0` or exponent (exact up to 2^53), other numbers in their shortest
@@ -45,6 +48,10 @@ const CHANNEL_ROWS: usize = 1024;
 /// A text cell longer than this (in characters) is a sentence, not a name.
 const SENTENCE_CHARS: usize = 60;
 const SENTENCE_WORDS: usize = 8;
+
+/// How many non-empty rows at the top of a sheet may hold titles or notes
+/// above the header.
+const HEADER_SEARCH_ROWS: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -375,14 +382,29 @@ impl Book {
         Ok(())
     }
 
-    /// The sheet's first non-empty row, if any.
-    fn first_row(&mut self, name: &str) -> Result<Option<SheetRow>, String> {
-        let mut found = None;
+    /// The header row: the first of the sheet's first few non-empty rows
+    /// that looks like a header (skipping a title line above the table),
+    /// else the first non-empty row. The flag says whether it looked like one.
+    fn header_row(&mut self, name: &str) -> Result<Option<(SheetRow, bool)>, String> {
+        let mut first: Option<SheetRow> = None;
+        let mut found: Option<SheetRow> = None;
+        let mut seen = 0;
         self.rows(name, &mut |r| {
-            found = Some(r);
-            ControlFlow::Break(())
+            if looks_like_header(&r) {
+                found = Some(r);
+                return ControlFlow::Break(());
+            }
+            if first.is_none() {
+                first = Some(r);
+            }
+            seen += 1;
+            if seen >= HEADER_SEARCH_ROWS {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })?;
-        Ok(found)
+        Ok(found.map(|r| (r, true)).or(first.map(|r| (r, false))))
     }
 }
 
@@ -432,8 +454,8 @@ fn choose_sheet(
             ));
         };
         let name = sheet.name.clone();
-        return match book.first_row(&name) {
-            Ok(Some(row)) => Ok((name, row)),
+        return match book.header_row(&name) {
+            Ok(Some((row, _))) => Ok((name, row)),
             Ok(None) => Err(SourceError::unreadable(
                 shown,
                 format!("has nothing in sheet '{name}': there is no header row"),
@@ -454,9 +476,9 @@ fn choose_sheet(
     let mut fallback: Option<(String, SheetRow)> = None;
     let mut first_error: Option<SourceError> = None;
     for sheet in candidates {
-        match book.first_row(&sheet.name) {
-            Ok(Some(row)) if looks_like_header(&row) => return Ok((sheet.name.clone(), row)),
-            Ok(Some(row)) => {
+        match book.header_row(&sheet.name) {
+            Ok(Some((row, true))) => return Ok((sheet.name.clone(), row)),
+            Ok(Some((row, false))) => {
                 if fallback.is_none() {
                     fallback = Some((sheet.name.clone(), row));
                 }
