@@ -1,5 +1,28 @@
 //! Readers: CSV (any delimiter, any common encoding) and spreadsheets
 //! (XLSX, XLSM, XLS, XLSB, ODS), all yielding the same [`Record`] stream.
+//!
+//! [`open`] looks at the first bytes of the input, not only at its name:
+//! a workbook renamed `.csv` is still read as a workbook, and a text export
+//! saved as `.xls` (common with web tools) is read as delimited text.
+//!
+//! Decisions callers can rely on:
+//! - Row numbers are what a spreadsheet user sees. In a CSV the header is
+//!   row 1 and the n-th data record is row n + 1, whatever the line count
+//!   (a quoted field may span lines; blank lines are skipped and not
+//!   counted). In a workbook the row is the sheet's own row number.
+//! - Header names are trimmed; an empty name becomes `column_N` (N counts
+//!   from 1) and a repeated name gets `_2`, `_3`, ... so every column has a
+//!   distinct name.
+//! - CSV encoding: a byte-order mark wins; otherwise a sample that is valid
+//!   UTF-8 means UTF-8; otherwise `--encoding` if given, else windows-1252
+//!   (what Excel on Spanish Windows writes). See [`encoding`].
+
+mod delimited;
+pub mod encoding;
+mod spreadsheet;
+
+use std::io::Read;
+use std::path::Path;
 
 use thiserror::Error;
 
@@ -10,7 +33,8 @@ pub struct ReadOptions {
     pub encoding: Option<String>,
     /// `--delimiter C`.
     pub delimiter: Option<u8>,
-    /// `--sheet NAME|INDEX` (index counts from 1 as in a spreadsheet's tabs? no: from 0 as given).
+    /// `--sheet NAME|INDEX`: a sheet name (matched exactly, then ignoring
+    /// case), or else a tab position counted from 1 as a user counts tabs.
     pub sheet: Option<String>,
 }
 
@@ -30,12 +54,16 @@ pub struct SourceInfo {
     pub path: String,
     /// CSV or spreadsheet.
     pub format: Format,
-    /// Encoding used to decode a CSV.
+    /// Encoding used to decode a CSV (`UTF-8`, `UTF-16LE`, `windows-1252`, ...).
     pub encoding: Option<String>,
     /// Delimiter used for a CSV.
     pub delimiter: Option<u8>,
     /// Sheet read from a workbook.
     pub sheet: Option<String>,
+    /// Workbook flavour (`xlsx`, `xlsb`, `xls`, `ods`); `None` for a CSV.
+    pub workbook: Option<&'static str>,
+    /// Row number of the header (1 for a CSV; the sheet row in a workbook).
+    pub header_row: u64,
 }
 
 /// Something wrong with one record that does not stop the run.
@@ -88,6 +116,23 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// Builds an [`SourceError::Unreadable`] for `path` (as shown to the user).
+    pub(crate) fn unreadable(path: &str, message: impl Into<String>) -> Self {
+        SourceError::Unreadable {
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn io(path: &str, source: std::io::Error) -> Self {
+        SourceError::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
 /// An opened input: its header and a stream of records.
 pub struct Source {
     /// Column names from the header row.
@@ -98,57 +143,167 @@ pub struct Source {
     pub records: Box<dyn Iterator<Item = Result<Record, SourceError>> + Send>,
 }
 
-/// Opens a CSV or spreadsheet (by extension and content); `-` is stdin.
+/// How many bytes are looked at to decide format, encoding and delimiter.
+const SAMPLE_LEN: usize = 64 * 1024;
+
+/// Opens a CSV or spreadsheet (by content, then extension); `-` is stdin.
+///
+/// Only a bounded sample is read here; the records are read lazily as the
+/// returned iterator is consumed, so memory does not grow with the row
+/// count (XLS and ODS workbooks are the exception: calamine loads a whole
+/// sheet for those formats).
 pub fn open(path: &str, opts: &ReadOptions) -> Result<Source, SourceError> {
-    let _ = opts;
-    let data = std::fs::read(path).map_err(|source| SourceError::Io {
-        path: path.to_string(),
-        source,
-    })?;
-    if data.is_empty() {
-        return Err(SourceError::Empty {
-            path: path.to_string(),
-        });
+    let shown = display_name(path);
+    // An unknown label is a usage mistake: say so before touching the file.
+    let forced = match &opts.encoding {
+        Some(label) => Some(encoding::resolve_label(label).ok_or_else(|| {
+            SourceError::unreadable(
+                &shown,
+                format!(
+                    "cannot be decoded: '{label}' is not a known encoding (try utf-8, windows-1252, windows-1251 or utf-16le)"
+                ),
+            )
+        })?),
+        None => None,
+    };
+
+    let mut input: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| SourceError::io(&shown, e))?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(SourceError::unreadable(
+                &shown,
+                "is a directory, not a CSV or spreadsheet",
+            ));
+        }
+        Box::new(file)
+    };
+    let sample = read_sample(&mut input, SAMPLE_LEN).map_err(|e| SourceError::io(&shown, e))?;
+    if sample.is_empty() {
+        return Err(SourceError::Empty { path: shown });
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::Cursor::new(data));
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| SourceError::Unreadable {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let n = headers.len();
-    let p = path.to_string();
-    let records = rdr.into_records().enumerate().map(move |(i, r)| {
-        let r = r.map_err(|e| SourceError::Unreadable {
-            path: p.clone(),
-            message: e.to_string(),
-        })?;
-        let fields: Vec<String> = r.iter().map(str::to_string).collect();
-        let problem = (fields.len() != n).then_some(RecordProblem::Ragged {
-            expected: n,
-            found: fields.len(),
-        });
-        Ok(Record {
-            row: i as u64 + 2,
-            fields,
-            problem,
-        })
-    });
-    Ok(Source {
-        headers,
-        info: SourceInfo {
-            path: path.to_string(),
-            format: Format::Csv,
-            encoding: Some("UTF-8".into()),
-            delimiter: Some(b','),
-            sheet: None,
-        },
-        records: Box::new(records),
-    })
+
+    match sniff(&sample) {
+        Sniffed::Zip | Sniffed::Ole => {
+            return spreadsheet::open(path, &shown, sample, input, opts);
+        }
+        Sniffed::Other(what) => {
+            return Err(SourceError::unreadable(
+                &shown,
+                format!("is not a CSV or spreadsheet: {what}"),
+            ));
+        }
+        Sniffed::Text => {}
+    }
+    let truncated = sample.len() == SAMPLE_LEN;
+    delimited::open(path, &shown, sample, truncated, input, opts, forced)
+}
+
+/// The name used in messages: the path as given, or `standard input`.
+fn display_name(path: &str) -> String {
+    if path == "-" {
+        "standard input".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+/// What the first bytes say the input is.
+enum Sniffed {
+    /// A ZIP container: XLSX, XLSM, XLSB or ODS.
+    Zip,
+    /// An OLE compound file: XLS (or an encrypted OOXML workbook).
+    Ole,
+    /// A known non-tabular format, described for the error message.
+    Other(&'static str),
+    /// Anything else is tried as delimited text.
+    Text,
+}
+
+fn sniff(sample: &[u8]) -> Sniffed {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"%PDF-", "it is a PDF document"),
+        (b"\x1f\x8b", "it is gzip-compressed data"),
+        (b"\x89PNG", "it is a PNG image"),
+        (b"\xff\xd8\xff", "it is a JPEG image"),
+        (b"Rar!", "it is a RAR archive"),
+        (b"7z\xbc\xaf", "it is a 7-Zip archive"),
+    ];
+    if sample.starts_with(b"PK\x03\x04") || sample.starts_with(b"PK\x05\x06") {
+        return Sniffed::Zip;
+    }
+    if sample.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Sniffed::Ole;
+    }
+    for (magic, what) in MAGIC {
+        if sample.starts_with(magic) {
+            return Sniffed::Other(what);
+        }
+    }
+    Sniffed::Text
+}
+
+/// Reads up to `limit` bytes, fewer only at end of input.
+fn read_sample(input: &mut dyn Read, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut sample = Vec::with_capacity(limit.min(SAMPLE_LEN));
+    input.take(limit as u64).read_to_end(&mut sample)?;
+    Ok(sample)
+}
+
+/// Lower-cased file extension, if any.
+fn extension(path: &str) -> Option<String> {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Turns raw header cells into distinct, trimmed column names.
+///
+/// Names must be distinct because the mapping step finds columns by name;
+/// positions are kept, so `fields[i]` still belongs to `headers[i]`.
+pub(crate) fn finish_headers(raw: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, name) in raw.into_iter().enumerate() {
+        let trimmed = name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        let base = if trimmed.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            trimmed.to_string()
+        };
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while out.iter().any(|h| h == &candidate) {
+            candidate = format!("{base}_{n}");
+            n += 1;
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// Marks a record whose width differs from the header's.
+pub(crate) fn ragged(expected: usize, found: usize) -> Option<RecordProblem> {
+    (expected != found).then_some(RecordProblem::Ragged { expected, found })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_trimmed_named_and_distinct() {
+        let raw = vec![
+            " Nombre ".to_string(),
+            String::new(),
+            "Teléfono".to_string(),
+            "Teléfono".to_string(),
+            "\u{feff}Email".to_string(),
+        ];
+        assert_eq!(
+            finish_headers(raw),
+            vec!["Nombre", "column_2", "Teléfono", "Teléfono_2", "Email"]
+        );
+    }
 }
