@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use waport::journal::{
-    CURRENT_VERSION, Journal, JournalError, JobKind, Mode, NewJob, account_fingerprint,
+    CURRENT_VERSION, JobKind, Journal, JournalError, Mode, NewJob, account_fingerprint,
     fingerprint_file, resolve_default_path,
 };
 
@@ -41,7 +41,9 @@ fn creates_schema_in_new_directories_and_reopens() {
     assert_eq!(job.command, "waport import contacts.csv --to wazzup");
     // WAL mode is persistent in the file.
     let c = Connection::open(&path).unwrap();
-    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -78,7 +80,10 @@ fn migrates_a_version_0_database() {
         .map(Result::unwrap)
         .collect();
     for t in ["jobs", "locks", "remote_state", "rows"] {
-        assert!(tables.iter().any(|x| x == t), "missing table {t}: {tables:?}");
+        assert!(
+            tables.iter().any(|x| x == t),
+            "missing table {t}: {tables:?}"
+        );
     }
 }
 
@@ -98,7 +103,8 @@ fn newer_schema_is_refused_with_a_clear_error() {
     drop(Journal::open(&path).unwrap());
     {
         let c = Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", CURRENT_VERSION + 5).unwrap();
+        c.pragma_update(None, "user_version", CURRENT_VERSION + 5)
+            .unwrap();
     }
     let err = Journal::open(&path).unwrap_err();
     assert!(
@@ -110,7 +116,9 @@ fn newer_schema_is_refused_with_a_clear_error() {
     assert!(msg.contains("newer"), "{msg}");
     // Left untouched.
     let c = Connection::open(&path).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, CURRENT_VERSION + 5);
 }
 
