@@ -37,9 +37,16 @@ impl CsvWriter {
                     source,
                 })?;
         }
-        // The csv crate's default CRLF line ends suit Excel and every reader.
+        // Plain mode ends lines with `\n` like the Unix tools that will
+        // read it; Excel mode with `\r\n` (RFC 4180), as Windows programs
+        // write and expect.
         let out = ::csv::WriterBuilder::new()
             .delimiter(if opts.excel { b';' } else { b',' })
+            .terminator(if opts.excel {
+                ::csv::Terminator::CRLF
+            } else {
+                ::csv::Terminator::Any(b'\n')
+            })
             .from_writer(sink);
         let mut w = Self {
             out,

@@ -396,7 +396,9 @@ fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
 /// day: `1900-02-29` never existed and stays text).
 fn days_in(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
