@@ -5,7 +5,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use waport::ExitStatus;
+use std::time::Duration;
 use waport::commands::generate::GenerateConfig;
+use waport::commands::export::ExportConfig;
+use waport::commands::import::ImportConfig;
+use waport::commands::jobs::{JobsConfig, RollbackConfig};
+use waport::commands::migrate::MigrateConfig;
+use waport::export::ExportFormat;
+use waport::journal::JobId;
+use waport::platform::Entity;
 use waport::commands::validate::ValidateConfig;
 use waport::pipeline::PrepareOptions;
 use waport::platform::PlatformKind;
@@ -26,6 +34,26 @@ enum Command {
     /// Exit codes: 0 no row invalid, 3 some rows invalid, 1 fatal error,
     /// 2 usage error.
     Validate(ValidateArgs),
+    /// Import a contact file into a platform.
+    ///
+    /// Credentials come from the environment (WAZZUP_API_KEY,
+    /// WHAAPY_API_KEY, WIPSY_API_KEY, WAPIFLOW_CLIENT_ID +
+    /// WAPIFLOW_CLIENT_SECRET; base URLs from *_BASE_URL) or a profile in
+    /// waport.toml, never from the command line. Exit codes: 0 all rows went
+    /// through, 3 some invalid/failed/skipped, 1 fatal, 2 usage, 130
+    /// interrupted.
+    Import(ImportArgs),
+    /// Export a platform's contacts to CSV, XLSX or JSONL.
+    Export(ExportArgs),
+    /// Move contacts from one platform to another (same pipeline, report and
+    /// journal as import).
+    Migrate(MigrateArgs),
+    /// List jobs recorded in the journal.
+    Jobs(JobsArgs),
+    /// Continue an interrupted import job.
+    Resume(ResumeArgs),
+    /// Delete the contacts a job created (not those it updated).
+    Rollback(RollbackArgs),
     /// Run a local emulator of the four platform APIs.
     Emulate(EmulateArgs),
     /// Write a realistic messy contact file for benchmarks.
@@ -128,6 +156,262 @@ impl InputArgs {
     }
 }
 
+/// Upload flags shared by import and migrate.
+#[derive(clap::Args, Clone)]
+struct UploadArgs {
+    /// What to import.
+    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
+    entity: String,
+    /// create: leave existing contacts alone (`exists`); upsert: update them.
+    #[arg(long, default_value = "upsert", value_parser = ["create", "upsert"])]
+    mode: String,
+    /// Read the platform and report what would happen; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Requests per second (default: the platform's documented or conservative pace).
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// Contacts per request (capped at the platform's maximum, e.g. 100 for Wazzup).
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+    /// Attempts per request before a row is `failed`.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_attempts: u32,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Credentials profile in waport.toml.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// waport.toml to read profiles and Wipsy tag/field ids from.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Wazzup responsibleUserId for new contacts (default: the first user).
+    #[arg(long, value_name = "ID")]
+    responsible_user: Option<String>,
+    /// Whaapy: use the vendor's bulk endpoint (100 a call; undocumented).
+    #[arg(long)]
+    whaapy_bulk: bool,
+    /// Job journal (default: $WAPORT_JOURNAL, else the data dir).
+    #[arg(long, value_name = "PATH", env = "WAPORT_JOURNAL")]
+    journal: Option<PathBuf>,
+    /// Send every row, even those unchanged since the last import.
+    #[arg(long)]
+    full: bool,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    upload: UploadArgs,
+    /// Target platform.
+    #[arg(long, value_name = "PLATFORM")]
+    to: PlatformKind,
+    /// Import into a built-in emulator on a random loopback port (no account needed).
+    #[arg(long)]
+    sandbox: bool,
+}
+
+impl ImportArgs {
+    fn config(&self) -> ImportConfig {
+        let mut cfg = self
+            .upload
+            .import_config(self.input.clone(), &self.report, self.to);
+        cfg.sandbox = self.sandbox;
+        cfg
+    }
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// Platform to read.
+    #[arg(long, value_name = "PLATFORM")]
+    from: PlatformKind,
+    /// Output file: .csv, .xlsx or .jsonl (`-` for standard output with --format).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    /// Format, when the extension does not say.
+    #[arg(long, value_parser = ["csv", "xlsx", "jsonl"])]
+    format: Option<String>,
+    /// Columns to write, in this order (e.g. `phone,name,email`).
+    #[arg(long, value_name = "A,B,C")]
+    columns: Option<String>,
+    /// CSV for Spanish-locale Excel: UTF-8 BOM and `;`.
+    #[arg(long)]
+    excel: bool,
+    /// What to export (users: Wazzup only).
+    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
+    entity: String,
+    /// Requests per second.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Attempts per page.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_attempts: u32,
+    /// Credentials profile in waport.toml.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// waport.toml to read profiles from.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print one JSON summary object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// Platform to read.
+    #[arg(long, value_name = "PLATFORM")]
+    from: PlatformKind,
+    /// Platform to write.
+    #[arg(long, value_name = "PLATFORM")]
+    to: PlatformKind,
+    /// Credentials profile for the source (--profile is the target's).
+    #[arg(long, value_name = "NAME")]
+    from_profile: Option<String>,
+    /// Requests per second when reading the source.
+    #[arg(long, value_name = "N")]
+    read_rate: Option<f64>,
+    /// TOML mapping file (source field names → target fields, e.g. custom fields).
+    #[arg(long = "map", value_name = "FILE")]
+    map_file: Option<PathBuf>,
+    /// Region for national numbers without a country.
+    #[arg(long, value_name = "CC", value_parser = parse_region)]
+    default_region: Option<String>,
+    /// What makes two contacts the same.
+    #[arg(long, value_name = "KEY", default_value = "phone", value_parser = ["phone", "email", "phone+email"])]
+    dedupe_by: String,
+    /// What to do with an invalid e-mail.
+    #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
+    on_invalid_email: String,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    upload: UploadArgs,
+}
+
+#[derive(clap::Args)]
+struct JobsArgs {
+    /// Job journal (default: $WAPORT_JOURNAL, else the data dir).
+    #[arg(long, value_name = "PATH", env = "WAPORT_JOURNAL")]
+    journal: Option<PathBuf>,
+    /// How many recent jobs to list.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// One JSON object per job.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ResumeArgs {
+    /// The job (`j-12` or `12`), from `waport jobs`.
+    job: JobId,
+    /// Force the CSV encoding, as in the original run.
+    #[arg(long, value_name = "NAME")]
+    encoding: Option<String>,
+    /// Force the CSV delimiter, as in the original run.
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Sheet, as in the original run.
+    #[arg(long, value_name = "NAME|INDEX")]
+    sheet: Option<String>,
+    /// Mapping file, as in the original run.
+    #[arg(long = "map", value_name = "FILE")]
+    map_file: Option<PathBuf>,
+    /// Region, as in the original run.
+    #[arg(long, value_name = "CC", value_parser = parse_region)]
+    default_region: Option<String>,
+    #[command(flatten)]
+    report: ReportArgs,
+    #[command(flatten)]
+    upload: UploadArgs,
+}
+
+#[derive(clap::Args)]
+struct RollbackArgs {
+    /// The job (`j-12` or `12`) whose created contacts to delete.
+    job: JobId,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Report path (default: rollback-<job>.report.csv).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Requests per second.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Attempts per delete.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_attempts: u32,
+    /// Credentials profile in waport.toml.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// waport.toml to read profiles from.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Job journal (default: $WAPORT_JOURNAL, else the data dir).
+    #[arg(long, value_name = "PATH", env = "WAPORT_JOURNAL")]
+    journal: Option<PathBuf>,
+    /// Print one JSON summary object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl UploadArgs {
+    /// The import settings these flags give, around `input`.
+    fn import_config(&self, input: InputArgs, report: &ReportArgs, to: PlatformKind) -> ImportConfig {
+        ImportConfig {
+            input: input.file.clone(),
+            read: input.read_options(),
+            map_file: input.map_file.clone(),
+            prepare: input.prepare_options(Some(to)),
+            report: report.report.clone(),
+            rejects: report.rejects.clone(),
+            json: report.json,
+            quiet: report.quiet,
+            platform: to,
+            entity: self.entity.parse().unwrap_or_default(),
+            mode: self.mode.parse().unwrap_or_default(),
+            dry_run: self.dry_run,
+            rate: self.rate,
+            concurrency: self.concurrency.max(1),
+            batch_size: self.batch_size,
+            max_attempts: self.max_attempts.max(1),
+            timeout: Duration::from_secs_f64(self.timeout.max(0.1)),
+            sandbox: false,
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            responsible_user: self.responsible_user.clone(),
+            whaapy_bulk: self.whaapy_bulk,
+            journal: self.journal.clone(),
+            full: self.full,
+            resume: None,
+            command_line: std::env::args().collect(),
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct GenerateArgs {
     /// Number of data rows.
@@ -172,6 +456,29 @@ struct EmulateArgs {
     wapiflow_whitelist: Vec<String>,
 }
 
+fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
+    let format = match a.format.as_deref() {
+        Some(f) => Some(f.parse::<ExportFormat>()?),
+        None => None,
+    };
+    let entity: Entity = a.entity.parse().map_err(anyhow::Error::msg)?;
+    Ok(waport::commands::export::run(ExportConfig {
+        platform: a.from,
+        entity,
+        output: a.output,
+        format,
+        columns: a.columns,
+        excel: a.excel,
+        rate: a.rate,
+        timeout: Duration::from_secs_f64(a.timeout.max(0.1)),
+        max_attempts: a.max_attempts.max(1),
+        profile: a.profile,
+        config: a.config,
+        quiet: a.quiet,
+        json: a.json,
+    })?)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitStatus> = match cli.command {
@@ -185,6 +492,67 @@ fn main() -> ExitCode {
             json: a.report.json,
             quiet: a.report.quiet,
             show_mapping: a.show_mapping,
+        })
+        .map_err(anyhow::Error::from),
+        Command::Import(a) => {
+            waport::commands::import::run(a.config()).map_err(anyhow::Error::from)
+        }
+        Command::Export(a) => run_export(a),
+        Command::Migrate(a) => {
+            let input = InputArgs {
+                file: String::new(),
+                encoding: None,
+                delimiter: None,
+                sheet: None,
+                map_file: a.map_file.clone(),
+                default_region: a.default_region.clone(),
+                dedupe_by: a.dedupe_by.clone(),
+                on_invalid_email: a.on_invalid_email.clone(),
+            };
+            waport::commands::migrate::run(MigrateConfig {
+                from: a.from,
+                from_profile: a.from_profile.clone(),
+                read_rate: a.read_rate,
+                import: a.upload.import_config(input, &a.report, a.to),
+            })
+            .map_err(anyhow::Error::from)
+        }
+        Command::Jobs(a) => waport::commands::jobs::list(JobsConfig {
+            journal: a.journal,
+            limit: a.limit,
+            json: a.json,
+        })
+        .map_err(anyhow::Error::from),
+        Command::Resume(a) => {
+            let input = InputArgs {
+                file: String::new(),
+                encoding: a.encoding.clone(),
+                delimiter: a.delimiter,
+                sheet: a.sheet.clone(),
+                map_file: a.map_file.clone(),
+                default_region: a.default_region.clone(),
+                dedupe_by: "phone".into(),
+                on_invalid_email: "reject".into(),
+            };
+            let base = a
+                .upload
+                .import_config(input, &a.report, PlatformKind::Wazzup);
+            waport::commands::jobs::resume_config(base, a.job)
+                .and_then(waport::commands::import::run)
+                .map_err(anyhow::Error::from)
+        }
+        Command::Rollback(a) => waport::commands::jobs::rollback(RollbackConfig {
+            job: a.job,
+            journal: a.journal,
+            dry_run: a.dry_run,
+            report: a.report,
+            rate: a.rate,
+            timeout: Duration::from_secs_f64(a.timeout.max(0.1)),
+            max_attempts: a.max_attempts.max(1),
+            profile: a.profile,
+            config: a.config,
+            json: a.json,
+            quiet: a.quiet,
         })
         .map_err(anyhow::Error::from),
         Command::Generate(a) => waport::commands::generate::run(GenerateConfig {

@@ -2,5 +2,9 @@
 //! binary from its flags) and returns the process exit status.
 
 pub mod emulate;
+pub mod export;
 pub mod generate;
+pub mod import;
+pub mod jobs;
+pub mod migrate;
 pub mod validate;

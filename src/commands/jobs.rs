@@ -1,0 +1,321 @@
+//! `waport jobs`, `waport resume JOB`, `waport rollback JOB`: the journal's
+//! commands.
+
+use crate::commands::export::{connect_platform, with_retries};
+use crate::commands::import::{ImportConfig, open_journal};
+use crate::journal::{
+    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowResult as JRow,
+};
+use crate::platform::credentials::{Credentials, Secret};
+use crate::platform::{Entity, Mode, PlatformError, PlatformKind};
+use crate::{Error, ExitStatus};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn jerr(e: journal::JournalError) -> Error {
+    Error::Message(e.to_string())
+}
+
+/// `waport jobs`.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Journal path override.
+    pub journal: Option<PathBuf>,
+    /// Most recent jobs to show.
+    pub limit: usize,
+    /// JSON lines instead of a table.
+    pub json: bool,
+}
+
+/// Lists jobs, newest first.
+pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
+    let j = open_journal(cfg.journal.as_ref())?;
+    let jobs = j.list_jobs(cfg.limit).map_err(jerr)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let w = |e: std::io::Error| Error::Message(format!("cannot write to standard output: {e}"));
+    if cfg.json {
+        for s in &jobs {
+            writeln!(out, "{}", json!({"job": s.job, "counts": s.counts})).map_err(w)?;
+        }
+        return Ok(ExitStatus::Ok);
+    }
+    if jobs.is_empty() {
+        writeln!(out, "no jobs in {}", j.path().display()).map_err(w)?;
+        return Ok(ExitStatus::Ok);
+    }
+    writeln!(
+        out,
+        "{:<6} {:<8} {:<11} {:<9} {:<8} {:<19} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7}  input",
+        "job", "kind", "state", "platform", "entity", "started (UTC)", "rows", "created", "updated",
+        "unchanged", "invalid", "failed"
+    )
+    .map_err(w)?;
+    for s in &jobs {
+        let c = &s.counts;
+        writeln!(
+            out,
+            "{:<6} {:<8} {:<11} {:<9} {:<8} {:<19} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7}  {}",
+            s.job.id.to_string(),
+            s.job.kind.as_str(),
+            s.job.state.as_str(),
+            s.job.platform,
+            s.job.entity,
+            journal::format_timestamp(s.job.started_at),
+            c.total(),
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.invalid,
+            c.failed + c.skipped,
+            s.job
+                .input_path
+                .clone()
+                .or_else(|| s.job.parent.map(|p| format!("(rollback of {p})")))
+                .unwrap_or_default()
+        )
+        .map_err(w)?;
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// Builds the import that continues `job`, keeping its input, target,
+/// entity and mode; `base` carries the reading and upload flags given now.
+pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig, Error> {
+    let j = open_journal(base.journal.as_ref())?;
+    let stored = j.get_job(job).map_err(jerr)?;
+    if stored.kind != JobKind::Import {
+        return Err(Error::Message(format!(
+            "job {job} is a {} job; only imports can be resumed (run the migrate again: it continues where it stopped)",
+            stored.kind
+        )));
+    }
+    if stored.state == JobState::Finished {
+        return Err(Error::Message(format!(
+            "job {job} already finished; nothing to resume"
+        )));
+    }
+    let Some(input) = stored.input_path.clone() else {
+        return Err(Error::Message(format!(
+            "job {job} read standard input, which cannot be read again; run the import again instead"
+        )));
+    };
+    base.platform = stored
+        .platform
+        .parse::<PlatformKind>()
+        .map_err(Error::Message)?;
+    base.entity = stored.entity.parse::<Entity>().map_err(Error::Message)?;
+    base.mode = match stored.mode {
+        journal::Mode::Upsert => Mode::Upsert,
+        _ => Mode::Create,
+    };
+    base.prepare.platform = Some(base.platform);
+    base.input = input;
+    base.resume = Some(job);
+    Ok(base)
+}
+
+/// `waport rollback JOB`.
+#[derive(Debug, Clone)]
+pub struct RollbackConfig {
+    /// The job whose creations to delete.
+    pub job: JobId,
+    /// Journal path override.
+    pub journal: Option<PathBuf>,
+    /// Show what would be deleted; delete nothing.
+    pub dry_run: bool,
+    /// Report path (default `rollback-<job>.report.csv`).
+    pub report: Option<PathBuf>,
+    /// Requests per second.
+    pub rate: Option<f64>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Attempts per delete.
+    pub max_attempts: u32,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// One JSON summary on stdout.
+    pub json: bool,
+    /// No summary on stderr.
+    pub quiet: bool,
+}
+
+/// The account fingerprint a job records for these credentials.
+pub fn account_fp(kind: PlatformKind, creds: &Credentials) -> String {
+    let secret = match &creds.secret {
+        Secret::ApiKey(k) => k.clone(),
+        Secret::ClientPair { id, secret } => format!("{id}\n{secret}"),
+    };
+    journal::account_fingerprint(kind.name(), &format!("{}\n{secret}", creds.base_url))
+}
+
+/// Deletes what a job created (not what it updated).
+pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
+    let mut j = open_journal(cfg.journal.as_ref())?;
+    let job = j.get_job(cfg.job).map_err(jerr)?;
+    if job.kind == JobKind::Rollback {
+        return Err(Error::Message(format!(
+            "job {} is itself a rollback; it cannot be rolled back",
+            job.id
+        )));
+    }
+    let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
+    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
+    let creds = Credentials::resolve(kind, cfg.profile.as_deref(), cfg.config.as_deref())
+        .map_err(|e| Error::Message(e.to_string()))?;
+    if account_fp(kind, &creds) != job.account_fp {
+        return Err(Error::Message(format!(
+            "the {kind} credentials in use are for another account (or base URL) than job {} used; set the same credentials and try again",
+            job.id
+        )));
+    }
+    let created: Vec<_> = j
+        .created_by(job.id)
+        .map_err(jerr)?
+        .into_iter()
+        .filter(|c| !c.rolled_back)
+        .collect();
+    let report_path = cfg
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("rollback-{}.report.csv", job.id)));
+    let mut report = csv::Writer::from_path(&report_path).map_err(|e| {
+        Error::Message(format!("cannot write {}: {e}", report_path.display()))
+    })?;
+    let werr = |e: csv::Error| Error::Message(format!("cannot write {}: {e}", report_path.display()));
+    report
+        .write_record(["row", "status", "reason", "remote_id", "dedupe_key"])
+        .map_err(werr)?;
+    let mut counts = std::collections::BTreeMap::<&'static str, u64>::new();
+    if cfg.dry_run {
+        for c in &created {
+            report
+                .write_record([
+                    c.row.to_string().as_str(),
+                    "would_delete",
+                    "dry_run",
+                    &c.remote_id,
+                    &c.dedupe_key,
+                ])
+                .map_err(werr)?;
+            *counts.entry("would_delete").or_default() += 1;
+        }
+    } else if !created.is_empty() {
+        let lock = j.acquire_target_lock(kind.name(), &job.account_fp).map_err(jerr)?;
+        let rb = j
+            .start_job(&NewJob {
+                kind: JobKind::Rollback,
+                command: format!("waport rollback {}", job.id),
+                input_path: None,
+                input_fingerprint: None,
+                platform: job.platform.clone(),
+                account_fp: job.account_fp.clone(),
+                entity: job.entity.clone(),
+                mode: journal::Mode::Delete,
+                parent: Some(job.id),
+            })
+            .map_err(jerr)?;
+        lock.attach_job(rb.id).map_err(jerr)?;
+        let platform = connect_platform(
+            kind,
+            cfg.profile.as_deref(),
+            cfg.config.as_deref(),
+            cfg.rate,
+            cfg.timeout,
+        )?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
+        let mut outcomes = Vec::new();
+        let mut unsupported: Option<String> = None;
+        for c in &created {
+            let (status, reason, jrow) = match &unsupported {
+                Some(why) => ("failed", why.clone(), JRow::Failed { reason: why.clone() }),
+                None => {
+                    let r = rt
+                        .block_on(with_retries(cfg.max_attempts, || {
+                            platform.delete(entity, &c.remote_id)
+                        }))
+                        .map(|_| ());
+                    match r {
+                        Ok(()) => (
+                            "deleted",
+                            String::new(),
+                            JRow::Confirmed {
+                                outcome: Outcome::Deleted,
+                                remote_id: c.remote_id.clone(),
+                            },
+                        ),
+                        Err(PlatformError::Http { status: 404, .. }) => (
+                            "gone",
+                            "already deleted on the platform".to_string(),
+                            JRow::Confirmed {
+                                outcome: Outcome::Gone,
+                                remote_id: c.remote_id.clone(),
+                            },
+                        ),
+                        Err(e @ PlatformError::Unsupported { .. }) => {
+                            let why = format!("cannot_delete: {e}");
+                            unsupported = Some(why.clone());
+                            ("failed", why.clone(), JRow::Failed { reason: why })
+                        }
+                        Err(e) => {
+                            let why = format!("delete_failed: {e}");
+                            ("failed", why.clone(), JRow::Failed { reason: why })
+                        }
+                    }
+                }
+            };
+            *counts.entry(status).or_default() += 1;
+            report
+                .write_record([c.row.to_string().as_str(), status, &reason, &c.remote_id, &c.dedupe_key])
+                .map_err(werr)?;
+            outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
+            if outcomes.len() >= 200 {
+                j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+                outcomes.clear();
+            }
+        }
+        j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+        let state = if counts.contains_key("failed") {
+            JobState::Failed
+        } else {
+            JobState::Finished
+        };
+        j.end_job(rb.id, state).map_err(jerr)?;
+        let _ = lock.release();
+    }
+    report.flush().map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
+    let total = created.len();
+    if cfg.json {
+        let mut m = serde_json::Map::new();
+        m.insert("job".into(), json!(job.id.to_string()));
+        m.insert("contacts".into(), json!(total));
+        for k in ["deleted", "gone", "failed", "would_delete"] {
+            m.insert(k.into(), json!(counts.get(k).copied().unwrap_or(0)));
+        }
+        m.insert("dry_run".into(), json!(cfg.dry_run));
+        println!("{}", serde_json::Value::Object(m));
+    }
+    if !cfg.quiet {
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!(
+            "rollback of {} on {kind}: {total} contact(s) it created{}{}\nreport: {}",
+            job.id,
+            if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) },
+            if cfg.dry_run { " (dry run: nothing deleted)" } else { "" },
+            report_path.display()
+        );
+    }
+    Ok(if counts.contains_key("failed") {
+        ExitStatus::RowsRejected
+    } else {
+        ExitStatus::Ok
+    })
+}
+

@@ -1,0 +1,218 @@
+//! `waport migrate --from A --to B`: A's contacts into B through the same
+//! normalize → dedupe → batch → upload → report pipeline and journal as an
+//! import.
+//!
+//! A's pages are spooled to a JSONL file as they arrive (memory stays flat),
+//! then read back as records whose columns are waport's canonical field
+//! names, so the import's automatic mapping applies and `--map` can send
+//! A's custom fields to B's. The spool's fingerprint stands in for a file's:
+//! an interrupted migrate run again continues its job when A has not
+//! changed in between.
+
+use crate::commands::export::{connect_platform, progress_bar, read_all};
+use crate::commands::import::{GivenSource, ImportConfig, run_with};
+use crate::contact::Contact;
+use crate::export::Columns;
+use crate::platform::credentials::Credentials;
+use crate::platform::{Entity, PlatformKind};
+use crate::source::{Format, Record, Source, SourceError, SourceInfo};
+use crate::{Error, ExitStatus};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+/// Everything `migrate` needs.
+#[derive(Debug, Clone)]
+pub struct MigrateConfig {
+    /// Source platform.
+    pub from: PlatformKind,
+    /// Profile for the source's credentials.
+    pub from_profile: Option<String>,
+    /// Read pace for the source (requests/s).
+    pub read_rate: Option<f64>,
+    /// The import into the target (`platform`, upload and report flags).
+    pub import: ImportConfig,
+}
+
+/// Fields each platform can store, in canonical names (what its adapter
+/// sends): a source field outside this list is reported once.
+pub fn supported_fields(kind: PlatformKind) -> &'static [&'static str] {
+    match kind {
+        // Wazzup contacts: id, name, contactData (phone) only (public docs).
+        PlatformKind::Wazzup => &["name", "first_name", "last_name", "phone", "external_id"],
+        // Whaapy POST /contacts/v1 (seed 001).
+        PlatformKind::Whaapy => &[
+            "name", "first_name", "last_name", "phone", "email", "tags", "notes", "company",
+            "address", "city", "state", "postal_code", "country", "external_id", "custom",
+        ],
+        // Wipsy api-create-contact (seed 000): no country or postal code.
+        PlatformKind::Wipsy => &[
+            "name", "first_name", "last_name", "phone", "email", "address", "city", "state",
+            "company", "notes", "tags", "custom",
+        ],
+        // WapiFlow contact/store (seed 002).
+        PlatformKind::Wapiflow => &[
+            "first_name", "last_name", "name", "phone", "city", "state", "postal_code", "address",
+        ],
+    }
+}
+
+/// The canonical fields of `c` that hold something.
+fn filled_fields(c: &Contact, into: &mut BTreeSet<String>) {
+    for f in crate::contact::FIELDS {
+        if c.get(f).is_some_and(|v| !v.trim().is_empty()) {
+            into.insert((*f).to_string());
+        }
+    }
+    if !c.custom.is_empty() {
+        into.insert("custom".to_string());
+    }
+}
+
+/// Runs `migrate`.
+pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
+    let to = cfg.import.platform;
+    if cfg.from == to && cfg.from_profile == cfg.import.profile {
+        return Err(Error::Message(format!(
+            "--from and --to are the same {to} account; give --from-profile or --profile to migrate between two accounts"
+        )));
+    }
+    // Both sets of credentials before anything is read.
+    Credentials::resolve(to, cfg.import.profile.as_deref(), cfg.import.config.as_deref())
+        .map_err(|e| Error::Message(e.to_string()))?;
+    let source = connect_platform(
+        cfg.from,
+        cfg.from_profile.as_deref(),
+        cfg.import.config.as_deref(),
+        cfg.read_rate,
+        cfg.import.timeout,
+    )?;
+    let io = |e: std::io::Error| Error::Message(format!("cannot write the migration spool: {e}"));
+    let spool = tempfile::NamedTempFile::new().map_err(io)?;
+    let mut out = BufWriter::new(spool.reopen().map_err(io)?);
+    let mut customs = BTreeSet::new();
+    let mut filled = BTreeSet::new();
+    let mut hasher = Sha256::new();
+    let mut read = 0u64;
+    let progress = progress_bar(cfg.import.quiet, "contacts read");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
+    let (pages, _retries, notes) = rt.block_on(read_all(
+        source.as_ref(),
+        Entity::Contacts,
+        cfg.import.max_attempts,
+        &progress,
+        |row| {
+            read += 1;
+            customs.extend(row.contact.custom.keys().cloned());
+            filled_fields(&row.contact, &mut filled);
+            let mut c = row.contact;
+            if c.external_id.is_empty() {
+                // B learns where the contact came from.
+                c.external_id = row.remote_id;
+            }
+            let line = serde_json::to_string(&c)
+                .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+            hasher.update(line.as_bytes());
+            out.write_all(line.as_bytes())
+                .and_then(|_| out.write_all(b"\n"))
+                .map_err(io)
+        },
+    ))?;
+    drop(rt);
+    out.flush().map_err(io)?;
+    drop(out);
+    progress.finish_and_clear();
+
+    let missing: Vec<&String> = filled
+        .iter()
+        .filter(|f| !supported_fields(to).contains(&f.as_str()))
+        .collect();
+    if !cfg.import.quiet {
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
+        eprintln!("read {read} contacts from {} ({pages} pages)", cfg.from);
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "{to} has no place for these {} fields, which are not migrated: {}{}",
+                cfg.from,
+                names.join(", "),
+                if names.contains(&"custom") {
+                    " (map custom fields with --map, e.g. \"score\" = \"custom:score\")"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+
+    // Canonical columns (without the export's remote id and dates), then
+    // one per custom field by its name.
+    let columns = Columns::new(customs.iter().cloned());
+    let headers: Vec<String> = columns
+        .headers()
+        .iter()
+        .filter(|h| !matches!(h.as_str(), "id" | "created_at" | "updated_at"))
+        .cloned()
+        .collect();
+    let reader = BufReader::new(spool.reopen().map_err(io)?);
+    let label = format!("{}:contacts", cfg.from);
+    let header_names = headers.clone();
+    let label2 = label.clone();
+    let records = reader.lines().enumerate().map(move |(i, line)| {
+        let line = line.map_err(|e| SourceError::Unreadable {
+            path: label2.clone(),
+            message: format!("spool could not be read back: {e}"),
+        })?;
+        let c: Contact = serde_json::from_str(&line).map_err(|e| SourceError::Unreadable {
+            path: label2.clone(),
+            message: format!("spool could not be read back: {e}"),
+        })?;
+        let fields = header_names
+            .iter()
+            .map(|h| {
+                c.get(h)
+                    .or_else(|| c.custom.get(h).cloned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Ok(Record {
+            row: i as u64 + 2,
+            fields,
+            problem: None,
+        })
+    });
+    let fingerprint = format!("migrate:{}:{:x}", cfg.from, hasher.finalize());
+    let mut import = cfg.import;
+    import.input = label.clone();
+    if import.report.is_none() {
+        import.report = Some(PathBuf::from(format!("migrate-{}-to-{to}.report.csv", cfg.from)));
+    }
+    let given = GivenSource {
+        source: Source {
+            headers,
+            info: SourceInfo {
+                path: label,
+                format: Format::Csv,
+                encoding: Some("UTF-8".into()),
+                delimiter: Some(b','),
+                sheet: None,
+                workbook: None,
+                header_row: 1,
+            },
+            records: Box::new(records),
+        },
+        fingerprint,
+    };
+    // The spool must outlive the reading: it is moved into the closure's
+    // file handle already; keep the temp path alive until the import ends.
+    let status = run_with(import, Some(given));
+    drop(spool);
+    status
+}
