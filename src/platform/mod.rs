@@ -1,6 +1,29 @@
 //! Platform adapters: one file per platform behind one trait.
+//!
+//! The trait speaks the canonical [`Contact`]; each adapter owns its
+//! payload, batch size, pagination, error mapping and duplicate semantics.
+//! Per-item problems are outcomes, never errors: a batch always comes back
+//! with one result per item, in order.
 
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod wapiflow;
+pub mod wazzup;
+pub mod whaapy;
+pub mod wipsy;
+
+pub use credentials::{Credentials, Secret, WipsyMaps};
+pub use error::PlatformError;
+
+use crate::contact::Contact;
+use crate::report::Status;
+use crate::upload::Item;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The four platforms waport talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,4 +88,367 @@ impl FromStr for PlatformKind {
                 format!("unknown platform \"{s}\" (expected wazzup, whaapy, wipsy or wapiflow)")
             })
     }
+}
+
+/// What is imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Entity {
+    /// Contacts (customers).
+    #[default]
+    Contacts,
+    /// Users: the account's staff (Wazzup only).
+    Users,
+}
+
+impl Entity {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Contacts => "contacts",
+            Entity::Users => "users",
+        }
+    }
+}
+
+impl FromStr for Entity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "contacts" | "contact" => Ok(Entity::Contacts),
+            "users" | "user" => Ok(Entity::Users),
+            other => Err(format!(
+                "unknown entity \"{other}\" (expected contacts or users)"
+            )),
+        }
+    }
+}
+
+/// What to do with a contact the platform already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Create new contacts; leave existing ones alone (`exists`).
+    #[default]
+    Create,
+    /// Create new contacts and update existing ones.
+    Upsert,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "create" => Ok(Mode::Create),
+            "upsert" => Ok(Mode::Upsert),
+            other => Err(format!("unknown mode \"{other}\" (expected create or upsert)")),
+        }
+    }
+}
+
+/// A contact as a platform stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteContact {
+    /// The platform's id.
+    pub remote_id: String,
+    /// Mapped back to the canonical form.
+    pub contact: Contact,
+    /// Creation time as the platform gives it.
+    pub created_at: Option<String>,
+    /// Last update as the platform gives it.
+    pub updated_at: Option<String>,
+    /// The platform's own representation.
+    pub raw: serde_json::Value,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    /// The contacts of this page.
+    pub items: Vec<RemoteContact>,
+    /// Opaque cursor of the next page; `None` on the last.
+    pub next: Option<String>,
+    /// Something the user must know (e.g. Wipsy: "may be partial").
+    pub note: Option<String>,
+}
+
+/// What happened to one item of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemResult {
+    /// A final outcome.
+    Done {
+        /// Created, Updated, Exists, Invalid, Failed or Skipped.
+        status: Status,
+        /// The platform's id, when known.
+        remote_id: String,
+        /// Codes with detail, `; `-separated; warnings on successes too.
+        reason: String,
+    },
+    /// A transient failure: try again later.
+    Retry(Transient),
+    /// Not attempted: the batch stopped first (see [`BatchResult::halt`],
+    /// or cancellation).
+    NotSent,
+}
+
+impl ItemResult {
+    /// A final outcome.
+    pub fn done(status: Status, remote_id: impl Into<String>, reason: impl Into<String>) -> Self {
+        ItemResult::Done {
+            status,
+            remote_id: remote_id.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A failure worth retrying.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transient {
+    /// The last error, for the report if retries run out.
+    pub error: String,
+    /// The server's (or the platform's documented) wait.
+    pub retry_after: Option<Duration>,
+    /// Whether the platform may have carried out the request anyway (a
+    /// timeout, a lost answer): the next attempt must check before
+    /// creating again.
+    pub maybe_applied: bool,
+    /// Whether this was a 429.
+    pub rate_limited: bool,
+}
+
+/// A condition that stops the whole run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Halt {
+    /// Reason given to every item not sent (`quota: ...`).
+    pub reason: String,
+    /// Set when the run must end as an error (bad credentials, IP not
+    /// whitelisted): exit 1 with this message. A quota is not an error:
+    /// the rows are `skipped` and the run exits 3.
+    pub error: Option<PlatformError>,
+}
+
+impl PartialEq for PlatformError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// The answer to one batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchResult {
+    /// One result per item, in order.
+    pub results: Vec<ItemResult>,
+    /// Set when nothing more should be sent in this run.
+    pub halt: Option<Halt>,
+}
+
+impl BatchResult {
+    /// Every item failed the same transient way.
+    pub fn all_retry(n: usize, t: Transient) -> BatchResult {
+        BatchResult {
+            results: vec![ItemResult::Retry(t); n],
+            halt: None,
+        }
+    }
+
+    /// The batch stopped before sending anything.
+    pub fn halted(n: usize, halt: Halt) -> BatchResult {
+        BatchResult {
+            results: vec![ItemResult::NotSent; n],
+            halt: Some(halt),
+        }
+    }
+}
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One platform account.
+pub trait Platform: Send + Sync {
+    /// Which platform.
+    fn kind(&self) -> PlatformKind;
+
+    /// Items per request (the most the API takes).
+    fn batch_size(&self, entity: Entity) -> usize;
+
+    /// Default pace in requests/s, with its source in the adapter's docs.
+    fn default_rate(&self) -> f64;
+
+    /// The shared HTTP client (pace, cancellation, counters).
+    fn transport(&self) -> &http::Transport;
+
+    /// The platform's identity of a contact (Wazzup id, phone, mobile):
+    /// two items with the same identity in one run are the same remote
+    /// record. `None` when the platform has none (the item is never
+    /// treated as a repeat).
+    fn identity(&self, entity: Entity, contact: &Contact) -> Option<String>;
+
+    /// Checks a contact against the platform's own rules without sending
+    /// it: `Err(reason)` when it would be refused (dry-run uses this).
+    fn precheck(&self, entity: Entity, contact: &Contact) -> Result<(), String>;
+
+    /// Sends one batch (at most [`Platform::batch_size`] items).
+    /// `maybe_applied[i]` says an earlier attempt of item `i` may have been
+    /// carried out, so it must not be created blindly again. One result per
+    /// item, in order; never an error for per-item problems.
+    fn send_batch<'a>(
+        &'a self,
+        entity: Entity,
+        mode: Mode,
+        items: &'a [Item],
+        maybe_applied: &'a [bool],
+    ) -> BoxFuture<'a, BatchResult>;
+
+    /// The remote id of the contact the platform already holds for this one
+    /// (by the platform's identity), if any.
+    fn find_existing<'a>(
+        &'a self,
+        contact: &'a Contact,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>>;
+
+    /// One page of the account's records; `cursor` from the previous page.
+    fn list_page<'a>(
+        &'a self,
+        entity: Entity,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Page, PlatformError>>;
+
+    /// Deletes one record; `Unsupported` where there is no endpoint.
+    fn delete<'a>(
+        &'a self,
+        entity: Entity,
+        remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), PlatformError>>;
+
+    /// Preflight: the credentials work (and, for Wazzup, the responsible
+    /// user exists). Returns notes to show the user (e.g. which
+    /// responsible user was picked).
+    fn check(&self) -> BoxFuture<'_, Result<Vec<String>, PlatformError>>;
+}
+
+/// Adapter settings that are not credentials.
+#[derive(Debug, Clone)]
+pub struct AdapterOptions {
+    /// Wazzup `responsibleUserId` (`--responsible-user`); `None` picks the
+    /// first user of `GET /users`.
+    pub responsible_user: Option<String>,
+    /// Whaapy: use the vendor's `POST /contacts/v1/bulk` (100 a call),
+    /// known only from its integration code.
+    pub whaapy_bulk: bool,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Pace in requests/s; `None`: the platform's default.
+    pub rate: Option<f64>,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            responsible_user: None,
+            whaapy_bulk: false,
+            timeout: http::REQUEST_TIMEOUT,
+            rate: None,
+        }
+    }
+}
+
+/// Builds the adapter of `kind`.
+pub fn connect(
+    kind: PlatformKind,
+    creds: Credentials,
+    opts: AdapterOptions,
+) -> Result<Arc<dyn Platform>, PlatformError> {
+    if creds.kind != kind {
+        return Err(PlatformError::Config(format!(
+            "credentials for {} given to the {} adapter",
+            creds.kind, kind
+        )));
+    }
+    Ok(match kind {
+        PlatformKind::Wazzup => Arc::new(wazzup::Wazzup::new(creds, opts)?),
+        PlatformKind::Whaapy => Arc::new(whaapy::Whaapy::new(creds, opts)?),
+        PlatformKind::Wipsy => Arc::new(wipsy::Wipsy::new(creds, opts)?),
+        PlatformKind::Wapiflow => Arc::new(wapiflow::Wapiflow::new(creds, opts)?),
+    })
+}
+
+/// Maps a failed request to a per-item result: a cancellation is
+/// `NotSent`, anything else a transient failure.
+pub(crate) fn failure_result(f: http::Failure) -> ItemResult {
+    match f {
+        http::Failure::Cancelled => ItemResult::NotSent,
+        http::Failure::NoAnswer {
+            message,
+            maybe_applied,
+        } => ItemResult::Retry(Transient {
+            error: message,
+            retry_after: None,
+            maybe_applied,
+            rate_limited: false,
+        }),
+    }
+}
+
+/// Classifies an answer that is neither success nor a known per-item error:
+/// 429, 5xx and 408 are transient; other 4xx final. `default_429` is the
+/// platform's documented wait when no Retry-After comes.
+pub(crate) fn status_result(
+    r: &http::Reply,
+    transport: &http::Transport,
+    default_429: Duration,
+    message: &str,
+) -> ItemResult {
+    let text = if message.is_empty() {
+        error::snippet(&r.body)
+    } else {
+        message.to_string()
+    };
+    match r.status {
+        429 => {
+            let wait = r.retry_after.unwrap_or_else(|| {
+                default_429 + Duration::from_millis(fastrand::u64(0..1000))
+            });
+            transport.pause(wait);
+            ItemResult::Retry(Transient {
+                error: format!("rate_limited: HTTP 429: {text}"),
+                retry_after: Some(wait),
+                maybe_applied: false,
+                rate_limited: true,
+            })
+        }
+        // A gateway error may come after the platform did the work.
+        500..=599 | 408 => ItemResult::Retry(Transient {
+            error: format!("http_{}: {text}", r.status),
+            retry_after: r.retry_after,
+            maybe_applied: true,
+            rate_limited: false,
+        }),
+        s => ItemResult::done(Status::Failed, "", format!("http_{s}: {text}")),
+    }
+}
+
+/// The halt for a 401/403 answer.
+pub(crate) fn auth_halt(platform: &'static str, r: &http::Reply, message: String) -> Halt {
+    let err = PlatformError::Auth {
+        platform,
+        status: r.status,
+        message,
+    };
+    Halt {
+        reason: format!("stopped: {err}"),
+        error: Some(err),
+    }
+}
+
+/// Cuts `s` to `max` characters; the bool says whether it was cut.
+pub(crate) fn cut(s: &str, max: usize) -> (String, bool) {
+    if s.chars().count() <= max {
+        (s.to_string(), false)
+    } else {
+        (s.chars().take(max).collect(), true)
+    }
+}
+
+/// The digits of an E.164 phone (`+5215512345678` → `5215512345678`).
+pub(crate) fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
 }

@@ -1,1 +1,510 @@
-//! upload
+//! The uploader: batches, paces, sends, retries, and accounts for every
+//! item it was given.
+//!
+//! Items arrive on a channel; each comes back exactly once on the outcome
+//! channel, whatever happens (sent, refused, failed after retries, skipped
+//! because of a quota, an interruption or a repeat).
+
+pub mod rate;
+pub mod retry;
+
+use crate::contact::Contact;
+use crate::platform::{BatchResult, Entity, Halt, ItemResult, Mode, Platform, PlatformError};
+use crate::report::Status;
+use retry::Backoff;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+/// A contact to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Position in the input (0-based).
+    pub seq: u64,
+    /// Row number as a spreadsheet user sees it.
+    pub row: u64,
+    /// The normalized contact.
+    pub contact: Contact,
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// Position in the input.
+    pub seq: u64,
+    /// Row number.
+    pub row: u64,
+    /// Final status.
+    pub status: Status,
+    /// The platform's id, when known.
+    pub remote_id: String,
+    /// Codes with detail, `; `-separated.
+    pub reason: String,
+}
+
+/// How to upload.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Contacts or users.
+    pub entity: Entity,
+    /// Create only, or create and update.
+    pub mode: Mode,
+    /// Requests per second (`--rate`); `None`: the platform's default.
+    pub rate: Option<f64>,
+    /// Requests in flight at once (`--concurrency`), at least 1.
+    pub concurrency: usize,
+    /// Items per request; capped at the platform's maximum.
+    pub batch_size: Option<usize>,
+    /// Attempts per item before it is `failed` (at least 1).
+    pub max_attempts: u32,
+    /// Look, do not write (see [`run`]).
+    pub dry_run: bool,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            entity: Entity::Contacts,
+            mode: Mode::Create,
+            rate: None,
+            concurrency: 8,
+            batch_size: None,
+            max_attempts: 5,
+            dry_run: false,
+        }
+    }
+}
+
+/// Callbacks around each batch (the journal).
+pub trait UploadHooks: Send + Sync {
+    /// Called synchronously before the first request of a batch leaves.
+    fn before_send(&self, items: &[Item]);
+    /// Called with a batch's final outcomes before they are handed on.
+    fn after(&self, outcomes: &[ItemOutcome]);
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl UploadHooks for NoHooks {
+    fn before_send(&self, _items: &[Item]) {}
+    fn after(&self, _outcomes: &[ItemOutcome]) {}
+}
+
+/// What the upload did.
+#[derive(Debug, Clone, Default)]
+pub struct UploadStats {
+    /// HTTP requests sent (lookups and updates included).
+    pub requests: u64,
+    /// Items re-sent after a transient failure (one per item per retry).
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Why the run stopped early, if it did. `halt.error` set means the
+    /// run must end as an error (exit 1); otherwise the skipped rows carry
+    /// the reason (exit 3).
+    pub halt: Option<Halt>,
+    /// Whether cancellation cut the run short.
+    pub interrupted: bool,
+}
+
+impl UploadStats {
+    /// The fatal error, if the run must end as one.
+    pub fn fatal(&self) -> Option<&PlatformError> {
+        self.halt.as_ref().and_then(|h| h.error.as_ref())
+    }
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+/// A cancellation flag: after [`Cancel::cancel`], no new request starts,
+/// requests in flight finish, and the remaining items come back `skipped`
+/// with reason `interrupted`. Cheap to clone; all clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<CancelInner>);
+
+impl Cancel {
+    /// A flag not yet raised.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Raises the flag (idempotent; callable from a signal handler task).
+    pub fn cancel(&self) {
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Whether the flag is raised.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the flag is raised.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The reason of items not sent because of cancellation.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// Shared state of one run.
+struct Shared {
+    platform: Arc<dyn Platform>,
+    cfg: UploadConfig,
+    hooks: Arc<dyn UploadHooks>,
+    cancel: Cancel,
+    outcomes: mpsc::Sender<ItemOutcome>,
+    halt: Mutex<Option<Halt>>,
+    retries: AtomicU64,
+    backoff: Backoff,
+}
+
+impl Shared {
+    fn halt(&self) -> Option<Halt> {
+        self.halt.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_halt(&self, h: Halt) {
+        let mut g = self.halt.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(h);
+        }
+    }
+
+    /// The reason for items that will not be sent, if the run is stopping.
+    fn stop_reason(&self) -> Option<String> {
+        if let Some(h) = self.halt() {
+            return Some(h.reason);
+        }
+        self.cancel
+            .is_cancelled()
+            .then(|| INTERRUPTED.to_string())
+    }
+
+    async fn emit(&self, outs: Vec<ItemOutcome>) {
+        if outs.is_empty() {
+            return;
+        }
+        self.hooks.after(&outs);
+        for o in outs {
+            // A closed receiver means the caller stopped listening; the
+            // remaining outcomes have nowhere to go.
+            let _ = self.outcomes.send(o).await;
+        }
+    }
+}
+
+fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> ItemOutcome {
+    ItemOutcome {
+        seq: item.seq,
+        row: item.row,
+        status,
+        remote_id,
+        reason,
+    }
+}
+
+/// How long to wait for more items before sending a part-full batch: the
+/// producer normally fills a batch in microseconds, and a slow one should
+/// not hold finished rows back.
+const FILL_WAIT: Duration = Duration::from_millis(20);
+
+/// Uploads every item from `items`, sending one outcome per item to
+/// `outcomes` (in completion order, not input order).
+///
+/// - Batches hold at most the platform's batch size; `concurrency` batches
+///   are in flight at once; every request is paced by the platform's
+///   limiter (`cfg.rate` replaces its default).
+/// - An item whose platform identity (Wazzup id, phone, mobile) repeats an
+///   earlier item of the run is not sent: `duplicate`, reason
+///   `same_remote_identity: row N`.
+/// - Transient failures (429, 5xx, timeouts, lost connections) are retried
+///   with exponential backoff and jitter, honouring Retry-After, up to
+///   `max_attempts`; then the item is `failed` with the last error. An item
+///   whose earlier attempt may have been applied is re-sent through the
+///   adapter's duplicate-safe path.
+/// - A halt (quota, bad credentials) stops sending: the remaining items are
+///   `skipped` with its reason; `UploadStats::halt` says why.
+/// - After `cancel`, no new request starts; the rest are `skipped`
+///   (`interrupted`).
+/// - Dry run: nothing is written. Each item is checked with the adapter's
+///   precheck and `find_existing`: `invalid` (would be refused), `exists`
+///   (create mode, already there), or `valid` with reason
+///   `dry_run: would create` / `dry_run: would update <id>`. It never
+///   claims `created` or `updated`.
+pub async fn run(
+    platform: Arc<dyn Platform>,
+    cfg: UploadConfig,
+    mut items: mpsc::Receiver<Item>,
+    outcomes: mpsc::Sender<ItemOutcome>,
+    hooks: Arc<dyn UploadHooks>,
+    cancel: Cancel,
+) -> UploadStats {
+    let transport = platform.transport();
+    if let Some(r) = cfg.rate {
+        transport.set_rate(r);
+    }
+    transport.set_cancel(cancel.clone());
+    let counters = transport.counters();
+    let (req0, rl0) = (
+        counters.requests.load(Ordering::Relaxed),
+        counters.rate_limited.load(Ordering::Relaxed),
+    );
+    let max_batch = platform.batch_size(cfg.entity).max(1);
+    let batch_size = cfg.batch_size.unwrap_or(max_batch).clamp(1, max_batch);
+    let concurrency = cfg.concurrency.max(1);
+    let entity = cfg.entity;
+    let shared = Arc::new(Shared {
+        platform: platform.clone(),
+        cfg,
+        hooks,
+        cancel: cancel.clone(),
+        outcomes,
+        halt: Mutex::new(None),
+        retries: AtomicU64::new(0),
+        backoff: Backoff::default(),
+    });
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<Item> = Vec::with_capacity(batch_size);
+    let mut open = true;
+    while open {
+        // Fill a batch: wait for the first item, then take what comes
+        // quickly.
+        while batch.len() < batch_size {
+            let next = if batch.is_empty() {
+                items.recv().await
+            } else {
+                match tokio::time::timeout(FILL_WAIT, items.recv()).await {
+                    Ok(n) => n,
+                    Err(_) => break,
+                }
+            };
+            let Some(item) = next else {
+                open = false;
+                break;
+            };
+            if let Some(reason) = shared.stop_reason() {
+                shared
+                    .emit(vec![outcome(&item, Status::Skipped, String::new(), reason)])
+                    .await;
+                continue;
+            }
+            if let Some(key) = platform.identity(entity, &item.contact) {
+                if let Some(first) = seen.get(&key) {
+                    let o = outcome(
+                        &item,
+                        Status::Duplicate,
+                        String::new(),
+                        format!("same_remote_identity: row {first}"),
+                    );
+                    shared.emit(vec![o]).await;
+                    continue;
+                }
+                seen.insert(key, item.row);
+            }
+            batch.push(item);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let b = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.ok(),
+            _ = cancel.cancelled() => None,
+        };
+        let Some(permit) = permit else {
+            skip_all(&shared, &b, INTERRUPTED.to_string()).await;
+            continue;
+        };
+        if let Some(reason) = shared.stop_reason() {
+            skip_all(&shared, &b, reason).await;
+            continue;
+        }
+        let sh = shared.clone();
+        tasks.spawn(async move {
+            process(&sh, b).await;
+            drop(permit);
+        });
+        // Reap finished tasks so the set stays small on long runs.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    UploadStats {
+        requests: counters.requests.load(Ordering::Relaxed) - req0,
+        retries: shared.retries.load(Ordering::Relaxed),
+        rate_limited: counters.rate_limited.load(Ordering::Relaxed) - rl0,
+        halt: shared.halt(),
+        interrupted: cancel.is_cancelled(),
+    }
+}
+
+async fn skip_all(shared: &Shared, items: &[Item], reason: String) {
+    let outs = items
+        .iter()
+        .map(|i| outcome(i, Status::Skipped, String::new(), reason.clone()))
+        .collect();
+    shared.emit(outs).await;
+}
+
+/// Sends one batch until every item has a final outcome.
+async fn process(shared: &Shared, items: Vec<Item>) {
+    if shared.cfg.dry_run {
+        let outs = dry_run(shared, &items).await;
+        shared.emit(outs).await;
+        return;
+    }
+    shared.hooks.before_send(&items);
+    let mut pending: Vec<(Item, bool, String)> =
+        items.into_iter().map(|i| (i, false, String::new())).collect();
+    let mut attempt: u32 = 1;
+    let max_attempts = shared.cfg.max_attempts.max(1);
+    loop {
+        if let Some(reason) = shared.stop_reason() {
+            let outs = pending
+                .iter()
+                .map(|(i, _, _)| outcome(i, Status::Skipped, String::new(), reason.clone()))
+                .collect();
+            shared.emit(outs).await;
+            return;
+        }
+        let batch: Vec<Item> = pending.iter().map(|(i, _, _)| i.clone()).collect();
+        let flags: Vec<bool> = pending.iter().map(|(_, m, _)| *m).collect();
+        let BatchResult { results, halt } = shared
+            .platform
+            .send_batch(shared.cfg.entity, shared.cfg.mode, &batch, &flags)
+            .await;
+        if let Some(h) = halt {
+            shared.set_halt(h);
+        }
+        let mut outs = Vec::new();
+        let mut again = Vec::new();
+        let mut wait: Option<Duration> = None;
+        for (idx, (item, maybe, _)) in pending.into_iter().enumerate() {
+            // An adapter that returns too few results leaves items without
+            // an answer: they are failed, never lost.
+            let res = results.get(idx).cloned().unwrap_or(ItemResult::done(
+                Status::Failed,
+                "",
+                "internal: no result for this item",
+            ));
+            match res {
+                ItemResult::Done {
+                    status,
+                    remote_id,
+                    reason,
+                } => outs.push(outcome(&item, status, remote_id, reason)),
+                ItemResult::NotSent => {
+                    let reason = shared
+                        .stop_reason()
+                        .unwrap_or_else(|| INTERRUPTED.to_string());
+                    outs.push(outcome(&item, Status::Skipped, String::new(), reason));
+                }
+                ItemResult::Retry(t) => {
+                    if attempt >= max_attempts {
+                        let reason = format!("failed after {attempt} attempts: {}", t.error);
+                        outs.push(outcome(&item, Status::Failed, String::new(), reason));
+                    } else {
+                        if let Some(ra) = t.retry_after {
+                            wait = Some(wait.map_or(ra, |w| w.max(ra)));
+                        }
+                        again.push((item, maybe || t.maybe_applied, t.error));
+                    }
+                }
+            }
+        }
+        shared.emit(outs).await;
+        if again.is_empty() {
+            return;
+        }
+        let delay = shared.backoff.delay(attempt, wait);
+        tracing::debug!(
+            "{} item(s) will be retried in {:?} (attempt {attempt})",
+            again.len(),
+            delay
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shared.cancel.cancelled() => {}
+        }
+        shared
+            .retries
+            .fetch_add(again.len() as u64, Ordering::Relaxed);
+        pending = again;
+        attempt += 1;
+    }
+}
+
+async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
+    let p = &shared.platform;
+    let entity = shared.cfg.entity;
+    let mut outs = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(reason) = shared.stop_reason() {
+            outs.push(outcome(item, Status::Skipped, String::new(), reason));
+            continue;
+        }
+        if let Err(reason) = p.precheck(entity, &item.contact) {
+            outs.push(outcome(item, Status::Invalid, String::new(), reason));
+            continue;
+        }
+        if entity == Entity::Users {
+            outs.push(outcome(
+                item,
+                Status::Valid,
+                String::new(),
+                "dry_run: would upsert".into(),
+            ));
+            continue;
+        }
+        match p.find_existing(&item.contact).await {
+            Ok(Some(id)) => match shared.cfg.mode {
+                Mode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
+                Mode::Upsert => {
+                    let reason = format!("dry_run: would update {id}");
+                    outs.push(outcome(item, Status::Valid, id, reason));
+                }
+            },
+            Ok(None) => outs.push(outcome(
+                item,
+                Status::Valid,
+                String::new(),
+                "dry_run: would create".into(),
+            )),
+            Err(PlatformError::Interrupted) => {
+                outs.push(outcome(item, Status::Skipped, String::new(), INTERRUPTED.into()))
+            }
+            Err(e) if e.is_fatal() => {
+                shared.set_halt(Halt {
+                    reason: format!("stopped: {e}"),
+                    error: Some(e),
+                });
+                let reason = shared.stop_reason().unwrap_or_default();
+                outs.push(outcome(item, Status::Skipped, String::new(), reason));
+            }
+            Err(e) => outs.push(outcome(
+                item,
+                Status::Failed,
+                String::new(),
+                format!("dry_run: lookup failed: {e}"),
+            )),
+        }
+    }
+    outs
+}

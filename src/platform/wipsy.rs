@@ -1,0 +1,738 @@
+//! Wipsy CRM API 1.1.0 (seed 000): one contact per request.
+//!
+//! - Create: `POST /api-create-contact` → 201. Upsert: the contact is found
+//!   by phone among the account's contacts (no search endpoint exists: the
+//!   adapter reads them once through `GET /api-get-contacts`) and updated
+//!   through `POST /api-update-contact` with the fields that endpoint
+//!   documents.
+//! - Tags, custom fields and the pipeline stage travel as UUIDs. The file
+//!   may carry names, mapped to UUIDs in `waport.toml` (`[wipsy.tags]`,
+//!   `[wipsy.fields]`, `[wipsy.stages]`): no listing endpoint is
+//!   documented. An unknown name makes the row `invalid`, never dropped.
+//!   The stage comes from the custom column `pipeline_stage` (or `stage`).
+//! - The free plan's 429 ("monthly limit", seed 000) is a quota: sending
+//!   stops and the remaining rows are `skipped`. A 429 *with* Retry-After
+//!   is a throttle and is retried.
+//! - A retry after a lost answer first looks for the contact among the
+//!   newest ones (assumed newest first, as the emulator serves them).
+//! - Pace: nothing documented; 5 requests/s assumed.
+
+use super::error::snippet;
+use super::http::{Reply, Transport};
+use super::{
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
+    Platform, PlatformError, PlatformKind, RemoteContact, Secret, WipsyMaps, auth_halt, digits,
+    failure_result, status_result,
+};
+use crate::contact::Contact;
+use crate::report::Status;
+use crate::upload::Item;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Assumed default pace (nothing is documented).
+pub const DEFAULT_RATE: f64 = 5.0;
+/// Largest page of `GET /api-get-contacts` (seed 000).
+pub const PAGE: usize = 500;
+/// Custom columns read as the pipeline stage.
+pub const STAGE_FIELDS: &[&str] = &["pipeline_stage", "stage", "pipeline_stage_id"];
+
+/// Whether `s` looks like a UUID (then it is sent as is, not mapped).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn lookup(map: &std::collections::BTreeMap<String, String>, name: &str) -> Option<String> {
+    let n = name.trim();
+    if is_uuid(n) {
+        return Some(n.to_string());
+    }
+    map.get(n)
+        .or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v)
+        })
+        .cloned()
+}
+
+/// The Wipsy payloads of one contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payloads {
+    /// Body of `api-create-contact`.
+    pub create: Value,
+    /// Body of `api-update-contact` without `contactId`.
+    pub update: Value,
+    /// Fields the update endpoint cannot change (reported on `updated`).
+    pub not_updatable: Vec<&'static str>,
+}
+
+/// Builds the create and update bodies, mapping names to UUIDs.
+pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
+    let (first, last) = if c.first_name.trim().is_empty() {
+        (c.name.trim().to_string(), String::new())
+    } else {
+        (c.first_name.trim().to_string(), c.last_name.trim().to_string())
+    };
+    if first.is_empty() {
+        return Err("missing_field: name".into());
+    }
+    let mut problems = Vec::new();
+    let mut tags = Vec::new();
+    for t in &c.tags {
+        match lookup(&maps.tags, t) {
+            Some(id) => tags.push(id),
+            None => problems.push(format!(
+                "unknown_wipsy_tag: {t:?} (map it under [wipsy.tags] in waport.toml)"
+            )),
+        }
+    }
+    let mut fields = Map::new();
+    let mut stage = None;
+    for (k, v) in &c.custom {
+        if STAGE_FIELDS.contains(&k.as_str()) {
+            if v.trim().is_empty() {
+                continue;
+            }
+            match lookup(&maps.stages, v) {
+                Some(id) => stage = Some(id),
+                None => problems.push(format!(
+                    "unknown_wipsy_stage: {v:?} (map it under [wipsy.stages] in waport.toml)"
+                )),
+            }
+            continue;
+        }
+        match lookup(&maps.fields, k) {
+            Some(id) => {
+                fields.insert(id, json!(v));
+            }
+            None => problems.push(format!(
+                "unknown_wipsy_field: {k:?} (map it under [wipsy.fields] in waport.toml)"
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let mut create = Map::new();
+    let mut update = Map::new();
+    let mut both = |k: &str, v: Value| {
+        create.insert(k.into(), v.clone());
+        update.insert(k.into(), v);
+    };
+    both("name", json!(first));
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| json!(s.trim()));
+    if let Some(v) = opt(&last) {
+        both("last_name", v);
+    }
+    if let Some(v) = opt(&c.phone) {
+        both("phone", v);
+    }
+    if let Some(v) = opt(&c.email) {
+        both("email", v);
+    }
+    if let Some(s) = &stage {
+        both("pipeline_stage_id", json!(s));
+    }
+    if !fields.is_empty() {
+        both("custom_fields", Value::Object(fields));
+    }
+    let mut not_updatable = Vec::new();
+    for (k, v, label) in [
+        ("address", &c.address, "address"),
+        ("city", &c.city, "city"),
+        ("province", &c.state, "state"),
+        ("company", &c.company, "company"),
+        ("notes", &c.notes, "notes"),
+    ] {
+        if let Some(x) = opt(v) {
+            create.insert(k.into(), x);
+            not_updatable.push(label);
+        }
+    }
+    if !tags.is_empty() {
+        create.insert("tags".into(), json!(tags));
+        not_updatable.push("tags");
+    }
+    Ok(Payloads {
+        create: Value::Object(create),
+        update: Value::Object(update),
+        not_updatable,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    by_phone: HashMap<String, String>,
+    complete: bool,
+}
+
+/// The Wipsy adapter.
+pub struct Wipsy {
+    base: String,
+    key: String,
+    maps: WipsyMaps,
+    t: Transport,
+    index: Mutex<Option<Index>>,
+}
+
+fn error_text(v: &Value, r: &Reply) -> String {
+    v.get("error")
+        .or_else(|| v.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| snippet(&r.body))
+}
+
+/// A stored contact back to canonical form.
+pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let id = v.get("id")?.as_str()?.to_string();
+    let mut c = Contact {
+        first_name: s("name"),
+        last_name: s("last_name"),
+        phone: s("phone"),
+        email: s("email"),
+        ..Contact::default()
+    };
+    if let Some(t) = v.get("tags").and_then(Value::as_array) {
+        c.tags = t
+            .iter()
+            .filter_map(|x| {
+                x.get("name")
+                    .or_else(|| x.get("id"))
+                    .and_then(Value::as_str)
+                    .or_else(|| x.as_str())
+                    .map(str::to_string)
+            })
+            .collect();
+    }
+    if let Some(cf) = v.get("custom_fields").and_then(Value::as_array) {
+        for f in cf {
+            let name = f
+                .get("name")
+                .or_else(|| f.get("field_id"))
+                .and_then(Value::as_str);
+            if let Some(n) = name {
+                let val = f.get("value").cloned().unwrap_or(Value::Null);
+                let val = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
+                c.custom.insert(n.to_string(), val);
+            }
+        }
+    }
+    if let Some(st) = v
+        .get("pipeline_stage")
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+    {
+        c.custom.insert("pipeline_stage".into(), st.to_string());
+    }
+    c.complete_names();
+    Some(RemoteContact {
+        remote_id: id,
+        contact: c,
+        created_at: v.get("created_at").and_then(Value::as_str).map(str::to_string),
+        updated_at: v.get("updated_at").and_then(Value::as_str).map(str::to_string),
+        raw: v.clone(),
+    })
+}
+
+enum Fetch {
+    Page(Vec<Value>),
+    Err(PlatformError),
+}
+
+impl Wipsy {
+    /// Builds the adapter.
+    pub fn new(creds: Credentials, opts: AdapterOptions) -> Result<Wipsy, PlatformError> {
+        let key = match &creds.secret {
+            Secret::ApiKey(k) => k.clone(),
+            Secret::ClientPair { .. } => {
+                return Err(PlatformError::Config("Wipsy needs an API key".into()));
+            }
+        };
+        let t = Transport::new("wipsy", opts.rate.unwrap_or(DEFAULT_RATE), opts.timeout)?;
+        Ok(Wipsy {
+            base: creds.base_url,
+            key,
+            maps: creds.wipsy,
+            t,
+            index: Mutex::new(None),
+        })
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.t
+            .client()
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+    }
+
+    fn auth_error(&self, r: &Reply) -> PlatformError {
+        PlatformError::Auth {
+            platform: "wipsy",
+            status: r.status,
+            message: error_text(&r.json(), r),
+        }
+    }
+
+    async fn fetch(&self, limit: usize, offset: usize) -> Fetch {
+        let mut q = vec![("limit", limit.to_string())];
+        if offset > 0 {
+            q.push(("offset", offset.to_string()));
+        }
+        let r = match self
+            .t
+            .send(self.req(reqwest::Method::GET, "/api-get-contacts").query(&q))
+            .await
+        {
+            Ok(r) => r,
+            Err(f) => return Fetch::Err(self.t.error(f)),
+        };
+        if r.status == 401 || r.status == 403 {
+            return Fetch::Err(self.auth_error(&r));
+        }
+        if !r.ok() {
+            return Fetch::Err(self.t.http_error(&r));
+        }
+        let v = r.json();
+        Fetch::Page(match v.get("data") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(o @ Value::Object(_)) => vec![o.clone()],
+            _ => Vec::new(),
+        })
+    }
+
+    /// Reads every contact once into a phone → id index. Paging by
+    /// `offset` is undocumented: when the second page repeats the first,
+    /// only the first 500 are known and the index is marked incomplete.
+    async fn load_index(&self) -> Result<Index, PlatformError> {
+        let mut idx = Index::default();
+        let mut offset = 0;
+        let mut first_id: Option<String> = None;
+        loop {
+            let page = match self.fetch(PAGE, offset).await {
+                Fetch::Page(p) => p,
+                Fetch::Err(e) => return Err(e),
+            };
+            let head = page
+                .first()
+                .and_then(|c| c.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if offset > 0 && head.is_some() && head == first_id {
+                idx.complete = false;
+                tracing::warn!(
+                    "Wipsy ignored `offset`: only the newest {PAGE} contacts can be matched by phone"
+                );
+                return Ok(idx);
+            }
+            if offset == 0 {
+                first_id = head;
+            }
+            for c in &page {
+                if let (Some(id), Some(p)) = (
+                    c.get("id").and_then(Value::as_str),
+                    c.get("phone").and_then(Value::as_str),
+                ) {
+                    let d = digits(p);
+                    if !d.is_empty() {
+                        idx.by_phone.entry(d).or_insert_with(|| id.to_string());
+                    }
+                }
+            }
+            if page.len() < PAGE {
+                idx.complete = true;
+                return Ok(idx);
+            }
+            offset += page.len();
+        }
+    }
+
+    async fn find_by_phone(&self, phone: &str) -> Result<Option<String>, PlatformError> {
+        let d = digits(phone);
+        if d.is_empty() {
+            return Ok(None);
+        }
+        let mut g = self.index.lock().await;
+        if g.is_none() {
+            *g = Some(self.load_index().await?);
+        }
+        Ok(g.as_ref().and_then(|i| i.by_phone.get(&d).cloned()))
+    }
+
+    fn remember(&self, idx: &mut Option<Index>, phone: &str, id: &str) {
+        let d = digits(phone);
+        if let Some(i) = idx.as_mut()
+            && !d.is_empty()
+        {
+            i.by_phone.insert(d, id.to_string());
+        }
+    }
+
+    /// After a lost answer: is the contact among the newest ones?
+    async fn find_recent(&self, c: &Contact) -> Result<Option<String>, PlatformError> {
+        let page = match self.fetch(PAGE, 0).await {
+            Fetch::Page(p) => p,
+            Fetch::Err(e) => return Err(e),
+        };
+        let d = digits(&c.phone);
+        let found = page.iter().find(|x| {
+            let s = |k: &str| x.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+            if !d.is_empty() {
+                digits(&s("phone")) == d
+            } else {
+                let first = if c.first_name.is_empty() { &c.name } else { &c.first_name };
+                s("name") == first.trim()
+                    && s("last_name") == c.last_name.trim()
+                    && s("email") == c.email.trim()
+            }
+        });
+        Ok(found
+            .and_then(|x| x.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
+    async fn send_one(&self, mode: Mode, item: &Item, maybe_applied: bool) -> (ItemResult, Option<Halt>) {
+        let p = match payloads(&item.contact, &self.maps) {
+            Ok(p) => p,
+            Err(reason) => return (ItemResult::done(Status::Invalid, "", reason), None),
+        };
+        let fatal = |e: PlatformError| -> (ItemResult, Option<Halt>) {
+            if e.is_fatal() {
+                (
+                    ItemResult::NotSent,
+                    Some(Halt {
+                        reason: format!("stopped: {e}"),
+                        error: Some(e),
+                    }),
+                )
+            } else if matches!(e, PlatformError::Interrupted) {
+                (ItemResult::NotSent, None)
+            } else {
+                (
+                    ItemResult::Retry(super::Transient {
+                        error: format!("lookup failed: {e}"),
+                        retry_after: None,
+                        maybe_applied: true,
+                        rate_limited: false,
+                    }),
+                    None,
+                )
+            }
+        };
+        let mut lost_answer = false;
+        if maybe_applied {
+            match self.find_recent(&item.contact).await {
+                Ok(Some(id)) => {
+                    if mode == Mode::Create {
+                        return (
+                            ItemResult::done(
+                                Status::Created,
+                                id,
+                                "lost_answer: an earlier attempt created it",
+                            ),
+                            None,
+                        );
+                    }
+                    lost_answer = true;
+                }
+                Ok(None) => {}
+                Err(e) => return fatal(e),
+            }
+        }
+        if mode == Mode::Upsert && !item.contact.phone.trim().is_empty() {
+            match self.find_by_phone(&item.contact.phone).await {
+                Ok(Some(id)) => return (self.update(&id, &p, lost_answer).await, None),
+                Ok(None) => {}
+                Err(e) => return fatal(e),
+            }
+        }
+        let r = match self
+            .t
+            .send(self.req(reqwest::Method::POST, "/api-create-contact").json(&p.create))
+            .await
+        {
+            Ok(r) => r,
+            Err(f) => return (failure_result(f), None),
+        };
+        let v = r.json();
+        match r.status {
+            200..=299 => {
+                let id = v
+                    .get("data")
+                    .and_then(|d| d.get("id"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut g = self.index.lock().await;
+                self.remember(&mut g, &item.contact.phone, &id);
+                (ItemResult::done(Status::Created, id, ""), None)
+            }
+            401 | 403 => (
+                ItemResult::NotSent,
+                Some(auth_halt("wipsy", &r, error_text(&v, &r))),
+            ),
+            429 if r.retry_after.is_none() => (
+                ItemResult::NotSent,
+                Some(Halt {
+                    reason: format!("quota: {}", error_text(&v, &r)),
+                    error: None,
+                }),
+            ),
+            400 | 422 => (
+                ItemResult::done(
+                    Status::Invalid,
+                    "",
+                    format!("platform_invalid: {}", error_text(&v, &r)),
+                ),
+                None,
+            ),
+            _ => (
+                status_result(&r, &self.t, Duration::from_secs(1), &error_text(&v, &r)),
+                None,
+            ),
+        }
+    }
+
+    async fn update(&self, id: &str, p: &Payloads, lost_answer: bool) -> ItemResult {
+        let mut body = p.update.clone();
+        body["contactId"] = json!(id);
+        let r = match self
+            .t
+            .send(self.req(reqwest::Method::POST, "/api-update-contact").json(&body))
+            .await
+        {
+            Ok(r) => r,
+            Err(f) => return failure_result(f),
+        };
+        let v = r.json();
+        match r.status {
+            200..=299 => {
+                let mut notes = Vec::new();
+                if lost_answer {
+                    notes.push("lost_answer: an earlier attempt reached Wipsy".to_string());
+                }
+                if !p.not_updatable.is_empty() {
+                    notes.push(format!(
+                        "not_updated: {} (Wipsy's update endpoint has no such fields)",
+                        p.not_updatable.join(", ")
+                    ));
+                }
+                ItemResult::done(Status::Updated, id, notes.join("; "))
+            }
+            400 | 422 => ItemResult::done(
+                Status::Invalid,
+                id,
+                format!("platform_invalid: {}", error_text(&v, &r)),
+            ),
+            404 => ItemResult::done(
+                Status::Failed,
+                id,
+                format!("not_found: {}", error_text(&v, &r)),
+            ),
+            _ => status_result(&r, &self.t, Duration::from_secs(1), &error_text(&v, &r)),
+        }
+    }
+}
+
+impl Platform for Wipsy {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Wipsy
+    }
+
+    fn batch_size(&self, _entity: Entity) -> usize {
+        1
+    }
+
+    fn default_rate(&self) -> f64 {
+        DEFAULT_RATE
+    }
+
+    fn transport(&self) -> &Transport {
+        &self.t
+    }
+
+    fn identity(&self, _entity: Entity, contact: &Contact) -> Option<String> {
+        let d = digits(&contact.phone);
+        (!d.is_empty()).then_some(d)
+    }
+
+    fn precheck(&self, entity: Entity, contact: &Contact) -> Result<(), String> {
+        if entity == Entity::Users {
+            return Err("unsupported_entity: Wipsy has no users API".into());
+        }
+        payloads(contact, &self.maps).map(|_| ())
+    }
+
+    fn send_batch<'a>(
+        &'a self,
+        entity: Entity,
+        mode: Mode,
+        items: &'a [Item],
+        maybe_applied: &'a [bool],
+    ) -> BoxFuture<'a, BatchResult> {
+        Box::pin(async move {
+            let mut out = BatchResult::default();
+            for (i, item) in items.iter().enumerate() {
+                if entity == Entity::Users {
+                    out.results.push(ItemResult::done(
+                        Status::Invalid,
+                        "",
+                        "unsupported_entity: Wipsy has no users API",
+                    ));
+                    continue;
+                }
+                if out.halt.is_some() {
+                    out.results.push(ItemResult::NotSent);
+                    continue;
+                }
+                let (res, halt) = self
+                    .send_one(mode, item, maybe_applied.get(i).copied().unwrap_or(false))
+                    .await;
+                out.results.push(res);
+                out.halt = halt;
+            }
+            out
+        })
+    }
+
+    fn find_existing<'a>(
+        &'a self,
+        contact: &'a Contact,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        Box::pin(async move { self.find_by_phone(&contact.phone).await })
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        entity: Entity,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Page, PlatformError>> {
+        Box::pin(async move {
+            if entity == Entity::Users {
+                return Err(PlatformError::Unsupported {
+                    platform: "wipsy",
+                    what: "list users",
+                });
+            }
+            // Cursor: "OFFSET:FIRST_ID_OF_PAGE_ONE", to notice an API that
+            // ignores the (undocumented) offset.
+            let (offset, first) = match cursor.and_then(|c| c.split_once(':')) {
+                Some((o, f)) => (o.parse::<usize>().unwrap_or(0), Some(f.to_string())),
+                None => (0, None),
+            };
+            let page = match self.fetch(PAGE, offset).await {
+                Fetch::Page(p) => p,
+                Fetch::Err(e) => return Err(e),
+            };
+            let head = page
+                .first()
+                .and_then(|c| c.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if offset > 0 && head.is_some() && head == first {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                    note: Some(format!(
+                        "Wipsy returned at most {PAGE} contacts (it documents no paging): the export may be partial"
+                    )),
+                });
+            }
+            let first = if offset == 0 { head } else { first };
+            let next = (page.len() >= PAGE)
+                .then(|| format!("{}:{}", offset + page.len(), first.unwrap_or_default()));
+            Ok(Page {
+                items: page.iter().filter_map(remote_contact).collect(),
+                next,
+                note: None,
+            })
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _entity: Entity,
+        _remote_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), PlatformError>> {
+        Box::pin(async move {
+            Err(PlatformError::Unsupported {
+                platform: "wipsy",
+                what: "delete contacts",
+            })
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<Vec<String>, PlatformError>> {
+        Box::pin(async move {
+            match self.fetch(1, 0).await {
+                Fetch::Page(_) => Ok(Vec::new()),
+                Fetch::Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAG: &str = "11111111-2222-3333-4444-555555555555";
+    const FIELD: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+    fn maps() -> WipsyMaps {
+        let mut m = WipsyMaps::default();
+        m.tags.insert("VIP".into(), TAG.into());
+        m.fields.insert("score".into(), FIELD.into());
+        m
+    }
+
+    #[test]
+    fn names_map_to_uuids() {
+        let mut c = Contact {
+            first_name: "John".into(),
+            last_name: "Doe".into(),
+            phone: "+573188779043".into(),
+            email: "john.doe@example.com".into(),
+            company: "Acme".into(),
+            tags: vec!["vip".into()],
+            ..Contact::default()
+        };
+        c.custom.insert("score".into(), "9".into());
+        let p = payloads(&c, &maps()).unwrap();
+        assert_eq!(
+            p.create,
+            json!({"name": "John", "last_name": "Doe", "phone": "+573188779043",
+                   "email": "john.doe@example.com", "custom_fields": {FIELD: "9"},
+                   "company": "Acme", "tags": [TAG]})
+        );
+        assert_eq!(
+            p.update,
+            json!({"name": "John", "last_name": "Doe", "phone": "+573188779043",
+                   "email": "john.doe@example.com", "custom_fields": {FIELD: "9"}})
+        );
+        assert_eq!(p.not_updatable, vec!["company", "tags"]);
+    }
+
+    #[test]
+    fn unknown_names_make_the_row_invalid() {
+        let mut c = Contact {
+            name: "Ana".into(),
+            tags: vec!["Gold".into()],
+            ..Contact::default()
+        };
+        c.custom.insert("stage".into(), "Nuevo".into());
+        let e = payloads(&c, &maps()).unwrap_err();
+        assert!(e.contains("unknown_wipsy_tag: \"Gold\""), "{e}");
+        assert!(e.contains("unknown_wipsy_stage: \"Nuevo\""), "{e}");
+    }
+}
