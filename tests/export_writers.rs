@@ -771,3 +771,43 @@ fn xlsx_full_sheet_spills_into_a_second() {
     assert_eq!(first.height(), 1_048_576);
     assert_eq!(first.get_value((1_048_575, 0)), Some(&s("r1048574")));
 }
+
+#[test]
+fn xlsx_cuts_overlong_cells_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.xlsx");
+    let mut c = contact("Ana", "+34600111222");
+    c.notes = "é".repeat(40_000);
+    let cols = Columns::new(Vec::<String>::new())
+        .select("id,notes")
+        .unwrap();
+    let mut w = create_writer(&path, ExportFormat::Xlsx, cols, &WriterOptions::default()).unwrap();
+    w.write(&row("1", c)).unwrap();
+    let warnings = w.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("1 cell(s)") && m.contains("32,767")),
+        "{warnings:?}"
+    );
+    w.finish().unwrap();
+    let got = xlsx_rows(&path, "contacts");
+    assert_eq!(got[1][1], s(&"é".repeat(32_767)));
+}
+
+#[test]
+fn xlsx_refuses_more_columns_than_a_sheet_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.xlsx");
+    let cols = Columns::new((0..16_400).map(|i| format!("f{i}")));
+    let err = match create_writer(&path, ExportFormat::Xlsx, cols, &WriterOptions::default()) {
+        Err(e) => e,
+        Ok(_) => panic!("accepted 16,417 columns"),
+    };
+    assert!(
+        matches!(err, ExportError::TooManyColumns { count: 16_417, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("wide.xlsx"), "{err}");
+    assert!(leftovers(dir.path(), &[]).is_empty());
+}
