@@ -723,3 +723,91 @@ proptest! {
         }
     }
 }
+
+/// The real sheet limit: 1,048,575 data rows fill `contacts`, the next row
+/// starts `contacts_2`. Slow (a full sheet of every column), so ignored by
+/// default: `cargo test --test export_writers -- --ignored`.
+#[test]
+#[ignore = "writes a full 1,048,575-row sheet"]
+fn xlsx_full_sheet_spills_into_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.xlsx");
+    let total = u64::from(waport::export::XLSX_MAX_DATA_ROWS) + 2;
+    let started = std::time::Instant::now();
+    let mut w = create_writer(
+        &path,
+        ExportFormat::Xlsx,
+        Columns::new(["plan"]),
+        &WriterOptions::default(),
+    )
+    .unwrap();
+    let mut r = row("", contact("Ana", ""));
+    r.contact.custom.insert("plan".into(), "gold".into());
+    for i in 0..total {
+        r.remote_id = format!("r{i}");
+        r.contact.phone = format!("+52155{i:08}");
+        w.write(&r).unwrap();
+    }
+    assert_eq!(w.finish().unwrap(), total);
+    // Peak memory so far is the writer's: calamine below loads whole sheets.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: unknown");
+    println!(
+        "wrote {total} rows in {:.1?}, {} bytes, peak {peak}",
+        started.elapsed(),
+        std::fs::metadata(&path).unwrap().len()
+    );
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    assert_eq!(wb.sheet_names(), ["contacts", "contacts_2"]);
+    let second = wb.worksheet_range("contacts_2").unwrap();
+    assert_eq!(second.height(), 3);
+    assert_eq!(second.get_value((1, 0)), Some(&s("r1048575")));
+    assert_eq!(second.get_value((2, 5)), Some(&s("+5215501048576")));
+    drop(second);
+    let first = wb.worksheet_range("contacts").unwrap();
+    assert_eq!(first.height(), 1_048_576);
+    assert_eq!(first.get_value((1_048_575, 0)), Some(&s("r1048574")));
+}
+
+#[test]
+fn xlsx_cuts_overlong_cells_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.xlsx");
+    let mut c = contact("Ana", "+34600111222");
+    c.notes = "é".repeat(40_000);
+    let cols = Columns::new(Vec::<String>::new())
+        .select("id,notes")
+        .unwrap();
+    let mut w = create_writer(&path, ExportFormat::Xlsx, cols, &WriterOptions::default()).unwrap();
+    w.write(&row("1", c)).unwrap();
+    let warnings = w.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("1 cell(s)") && m.contains("32,767")),
+        "{warnings:?}"
+    );
+    w.finish().unwrap();
+    let got = xlsx_rows(&path, "contacts");
+    assert_eq!(got[1][1], s(&"é".repeat(32_767)));
+}
+
+#[test]
+fn xlsx_refuses_more_columns_than_a_sheet_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.xlsx");
+    let cols = Columns::new((0..16_400).map(|i| format!("f{i}")));
+    let err = match create_writer(&path, ExportFormat::Xlsx, cols, &WriterOptions::default()) {
+        Err(e) => e,
+        Ok(_) => panic!("accepted 16,417 columns"),
+    };
+    assert!(
+        matches!(err, ExportError::TooManyColumns { count: 16_417, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("wide.xlsx"), "{err}");
+    assert!(leftovers(dir.path(), &[]).is_empty());
+}

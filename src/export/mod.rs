@@ -153,6 +153,10 @@ pub trait ContactWriter {
 
 /// Opens a writer for `path` (`-` for standard output).
 ///
+/// An existing file at `path` is replaced only when the writer finishes;
+/// until then it stays as it was. XLSX goes to standard output only when
+/// that is a pipe or a file, never a terminal.
+///
 /// Fails early, before any row is fetched, on what can be known up front:
 /// the directory is not writable, an XLSX would go to a terminal, too many
 /// columns for a sheet.

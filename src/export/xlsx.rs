@@ -114,6 +114,7 @@ impl XlsxWriter {
             }
             Dest::File { atomic, file }
         };
+        let unlisted = Unlisted::new(&columns);
         let mut w = Self {
             workbook,
             widths: columns
@@ -134,9 +135,8 @@ impl XlsxWriter {
             max_sheet_bytes: 0,
             rows: 0,
             truncated: 0,
-            unlisted: Unlisted::default(),
+            unlisted,
         };
-        w.unlisted = Unlisted::new(&w.columns);
         w.start_sheet(0).map_err(|e| w.xlsx_error(e))?;
         Ok(w)
     }
