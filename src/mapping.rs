@@ -148,6 +148,16 @@ impl MapFile {
     }
 }
 
+/// Undoes the formula-injection guard of CSV exports (waport's own and
+/// other tools'): a `'` before `=` `+` `-` `@` tab or CR is Excel's text
+/// marker, not part of the value, so an exported file re-imports unchanged.
+pub fn unguard(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => value,
+    }
+}
+
 /// Parses a target name as written in a mapping file.
 pub fn parse_target(name: &str) -> Option<Target> {
     let name = name.trim();
@@ -583,6 +593,7 @@ impl Mapping {
             let Some(value) = fields.get(col.index) else {
                 continue;
             };
+            let value = unguard(value);
             match &col.target {
                 Target::Skip => {}
                 Target::Custom(name) => {

@@ -1,5 +1,7 @@
 //! Integration tests that drive the real `waport` binary, one module per
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
+mod import;
+mod resume;
 mod validate;
 mod workdir;

@@ -94,3 +94,126 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// A `waport emulate` child process on a random loopback port, killed on drop.
+pub struct Emulator {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+#[allow(dead_code)]
+impl Emulator {
+    pub fn start(extra: &[&str]) -> Emulator {
+        use std::io::BufRead;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_waport"));
+        cmd.args(["emulate", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for var in [
+            "WAZZUP_API_KEY",
+            "WHAAPY_API_KEY",
+            "WIPSY_API_KEY",
+            "WAPIFLOW_CLIENT_ID",
+            "WAPIFLOW_CLIENT_SECRET",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd.spawn().expect("start emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read emulator banner");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+            .to_string();
+        Emulator { child, base }
+    }
+
+    /// Environment pointing every platform at this emulator with its
+    /// documented default keys.
+    pub fn env(&self, cmd: &mut Command) {
+        let b = &self.base;
+        cmd.env("WAZZUP_BASE_URL", format!("{b}/wazzup/v3"))
+            .env("WHAAPY_BASE_URL", format!("{b}/whaapy"))
+            .env("WIPSY_BASE_URL", format!("{b}/wipsy/functions/v1"))
+            .env("WAPIFLOW_BASE_URL", format!("{b}/wapiflow/external-api"))
+            .env("WAZZUP_API_KEY", waport::emulator::DEFAULT_WAZZUP_KEY)
+            .env("WHAAPY_API_KEY", waport::emulator::DEFAULT_WHAAPY_KEY)
+            .env("WIPSY_API_KEY", waport::emulator::DEFAULT_WIPSY_KEY)
+            .env("WAPIFLOW_CLIENT_ID", waport::emulator::DEFAULT_WAPIFLOW_CLIENT_ID)
+            .env(
+                "WAPIFLOW_CLIENT_SECRET",
+                waport::emulator::DEFAULT_WAPIFLOW_CLIENT_SECRET,
+            );
+    }
+
+    /// GET a path of the emulator and parse the JSON body.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let hostport = self.base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(hostport).expect("connect emulator");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    /// Everything the emulator stores for `platform`.
+    pub fn contacts(&self, platform: &str) -> Vec<serde_json::Value> {
+        match self.get(&format!("/_emulator/{platform}/contacts")) {
+            serde_json::Value::Array(a) => a,
+            other => panic!("contacts of {platform}: {other}"),
+        }
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        self.get("/_emulator/stats")
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(dead_code)]
+impl Workdir {
+    /// Runs waport against `emu`.
+    pub fn run_against(&self, emu: &Emulator, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        emu.env(&mut cmd);
+        cmd.output().expect("run waport")
+    }
+}
