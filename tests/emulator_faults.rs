@@ -28,7 +28,12 @@ fn chooser_distribution_over_10000_seeded_requests() {
     // 2,000 expected; sd = sqrt(10000 * 0.2 * 0.8) = 40. Allow 4 sd.
     assert!((1840..=2160).contains(&total), "total faults {total}");
     // Each of the four kinds gets a quarter (500; sd about 19; allow 5 sd).
-    for k in ["server_error", "connection_closed", "delayed", "response_lost"] {
+    for k in [
+        "server_error",
+        "connection_closed",
+        "delayed",
+        "response_lost",
+    ] {
         let c = kinds.get(k).copied().unwrap_or(0);
         assert!((400..=600).contains(&c), "{k}: {c} of {total}");
     }
@@ -37,7 +42,10 @@ fn chooser_distribution_over_10000_seeded_requests() {
         let c = statuses.get(&s).copied().unwrap_or(0);
         assert!(c * 4 > se, "status {s}: {c} of {se}");
     }
-    assert!(html * 3 > se && html * 3 < se * 2, "html bodies {html} of {se}");
+    assert!(
+        html * 3 > se && html * 3 < se * 2,
+        "html bodies {html} of {se}"
+    );
 
     // Reproducible with the seed, different with another one.
     let again = FaultPlan::new(42, 0.2);
@@ -156,12 +164,21 @@ async fn a_delayed_response_does_not_block_the_server() {
     let slow = {
         let (c, url) = (c.clone(), url.clone());
         tokio::spawn(async move {
-            c.get(&url).bearer_auth(DEFAULT_WHAAPY_KEY).send().await.map(|r| r.status())
+            c.get(&url)
+                .bearer_auth(DEFAULT_WHAAPY_KEY)
+                .send()
+                .await
+                .map(|r| r.status())
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let t = std::time::Instant::now();
-    let r = c.get(&url).bearer_auth(DEFAULT_WHAAPY_KEY).send().await.unwrap();
+    let r = c
+        .get(&url)
+        .bearer_auth(DEFAULT_WHAAPY_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     assert!(!slow.is_finished(), "the delayed one is still held");
