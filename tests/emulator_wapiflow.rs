@@ -29,8 +29,16 @@ fn creds(rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 }
 
 async fn store(c: &reqwest::Client, base: &str, form: &[(&str, &str)]) -> Value {
-    let r = creds(c.post(format!("{base}/contact/store"))).form(form).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "WapiFlow answers 200 even for errors");
+    let r = creds(c.post(format!("{base}/contact/store")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "WapiFlow answers 200 even for errors"
+    );
     r.json().await.unwrap()
 }
 
@@ -77,7 +85,12 @@ async fn seed_store_as_multipart_then_duplicate_mobile() {
     let v = store(
         &c,
         &base,
-        &[("firstname", "Jane"), ("lastname", "Doe"), ("mobile_code", "880"), ("mobile", "01988")],
+        &[
+            ("firstname", "Jane"),
+            ("lastname", "Doe"),
+            ("mobile_code", "880"),
+            ("mobile", "01988"),
+        ],
     )
     .await;
     assert_eq!(
@@ -88,20 +101,37 @@ async fn seed_store_as_multipart_then_duplicate_mobile() {
     let v = store(
         &c,
         &base,
-        &[("firstname", "Jane"), ("lastname", "Doe"), ("mobile_code", "1"), ("mobile", "01988")],
+        &[
+            ("firstname", "Jane"),
+            ("lastname", "Doe"),
+            ("mobile_code", "1"),
+            ("mobile", "01988"),
+        ],
     )
     .await;
     assert_eq!(v["status"], "success");
     let s = h.stats();
     assert_eq!(s["wapiflow"]["created"], 2);
-    assert_eq!(s["wapiflow"]["client_errors"], 1, "a 200 error envelope is a client error");
+    assert_eq!(
+        s["wapiflow"]["client_errors"], 1,
+        "a 200 error envelope is a client error"
+    );
 }
 
 #[tokio::test]
 async fn store_validation_messages() {
     let (h, c, base) = start().await;
     let long = "x".repeat(41);
-    let v = store(&c, &base, &[("firstname", &long), ("mobile_code", "+880"), ("mobile", "01-988")]).await;
+    let v = store(
+        &c,
+        &base,
+        &[
+            ("firstname", &long),
+            ("mobile_code", "+880"),
+            ("mobile", "01-988"),
+        ],
+    )
+    .await;
     assert_eq!(v["status"], "error");
     assert_eq!(v["remark"], "validation_error");
     assert_eq!(
@@ -121,10 +151,30 @@ async fn list_paginates_and_searches() {
     let (_h, c, base) = start().await;
     for i in 0..45 {
         let m = format!("17{i:03}");
-        let first = if i == 7 { "Zelda".to_string() } else { format!("F{i}") };
-        store(&c, &base, &[("firstname", &first), ("lastname", "L"), ("mobile_code", "1"), ("mobile", &m)]).await;
+        let first = if i == 7 {
+            "Zelda".to_string()
+        } else {
+            format!("F{i}")
+        };
+        store(
+            &c,
+            &base,
+            &[
+                ("firstname", &first),
+                ("lastname", "L"),
+                ("mobile_code", "1"),
+                ("mobile", &m),
+            ],
+        )
+        .await;
     }
-    let v: Value = creds(c.get(format!("{base}/contact/list"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = creds(c.get(format!("{base}/contact/list")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "success");
     assert_eq!(v["remark"], "contact_list");
     let p = &v["data"]["contacts"];
@@ -135,7 +185,12 @@ async fn list_paginates_and_searches() {
     assert_eq!(p["from"], 1);
     assert_eq!(p["to"], 20);
     assert_eq!(p["data"][0]["mobile"], "17044", "newest first");
-    assert!(p["next_page_url"].as_str().unwrap().ends_with("/wapiflow/external-api/contact/list?page=2"));
+    assert!(
+        p["next_page_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/wapiflow/external-api/contact/list?page=2")
+    );
     assert!(p["prev_page_url"].is_null());
 
     let v: Value = creds(c.get(format!("{base}/contact/list?page=3&paginate=20")))
@@ -172,9 +227,29 @@ async fn list_paginates_and_searches() {
 #[tokio::test]
 async fn update_is_partial_and_delete_removes() {
     let (h, c, base) = start().await;
-    let v = store(&c, &base, &[("firstname", "John"), ("lastname", "Doe"), ("mobile_code", "880"), ("mobile", "01988")]).await;
+    let v = store(
+        &c,
+        &base,
+        &[
+            ("firstname", "John"),
+            ("lastname", "Doe"),
+            ("mobile_code", "880"),
+            ("mobile", "01988"),
+        ],
+    )
+    .await;
     let id = v["data"]["contact"]["id"].as_u64().unwrap();
-    store(&c, &base, &[("firstname", "B"), ("lastname", "B"), ("mobile_code", "880"), ("mobile", "01989")]).await;
+    store(
+        &c,
+        &base,
+        &[
+            ("firstname", "B"),
+            ("lastname", "B"),
+            ("mobile_code", "880"),
+            ("mobile", "01989"),
+        ],
+    )
+    .await;
 
     let v: Value = creds(c.post(format!("{base}/contact/update/{id}")))
         .form(&[("city", "Dhaka"), ("firstname", "Johnny")])
@@ -199,13 +274,29 @@ async fn update_is_partial_and_delete_removes() {
         .unwrap();
     assert_eq!(v["message"], json!(["The mobile has already been taken."]));
 
-    let v: Value = creds(c.post(format!("{base}/contact/update/9999"))).form(&[("city", "X")]).send().await.unwrap().json().await.unwrap();
+    let v: Value = creds(c.post(format!("{base}/contact/update/9999")))
+        .form(&[("city", "X")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["remark"], "not_found");
 
-    let r = creds(c.delete(format!("{base}/contact/delete/{id}"))).send().await.unwrap();
+    let r = creds(c.delete(format!("{base}/contact/delete/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "success");
-    let v: Value = creds(c.delete(format!("{base}/contact/delete/{id}"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = creds(c.delete(format!("{base}/contact/delete/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["remark"], "not_found");
     assert_eq!(h.contacts(Platform::Wapiflow).as_array().unwrap().len(), 1);
     assert_eq!(h.stats()["wapiflow"]["deleted"], 1);
@@ -219,10 +310,30 @@ async fn plan_limit_answers_contact_limit() {
     })
     .await;
     for m in ["1", "2"] {
-        let v = store(&c, &base, &[("firstname", "A"), ("lastname", "B"), ("mobile_code", "1"), ("mobile", m)]).await;
+        let v = store(
+            &c,
+            &base,
+            &[
+                ("firstname", "A"),
+                ("lastname", "B"),
+                ("mobile_code", "1"),
+                ("mobile", m),
+            ],
+        )
+        .await;
         assert_eq!(v["status"], "success");
     }
-    let v = store(&c, &base, &[("firstname", "A"), ("lastname", "B"), ("mobile_code", "1"), ("mobile", "3")]).await;
+    let v = store(
+        &c,
+        &base,
+        &[
+            ("firstname", "A"),
+            ("lastname", "B"),
+            ("mobile_code", "1"),
+            ("mobile", "3"),
+        ],
+    )
+    .await;
     assert_eq!(v["status"], "error");
     assert_eq!(v["remark"], "contact_limit");
 }
@@ -249,7 +360,10 @@ async fn credentials_are_checked_with_the_documented_bodies() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = creds(c.get(format!("{base}/contact/nothing-here"))).send().await.unwrap();
+    let r = creds(c.get(format!("{base}/contact/nothing-here")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
@@ -260,7 +374,10 @@ async fn ip_outside_the_whitelist_is_refused() {
         ..Default::default()
     })
     .await;
-    let r = creds(c.get(format!("{base}/contact/list"))).send().await.unwrap();
+    let r = creds(c.get(format!("{base}/contact/list")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["remark"], "Unauthorized");
@@ -277,7 +394,10 @@ async fn ip_outside_the_whitelist_is_refused() {
         ..Default::default()
     })
     .await;
-    let r = creds(c.get(format!("{base}/contact/list"))).send().await.unwrap();
+    let r = creds(c.get(format!("{base}/contact/list")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "success");
     let bad = waport::emulator::start(EmulatorConfig {
         wapiflow_whitelist: vec!["not-an-ip".into()],

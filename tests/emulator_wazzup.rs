@@ -70,7 +70,10 @@ async fn seed_users_requests_work() {
         .iter()
         .map(|u| u["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Alex Salesman", "Emulator Manager", "Kate Supportics"]);
+    assert_eq!(
+        names,
+        ["Alex Salesman", "Emulator Manager", "Kate Supportics"]
+    );
     let u: Value = auth(c.get(format!("{base}/users/2e0df379-0e3c-470f-9b36-06b9e34c3bdb")))
         .send()
         .await
@@ -115,11 +118,17 @@ async fn users_errors_are_the_documented_ones() {
         .collect();
     let r = post(json!(too_many)).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "TOO_MACH_ENTITIES");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "TOO_MACH_ENTITIES"
+    );
 
     let r = post(json!([])).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "INVALID_USERS_DATA");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "INVALID_USERS_DATA"
+    );
 
     let long = "x".repeat(201);
     let r = post(json!([{"id": "ok", "name": "A"}, {"id": "b"}, {"id": long, "name": "C"}]))
@@ -136,13 +145,25 @@ async fn users_errors_are_the_documented_ones() {
     assert_eq!(h.wazzup_users().as_array().unwrap().len(), 1);
 
     // A malformed phone is dropped without an error.
-    let r = post(json!([{"id": "p1", "name": "P", "phone": "not a phone"}])).await.unwrap();
+    let r = post(json!([{"id": "p1", "name": "P", "phone": "not a phone"}]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let u: Value = auth(c.get(format!("{base}/users/p1"))).send().await.unwrap().json().await.unwrap();
+    let u: Value = auth(c.get(format!("{base}/users/p1")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(u.get("phone").is_none(), "{u}");
 
-    post(json!([{"id": "a", "name": "A", "phone": "79261234567"}])).await.unwrap();
-    let r = post(json!([{"id": "b", "name": "B", "phone": "79261234567"}])).await.unwrap();
+    post(json!([{"id": "a", "name": "A", "phone": "79261234567"}]))
+        .await
+        .unwrap();
+    let r = post(json!([{"id": "b", "name": "B", "phone": "79261234567"}]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "DUPLICATE_PHONE_NUMBER");
@@ -158,11 +179,18 @@ async fn users_errors_are_the_documented_ones() {
         assert_eq!(r.status(), StatusCode::OK, "batch {b}");
     }
     assert_eq!(h.wazzup_users().as_array().unwrap().len(), 1000);
-    let r = post(json!([{"id": "one-too-many", "name": "X"}])).await.unwrap();
+    let r = post(json!([{"id": "one-too-many", "name": "X"}]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "USER_LIMIT_EXCEEDED");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "USER_LIMIT_EXCEEDED"
+    );
     // Updating an existing user is still allowed at the limit.
-    let r = post(json!([{"id": "a", "name": "A renamed"}])).await.unwrap();
+    let r = post(json!([{"id": "a", "name": "A renamed"}]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -174,10 +202,18 @@ async fn contacts_upsert_list_get_delete() {
             .filter(|i| b * 100 + i < 250)
             .map(|i| {
                 let n = b * 100 + i;
-                contact(&format!("c{n:04}"), &format!("Name {n}"), &format!("7901111{n:04}"))
+                contact(
+                    &format!("c{n:04}"),
+                    &format!("Name {n}"),
+                    &format!("7901111{n:04}"),
+                )
             })
             .collect();
-        let r = auth(c.post(format!("{base}/contacts"))).json(&batch).send().await.unwrap();
+        let r = auth(c.post(format!("{base}/contacts")))
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
     let mut seen = Vec::new();
@@ -206,16 +242,28 @@ async fn contacts_upsert_list_get_delete() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = auth(c.get(format!("{base}/contacts/c0001"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = auth(c.get(format!("{base}/contacts/c0001")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["name"], "Renamed");
     assert_eq!(v["contactData"][0]["chatId"], "79011110001");
     let s = h.stats();
     assert_eq!(s["wazzup"]["created"], 250);
     assert_eq!(s["wazzup"]["updated"], 1);
 
-    let r = auth(c.delete(format!("{base}/contacts/c0001"))).send().await.unwrap();
+    let r = auth(c.delete(format!("{base}/contacts/c0001")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = auth(c.get(format!("{base}/contacts/c0001"))).send().await.unwrap();
+    let r = auth(c.get(format!("{base}/contacts/c0001")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let v: Value = auth(c.patch(format!("{base}/contacts/bulk_delete")))
         .json(&json!(["c0002", "c0001", "c0003"]))
@@ -234,7 +282,10 @@ async fn contacts_errors() {
     let (h, c, base) = start().await;
     // Two contacts with one id: 500, nothing stored.
     let r = auth(c.post(format!("{base}/contacts")))
-        .json(&json!([contact("d", "A", "79011112233"), contact("d", "B", "79011112234")]))
+        .json(&json!([
+            contact("d", "A", "79011112233"),
+            contact("d", "B", "79011112234")
+        ]))
         .send()
         .await
         .unwrap();
@@ -271,12 +322,25 @@ async fn contacts_errors() {
     );
     assert_eq!(h.contacts(Platform::Wazzup), json!([]));
 
-    let batch: Vec<Value> = (0..101).map(|i| contact(&format!("t{i}"), "T", "79011112233")).collect();
-    let r = auth(c.post(format!("{base}/contacts"))).json(&batch).send().await.unwrap();
+    let batch: Vec<Value> = (0..101)
+        .map(|i| contact(&format!("t{i}"), "T", "79011112233"))
+        .collect();
+    let r = auth(c.post(format!("{base}/contacts")))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "TOO_MACH_ENTITIES");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "TOO_MACH_ENTITIES"
+    );
     let ids: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
-    let r = auth(c.patch(format!("{base}/contacts/bulk_delete"))).json(&ids).send().await.unwrap();
+    let r = auth(c.patch(format!("{base}/contacts/bulk_delete")))
+        .json(&ids)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(h.stats()["wazzup"]["client_errors"], 3);
 }
@@ -287,7 +351,12 @@ async fn missing_or_wrong_key_is_401() {
     let r = c.get(format!("{base}/users")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "UNAUTHORIZED");
-    let r = c.get(format!("{base}/users")).bearer_auth("wrong").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/users"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -301,7 +370,10 @@ async fn default_limit_is_500_per_5_seconds_without_retry_after() {
     let r = auth(c.get(format!("{base}/users"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().get("retry-after").is_none());
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "TOO_MANY_REQUESTS");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "TOO_MANY_REQUESTS"
+    );
     assert_eq!(h.stats()["wazzup"]["rate_limited"], 1);
 }
 

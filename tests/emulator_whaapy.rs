@@ -25,7 +25,11 @@ fn auth(rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 }
 
 async fn create(c: &reqwest::Client, base: &str, body: Value) -> reqwest::Response {
-    auth(c.post(format!("{base}/contacts/v1"))).json(&body).send().await.unwrap()
+    auth(c.post(format!("{base}/contacts/v1")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -48,19 +52,40 @@ async fn seed_create_then_duplicate() {
     assert_eq!(ct["source"], "api");
     assert_eq!(ct["country"], "MX");
     for k in [
-        "id", "email", "avatar_url", "tags", "custom_fields", "external_ids", "notes",
-        "funnel_stage", "company", "address", "city", "state", "postal_code",
-        "last_contact_at", "created_at", "updated_at",
+        "id",
+        "email",
+        "avatar_url",
+        "tags",
+        "custom_fields",
+        "external_ids",
+        "notes",
+        "funnel_stage",
+        "company",
+        "address",
+        "city",
+        "state",
+        "postal_code",
+        "last_contact_at",
+        "created_at",
+        "updated_at",
     ] {
         assert!(ct.get(k).is_some(), "missing {k}");
     }
     let id = ct["id"].as_str().unwrap().to_string();
 
-    let r = create(&c, &base, json!({"phone_number": "+5215512345678", "name": "Otro"})).await;
+    let r = create(
+        &c,
+        &base,
+        json!({"phone_number": "+5215512345678", "name": "Otro"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "duplicate_contact");
-    assert_eq!(v["message"], "Ya existe un contacto con este número de teléfono");
+    assert_eq!(
+        v["message"],
+        "Ya existe un contacto con este número de teléfono"
+    );
     assert_eq!(v["existing_contact_id"], id.as_str());
     assert_eq!(h.contacts(Platform::Whaapy).as_array().unwrap().len(), 1);
 
@@ -86,7 +111,12 @@ async fn seed_create_then_duplicate() {
 #[tokio::test]
 async fn validation_errors_name_each_field() {
     let (h, c, base) = start().await;
-    let r = create(&c, &base, json!({"phone_number": "5512345678", "email": "juan@"})).await;
+    let r = create(
+        &c,
+        &base,
+        json!({"phone_number": "5512345678", "email": "juan@"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "validation_error");
@@ -108,11 +138,15 @@ async fn validation_errors_name_each_field() {
 #[tokio::test]
 async fn patch_get_delete_and_check_phone() {
     let (h, c, base) = start().await;
-    let a: Value = create(&c, &base, json!({"phone_number": "+5215500000001", "tags": ["a"]}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let a: Value = create(
+        &c,
+        &base,
+        json!({"phone_number": "+5215500000001", "tags": ["a"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let id = a["contact"]["id"].as_str().unwrap().to_string();
     create(&c, &base, json!({"phone_number": "+5215500000002"})).await;
 
@@ -134,7 +168,13 @@ async fn patch_get_delete_and_check_phone() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
-    let v: Value = auth(c.get(format!("{base}/contacts/v1/{id}"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = auth(c.get(format!("{base}/contacts/v1/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["contact"]["email"], "ana@example.com");
 
     let v: Value = auth(c.get(format!("{base}/contacts/check-phone")))
@@ -147,18 +187,26 @@ async fn patch_get_delete_and_check_phone() {
         .unwrap();
     assert_eq!(v["exists"], true);
     assert_eq!(v["contact"]["id"], id.as_str());
-    let v: Value = auth(c.get(format!("{base}/contacts/check-phone?phone=%2B5215599999999")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = auth(c.get(format!(
+        "{base}/contacts/check-phone?phone=%2B5215599999999"
+    )))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(v, json!({"exists": false, "contact": null}));
 
-    let r = auth(c.delete(format!("{base}/contacts/v1/{id}"))).send().await.unwrap();
+    let r = auth(c.delete(format!("{base}/contacts/v1/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = auth(c.get(format!("{base}/contacts/v1/{id}"))).send().await.unwrap();
+    let r = auth(c.get(format!("{base}/contacts/v1/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
     let s = h.stats();
@@ -207,7 +255,10 @@ async fn cursor_pagination_covers_everything_once() {
     dedup.sort();
     dedup.dedup();
     assert_eq!(dedup.len(), 120);
-    let r = auth(c.get(format!("{base}/contacts/v1?limit=101"))).send().await.unwrap();
+    let r = auth(c.get(format!("{base}/contacts/v1?limit=101")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -233,10 +284,15 @@ async fn bulk_create_reports_each_item() {
     assert_eq!(res[1]["error"], "duplicate_contact");
     assert!(res[1]["existing_contact_id"].is_string());
     assert_eq!(res[2]["error"], "validation_error");
-    assert_eq!(v["summary"], json!({"total": 3, "succeeded": 1, "failed": 2}));
+    assert_eq!(
+        v["summary"],
+        json!({"total": 3, "succeeded": 1, "failed": 2})
+    );
     assert_eq!(h.contacts(Platform::Whaapy).as_array().unwrap().len(), 2);
 
-    let many: Vec<Value> = (0..101).map(|i| json!({"phone_number": format!("+52133{i:08}")})).collect();
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({"phone_number": format!("+52133{i:08}")}))
+        .collect();
     let r = auth(c.post(format!("{base}/contacts/v1/bulk")))
         .json(&json!({"operation": "create", "contacts": many}))
         .send()
@@ -251,7 +307,12 @@ async fn keys_must_be_wha_bearer_tokens() {
     let (_h, c, base) = start().await;
     let r = c.get(format!("{base}/contacts/v1")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = c.get(format!("{base}/contacts/v1")).bearer_auth("TU_API_KEY").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/contacts/v1"))
+        .bearer_auth("TU_API_KEY")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "unauthorized");
 }
@@ -260,7 +321,10 @@ async fn keys_must_be_wha_bearer_tokens() {
 async fn no_limit_by_default_and_retry_after_with_the_flag() {
     let (_h, c, base) = start().await;
     for _ in 0..600 {
-        let r = auth(c.get(format!("{base}/contacts/v1"))).send().await.unwrap();
+        let r = auth(c.get(format!("{base}/contacts/v1")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
     let (h, c, base) = start_with(EmulatorConfig {
@@ -269,11 +333,20 @@ async fn no_limit_by_default_and_retry_after_with_the_flag() {
     })
     .await;
     for _ in 0..5 {
-        auth(c.get(format!("{base}/contacts/v1"))).send().await.unwrap();
+        auth(c.get(format!("{base}/contacts/v1")))
+            .send()
+            .await
+            .unwrap();
     }
-    let r = auth(c.get(format!("{base}/contacts/v1"))).send().await.unwrap();
+    let r = auth(c.get(format!("{base}/contacts/v1")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "rate_limit_exceeded");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "rate_limit_exceeded"
+    );
     assert_eq!(h.stats()["whaapy"]["rate_limited"], 1);
 }

@@ -28,7 +28,11 @@ fn key(rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 }
 
 async fn create(c: &reqwest::Client, base: &str, body: Value) -> reqwest::Response {
-    key(c.post(format!("{base}/api-create-contact"))).json(&body).send().await.unwrap()
+    key(c.post(format!("{base}/api-create-contact")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -106,7 +110,12 @@ async fn create_validates_name_tags_and_fields() {
     assert_eq!(r.json::<Value>().await.unwrap()["success"], false);
     let r = create(&c, &base, json!({"name": "A", "tags": ["tag-uuid-1"]})).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = create(&c, &base, json!({"name": "A", "custom_fields": {"field-uuid-1": "x"}})).await;
+    let r = create(
+        &c,
+        &base,
+        json!({"name": "A", "custom_fields": {"field-uuid-1": "x"}}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = create(&c, &base, json!({"name": "A", "email": "nope"})).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -118,7 +127,10 @@ async fn create_validates_name_tags_and_fields() {
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["data"]["phone"], "+573188779043", "normalized by the server");
+    assert_eq!(
+        v["data"]["phone"], "+573188779043",
+        "normalized by the server"
+    );
     assert_eq!(v["data"]["tags"][0]["name"], "cliente");
     assert_eq!(h.contacts(Platform::Wipsy).as_array().unwrap().len(), 1);
     assert_eq!(h.stats()["wipsy"]["client_errors"], 4);
@@ -137,7 +149,12 @@ async fn list_limit_and_offset() {
         .json()
         .await
         .unwrap();
-    let names: Vec<&str> = v["data"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 10);
     assert_eq!(names[0], "N29", "newest first");
     let v: Value = key(c.get(format!("{base}/api-get-contacts?limit=10&offset=25")))
@@ -148,10 +165,19 @@ async fn list_limit_and_offset() {
         .await
         .unwrap();
     assert_eq!(v["data"].as_array().unwrap().len(), 5);
-    let v: Value = key(c.get(format!("{base}/api-get-contacts"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = key(c.get(format!("{base}/api-get-contacts")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["data"].as_array().unwrap().len(), 30, "default limit 100");
     for bad in ["0", "501", "x"] {
-        let r = key(c.get(format!("{base}/api-get-contacts?limit={bad}"))).send().await.unwrap();
+        let r = key(c.get(format!("{base}/api-get-contacts?limit={bad}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "limit={bad}");
     }
 }
@@ -159,10 +185,19 @@ async fn list_limit_and_offset() {
 #[tokio::test]
 async fn missing_or_wrong_key_is_401() {
     let (_h, c, base) = start().await;
-    let r = c.get(format!("{base}/api-get-contacts")).send().await.unwrap();
+    let r = c
+        .get(format!("{base}/api-get-contacts"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["success"], false);
-    let r = c.get(format!("{base}/api-get-contacts")).header("x-api-key", "nope").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/api-get-contacts"))
+        .header("x-api-key", "nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -179,7 +214,10 @@ async fn free_plan_refuses_the_101st_contact_of_the_month() {
     }
     let r = create(&c, &base, json!({"name": "one more"})).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.headers().get("retry-after").is_none(), "a quota, not a throttle");
+    assert!(
+        r.headers().get("retry-after").is_none(),
+        "a quota, not a throttle"
+    );
     assert_eq!(h.contacts(Platform::Wipsy).as_array().unwrap().len(), 100);
 }
 
@@ -198,17 +236,34 @@ async fn state_file_survives_a_restart_and_reset_saves_it() {
     assert!(saved["wipsy"]["contacts"].is_object());
 
     let (h, c, base) = start_with(cfg).await;
-    let v: Value = key(c.get(format!("{base}/api-get-contacts"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = key(c.get(format!("{base}/api-get-contacts")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["data"][0]["name"], "Kept");
     // A new contact after a restart gets a fresh id even with the same seed.
-    let r: Value = create(&c, &base, json!({"name": "Second"})).await.json().await.unwrap();
+    let r: Value = create(&c, &base, json!({"name": "Second"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(r["data"]["id"], v["data"][0]["id"]);
 
-    let r = c.post(format!("{}/_emulator/reset", h.base_url())).send().await.unwrap();
+    let r = c
+        .post(format!("{}/_emulator/reset", h.base_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(saved["wipsy"]["contacts"], json!({}));
-    assert!(!saved["wipsy"]["tags"].as_array().unwrap().is_empty(), "catalog kept");
+    assert!(
+        !saved["wipsy"]["tags"].as_array().unwrap().is_empty(),
+        "catalog kept"
+    );
     let catalog: Value = c
         .get(format!("{}/_emulator/wipsy/catalog", h.base_url()))
         .send()

@@ -43,6 +43,8 @@ async fn wait_for_stop() -> Result<(), EmulatorError> {
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.map_err(EmulatorError::Runtime)
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(EmulatorError::Runtime)
     }
 }

@@ -55,7 +55,11 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 impl FaultPlan {
     /// A plan failing `rate` (clamped to 0..=1) of requests, seeded by `seed`.
     pub fn new(seed: u64, rate: f64) -> FaultPlan {
-        let rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        let rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
         FaultPlan { seed, rate }
     }
 

@@ -13,6 +13,10 @@
 //! `/_emulator/...` holds introspection for tests and rehearsals. Behaviour
 //! the documents do not pin down is marked "Assumption" in the platform files.
 
+// Handlers return `Err(Response)` for the answer to send on an error path;
+// the size of a `Response` does not matter there.
+#![allow(clippy::result_large_err)]
+
 pub mod faults;
 mod net;
 mod shared;
@@ -230,7 +234,12 @@ impl Platform {
         self as usize
     }
 
-    fn authenticate(self, emu: &Emu, headers: &HeaderMap, peer: IpAddr) -> Result<String, Response> {
+    fn authenticate(
+        self,
+        emu: &Emu,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> Result<String, Response> {
         match self {
             Platform::Wazzup => wazzup::authenticate(emu, headers),
             Platform::Whaapy => whaapy::authenticate(emu, headers),
@@ -300,7 +309,9 @@ impl IpNet {
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.bits)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -552,8 +563,14 @@ fn app(emu: Arc<Emu>) -> Router {
     Router::new()
         .nest("/wazzup/v3", platform_router(&emu, Platform::Wazzup))
         .nest("/whaapy", platform_router(&emu, Platform::Whaapy))
-        .nest("/wipsy/functions/v1", platform_router(&emu, Platform::Wipsy))
-        .nest("/wapiflow/external-api", platform_router(&emu, Platform::Wapiflow))
+        .nest(
+            "/wipsy/functions/v1",
+            platform_router(&emu, Platform::Wipsy),
+        )
+        .nest(
+            "/wapiflow/external-api",
+            platform_router(&emu, Platform::Wapiflow),
+        )
         .route("/_emulator/stats", get(introspect_stats))
         .route("/_emulator/reset", post(introspect_reset))
         .route("/_emulator/wazzup/users", get(introspect_users))
@@ -591,10 +608,12 @@ pub async fn start(cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError>
             addr: cfg.listen,
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-        addr: cfg.listen,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
     let emu = Arc::new(Emu {
         faults: FaultPlan::new(cfg.seed, cfg.fault_rate),
         limiter: RateLimiter::new(cfg.rate_limit, cfg.wazzup_default_limit),

@@ -42,7 +42,13 @@ impl Listener for KillableListener {
                     // Nagle would add up to 40 ms to each.
                     let _ = stream.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
-                    return (KillableStream { inner: stream, kill }, addr);
+                    return (
+                        KillableStream {
+                            inner: stream,
+                            kill,
+                        },
+                        addr,
+                    );
                 }
                 Err(e) => {
                     // A peer that gave up during the handshake is not our
@@ -72,7 +78,10 @@ pub(crate) struct KillableStream {
 }
 
 fn killed() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "connection severed by fault injection")
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "connection severed by fault injection",
+    )
 }
 
 impl KillableStream {

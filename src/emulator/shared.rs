@@ -125,9 +125,10 @@ impl RateLimiter {
         let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let w = match map.get_mut(&(platform, key.to_string())) {
             Some(w) => w,
-            None => map
-                .entry((platform, key.to_string()))
-                .or_insert(Window { start: now, count: 0 }),
+            None => map.entry((platform, key.to_string())).or_insert(Window {
+                start: now,
+                count: 0,
+            }),
         };
         if now.duration_since(w.start) >= window {
             w.start = now;
@@ -146,7 +147,10 @@ impl RateLimiter {
     }
 
     pub(crate) fn clear(&self) {
-        self.windows.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -426,9 +430,7 @@ pub(crate) fn is_e164(s: &str) -> bool {
     let Some(d) = s.strip_prefix('+') else {
         return false;
     };
-    (2..=15).contains(&d.len())
-        && d.bytes().all(|c| c.is_ascii_digit())
-        && !d.starts_with('0')
+    (2..=15).contains(&d.len()) && d.bytes().all(|c| c.is_ascii_digit()) && !d.starts_with('0')
 }
 
 /// An e-mail check in the spirit of common validators (zod, Laravel's
@@ -478,7 +480,7 @@ pub(crate) fn hex_encode(b: &[u8]) -> String {
 
 /// Decodes lowercase or uppercase hex; `None` if malformed.
 pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -509,7 +511,13 @@ mod tests {
     fn multipart_fields() {
         let body = b"--XX\r\nContent-Disposition: form-data; name=\"firstname\"\r\n\r\nJohn\r\n--XX\r\nContent-Disposition: form-data; name=\"mobile\"\r\n\r\n01988\r\n--XX--\r\n";
         let f = parse_multipart(body, "multipart/form-data; boundary=XX").unwrap();
-        assert_eq!(f, vec![("firstname".into(), "John".into()), ("mobile".into(), "01988".into())]);
+        assert_eq!(
+            f,
+            vec![
+                ("firstname".into(), "John".into()),
+                ("mobile".into(), "01988".into())
+            ]
+        );
     }
 
     #[test]

@@ -150,7 +150,11 @@ fn unauthorized(messages: &[&str]) -> Response {
 /// `client-id`/`client-secret`, then the account's IP whitelist (the
 /// whitelist belongs to an account, so it is checked once the account is
 /// known). Assumption: the text for wrong credentials and the client-id one.
-pub(crate) fn authenticate(emu: &Emu, headers: &HeaderMap, peer: IpAddr) -> Result<String, Response> {
+pub(crate) fn authenticate(
+    emu: &Emu,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Result<String, Response> {
     let Some(id) = header_str(headers, "client-id") else {
         return Err(unauthorized(&["The client id is required"]));
     };
@@ -336,8 +340,10 @@ async fn store(AxState(emu): AxState<Arc<Emu>>, headers: HeaderMap, body: Bytes)
         // Assumption: the text of the plan-limit answer.
         return error(
             "contact_limit",
-            &["You have reached the maximum number of contacts allowed by your current plan"
-                .to_string()],
+            &[
+                "You have reached the maximum number of contacts allowed by your current plan"
+                    .to_string(),
+            ],
         );
     }
     let now = rfc3339(unix_now());
@@ -446,7 +452,11 @@ async fn remove(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>) -> Resp
 
 /// GET contact/list: newest first, a Laravel length-aware paginator under
 /// `data.contacts`.
-async fn list(AxState(emu): AxState<Arc<Emu>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+async fn list(
+    AxState(emu): AxState<Arc<Emu>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query_map(q.as_deref());
     // Laravel reads an unusable page as 1 and the script falls back to its
     // default page size.

@@ -314,7 +314,10 @@ async fn upsert_users(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response 
             );
         }
     }
-    let new = batch.keys().filter(|id| !st.users.contains_key(*id)).count();
+    let new = batch
+        .keys()
+        .filter(|id| !st.users.contains_key(*id))
+        .count();
     if st.users.len() + new > MAX_USERS {
         return error(
             StatusCode::BAD_REQUEST,
@@ -434,7 +437,8 @@ fn parse_contact(item: &Value, st: &State) -> Result<Contact, Vec<String>> {
                     .filter(|s| !s.trim().is_empty() && chars(s) <= 200)
                     .filter(|s| {
                         chat_type != Some("whatsapp")
-                            || ((7..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+                            || ((7..=15).contains(&s.len())
+                                && s.bytes().all(|b| b.is_ascii_digit()))
                     });
                 if chat_id.is_none() {
                     fields.push(format!("contactData[{i}].chatId"));

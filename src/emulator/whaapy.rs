@@ -5,8 +5,8 @@
 //! documents leave open is marked "Assumption".
 
 use super::shared::{
-    bearer, hex_decode, hex_encode, is_e164, is_email, is_uuid, json, query_map, rfc3339,
-    unix_now, uuid_from,
+    bearer, hex_decode, hex_encode, is_e164, is_email, is_uuid, json, query_map, rfc3339, unix_now,
+    uuid_from,
 };
 use super::{Emu, Platform, lock};
 use axum::Router;
@@ -444,7 +444,11 @@ fn update_in(st: &mut State, id: &str, body: &Value) -> Result<Contact, ApiError
         && let Some(&other) = st.by_phone.get(&p)
         && other != seq
     {
-        let existing = st.contacts.get(&other).map(|c| c.id.clone()).unwrap_or_default();
+        let existing = st
+            .contacts
+            .get(&other)
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
         return Err(ApiError::Duplicate(existing));
     }
     let Some(c) = st.contacts.get_mut(&seq) else {
@@ -625,7 +629,15 @@ async fn check_phone(AxState(emu): AxState<Arc<Emu>>, RawQuery(q): RawQuery) -> 
     };
     if !is_e164(&phone) {
         let mut d = Map::new();
-        push(&mut d, "phone", if raw.is_empty() { "Requerido" } else { E164_MSG });
+        push(
+            &mut d,
+            "phone",
+            if raw.is_empty() {
+                "Requerido"
+            } else {
+                E164_MSG
+            },
+        );
         return validation(d);
     }
     let st = lock(&emu.whaapy);
@@ -678,7 +690,11 @@ async fn bulk(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
             return validation(d);
         }
         _ => {
-            push(&mut d, list_key, "Requerido: un arreglo de 1 a 100 elementos");
+            push(
+                &mut d,
+                list_key,
+                "Requerido: un arreglo de 1 a 100 elementos",
+            );
             return validation(d);
         }
     };

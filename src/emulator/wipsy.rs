@@ -38,7 +38,7 @@ pub const DEFAULT_WIPSY_FIELD_COMPANY: &str = "5f1e2d3c-4b5a-4968-8776-a5b4c3d2e
 pub const DEFAULT_WIPSY_STAGE_NEW: &str = "16ac276d-82f6-4f2a-bbab-e2e260c45fe4";
 /// The account's user id (seed 000's example).
 const ACCOUNT_USER_ID: &str = "a169451c-8525-4352-b8ca-070dd449a1a5";
-const ID_SALT: u64 = 0x5749_5053_59; // "WIPSY"
+const ID_SALT: u64 = 0x0057_4950_5359; // "WIPSY"
 /// Free plan: contacts created per calendar month (seed 000).
 const FREE_PLAN_MONTHLY: u32 = 100;
 
@@ -430,10 +430,7 @@ async fn create(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
     let now = unix_now();
     let month = year_month(now);
     if st.monthly.month != month {
-        st.monthly = MonthCount {
-            month,
-            created: 0,
-        };
+        st.monthly = MonthCount { month, created: 0 };
     }
     if emu.cfg.wipsy_free_plan && st.monthly.created >= FREE_PLAN_MONTHLY {
         // Seed 000: free plan, 100 contacts a month, then 429. Assumption:
@@ -508,7 +505,10 @@ async fn get_contacts(AxState(emu): AxState<Arc<Emu>>, RawQuery(q): RawQuery) ->
         None => 0,
         Some(Ok(n)) => n,
         Some(Err(_)) => {
-            return fail(StatusCode::BAD_REQUEST, "offset must be a non-negative integer");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "offset must be a non-negative integer",
+            );
         }
     };
     let st = lock(&emu.wipsy);
@@ -517,7 +517,10 @@ async fn get_contacts(AxState(emu): AxState<Arc<Emu>>, RawQuery(q): RawQuery) ->
             return fail(StatusCode::BAD_REQUEST, "Invalid contactId");
         }
         return match st.by_id.get(id).and_then(|s| st.contacts.get(s)) {
-            Some(c) => json(StatusCode::OK, json!({"success": true, "data": st.render(c)})),
+            Some(c) => json(
+                StatusCode::OK,
+                json!({"success": true, "data": st.render(c)}),
+            ),
             None => fail(StatusCode::NOT_FOUND, "Contact not found"),
         };
     }
