@@ -436,7 +436,9 @@ struct EmulateArgs {
     /// Seed for fault injection, making a run reproducible.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// At most N requests per second per platform and key.
+    /// At most N requests per second per platform and key (429 with
+    /// Retry-After beyond it). 0 switches every limit off, Wazzup's
+    /// documented 500 per 5 s included.
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
     /// Fraction (0..1) of requests that fail with an injected fault.
@@ -454,6 +456,15 @@ struct EmulateArgs {
     /// Addresses or CIDR blocks WapiFlow accepts (default: loopback only).
     #[arg(long, value_name = "IP[/BITS]", value_delimiter = ',')]
     wapiflow_whitelist: Vec<String>,
+    /// How long a "delayed" fault holds its response back, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = waport::emulator::DEFAULT_FAULT_DELAY_MS)]
+    fault_delay_ms: u64,
+    /// Do not apply Wazzup's documented 500 requests per 5 s.
+    #[arg(long)]
+    no_wazzup_limit: bool,
+    /// WapiFlow plan limit on stored contacts (then `contact_limit`).
+    #[arg(long, value_name = "N")]
+    wapiflow_contact_limit: Option<u32>,
 }
 
 fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
@@ -571,6 +582,9 @@ fn main() -> ExitCode {
             state_file: a.state,
             wipsy_free_plan: a.wipsy_free_plan,
             wapiflow_whitelist: a.wapiflow_whitelist,
+            fault_delay_ms: a.fault_delay_ms,
+            wazzup_default_limit: !a.no_wazzup_limit,
+            wapiflow_contact_limit: a.wapiflow_contact_limit,
             ..Default::default()
         })
         .map_err(anyhow::Error::from),
