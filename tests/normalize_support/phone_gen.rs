@@ -29,10 +29,12 @@ pub const PLANS: &[Plan] = &[
 ];
 
 /// Regions used when a cell is read outside its own country.
+#[allow(dead_code)]
 pub const REGIONS: &[&str] = &[
     "MX", "BR", "AR", "CO", "CL", "PE", "ES", "US", "RU", "DE", "FR", "GB", "IT", "IN", "CN", "VE",
 ];
 
+#[allow(dead_code)]
 fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
@@ -54,6 +56,7 @@ pub fn clean_cell(plan: usize, t: usize, seed: u64) -> (String, Option<&'static 
 /// A cell in one of many forms (clean, WhatsApp id in a foreign or no
 /// region, `00`, `.0`, apostrophe, `tel:`, non-breaking spaces, random
 /// digits): `form` picks the form.
+#[allow(dead_code)]
 pub fn cell(plan: usize, t: usize, form: usize, seed: u64) -> (String, Option<&'static str>) {
     let (s, region) = clean_cell(plan, t, seed);
     let own = PLANS[plan % PLANS.len()].region;
