@@ -159,7 +159,7 @@ mod tests {
     fn rejects_bad_syntax() {
         let long_local = format!("{}@example.com", "a".repeat(65));
         let long_label = format!("a@{}.com", "b".repeat(64));
-        let long_total = format!("a@{}.com", ["c".repeat(60); 4].join("."));
+        let long_total = format!("a@{}.com", vec!["c".repeat(60); 5].join("."));
         for raw in [
             "plainaddress",
             "@example.com",
