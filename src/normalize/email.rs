@@ -94,10 +94,11 @@ fn check_domain(domain: &str) -> Result<(), InvalidEmail> {
             return Err(InvalidEmail);
         }
     }
-    if SPECIAL_USE
-        .iter()
-        .any(|s| domain == *s || domain.ends_with(&format!(".{s}")))
-    {
+    if SPECIAL_USE.iter().any(|s| {
+        domain
+            .strip_suffix(s)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    }) {
         return Err(InvalidEmail);
     }
     Ok(())
