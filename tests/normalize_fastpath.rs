@@ -59,7 +59,11 @@ fn fast_path_hit_rate_on_valid_numbers() {
     for i in 0..6000u64 {
         let (raw, region) = cell(i as usize, (i / 16) as usize, (i / 7) as usize, i);
         let (res, path) = phone::normalize_traced(&raw, region);
-        assert_eq!(res, phone::normalize_with_engine(&raw, region), "{raw:?} {region:?}");
+        assert_eq!(
+            res,
+            phone::normalize_with_engine(&raw, region),
+            "{raw:?} {region:?}"
+        );
         if res.is_ok() {
             valid += 1;
             fast += usize::from(path == Path::Fast);
@@ -67,7 +71,11 @@ fn fast_path_hit_rate_on_valid_numbers() {
     }
     assert!(valid > 2000, "only {valid} valid numbers generated");
     let rate = fast as f64 / valid as f64;
-    assert!(rate > 0.9, "fast path decided only {:.1}% of valid numbers", rate * 100.0);
+    assert!(
+        rate > 0.9,
+        "fast path decided only {:.1}% of valid numbers",
+        rate * 100.0
+    );
 }
 
 /// The metadata copied into the fast path is the engine's: same regions,

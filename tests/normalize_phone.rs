@@ -9,7 +9,11 @@ use waport::normalize::phone::{
 
 fn check(raw: &str, region: Option<&str>, want: Result<&str, PhoneError>) {
     let want = want.map(str::to_owned);
-    assert_eq!(normalize(raw, region), want, "normalize({raw:?}, {region:?})");
+    assert_eq!(
+        normalize(raw, region),
+        want,
+        "normalize({raw:?}, {region:?})"
+    );
     assert_eq!(
         normalize_with_engine(raw, region),
         want,
@@ -23,7 +27,11 @@ fn noise_is_ignored() {
         ("+52 55 1234 5678", None, "+525512345678"),
         ("+52 (55) 1234-5678", None, "+525512345678"),
         ("+52.55.1234.5678", None, "+525512345678"),
-        ("\u{a0}+52\u{a0}55\u{202f}1234\u{2009}5678\u{200b} ", None, "+525512345678"),
+        (
+            "\u{a0}+52\u{a0}55\u{202f}1234\u{2009}5678\u{200b} ",
+            None,
+            "+525512345678",
+        ),
         ("'+52 55 1234 5678", None, "+525512345678"),
         ("'5512345678", Some("MX"), "+525512345678"),
         ("tel:+52-55-1234-5678", None, "+525512345678"),
@@ -129,11 +137,20 @@ fn national_plans() {
 
 #[test]
 fn needs_country() {
-    for raw in ["612 34 56 78", "(212) 555-0173", "8 (912) 345-67-89", "5512345678"] {
+    for raw in [
+        "612 34 56 78",
+        "(212) 555-0173",
+        "8 (912) 345-67-89",
+        "5512345678",
+    ] {
         check(raw, None, Err(PhoneError::NeedsCountry));
     }
     // An unknown region counts as none.
-    check("612 34 56 78", Some("Atlantis"), Err(PhoneError::NeedsCountry));
+    check(
+        "612 34 56 78",
+        Some("Atlantis"),
+        Err(PhoneError::NeedsCountry),
+    );
 }
 
 #[test]
@@ -176,8 +193,14 @@ fn split_and_key() {
         split_e164("+525512345678"),
         Some((52, "5512345678".to_owned()))
     );
-    assert_eq!(split_e164("+12125550173"), Some((1, "2125550173".to_owned())));
-    assert_eq!(split_e164("+79123456789"), Some((7, "9123456789".to_owned())));
+    assert_eq!(
+        split_e164("+12125550173"),
+        Some((1, "2125550173".to_owned()))
+    );
+    assert_eq!(
+        split_e164("+79123456789"),
+        Some((7, "9123456789".to_owned()))
+    );
     assert_eq!(
         split_e164("+5491123456789"),
         Some((54, "91123456789".to_owned()))
@@ -186,7 +209,10 @@ fn split_and_key() {
         split_e164("+8613800138000"),
         Some((86, "13800138000".to_owned()))
     );
-    assert_eq!(split_e164("+35312345678"), Some((353, "12345678".to_owned())));
+    assert_eq!(
+        split_e164("+35312345678"),
+        Some((353, "12345678".to_owned()))
+    );
     assert_eq!(split_e164("525512345678"), None);
     assert_eq!(split_e164("+52 55"), None);
     assert_eq!(split_e164("+"), None);

@@ -94,10 +94,11 @@ fn check_domain(domain: &str) -> Result<(), InvalidEmail> {
             return Err(InvalidEmail);
         }
     }
-    if SPECIAL_USE
-        .iter()
-        .any(|s| domain == *s || domain.ends_with(&format!(".{s}")))
-    {
+    if SPECIAL_USE.iter().any(|s| {
+        domain
+            .strip_suffix(s)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    }) {
         return Err(InvalidEmail);
     }
     Ok(())
@@ -159,7 +160,7 @@ mod tests {
     fn rejects_bad_syntax() {
         let long_local = format!("{}@example.com", "a".repeat(65));
         let long_label = format!("a@{}.com", "b".repeat(64));
-        let long_total = format!("a@{}.com", vec!["c".repeat(60); 4].join("."));
+        let long_total = format!("a@{}.com", vec!["c".repeat(60); 5].join("."));
         for raw in [
             "plainaddress",
             "@example.com",

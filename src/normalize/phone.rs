@@ -322,12 +322,12 @@ fn read(
     mode: Mode,
     path: &mut Path,
 ) -> Option<String> {
-    if mode != Mode::EngineOnly {
-        if let Some(p) = fast::parse(digits, plus, region) {
-            let nsn = strip_mx_1(p.cc, &p.nsn).unwrap_or(&p.nsn);
-            if fast::is_valid(p.cc, nsn) == Some(true) {
-                return Some(format!("+{}{}", p.cc, nsn));
-            }
+    if mode != Mode::EngineOnly
+        && let Some(p) = fast::parse(digits, plus, region)
+    {
+        let nsn = strip_mx_1(p.cc, &p.nsn).unwrap_or(&p.nsn);
+        if fast::is_valid(p.cc, nsn) == Some(true) {
+            return Some(format!("+{}{}", p.cc, nsn));
         }
     }
     *path = Path::Engine;
