@@ -56,8 +56,14 @@ fn check_opens_or_explains(path: &Path) {
         }
         Err(e) => {
             let msg = e.to_string();
-            assert!(msg.len() > shown.len() + 5, "{shown}: message too thin: {msg}");
-            assert!(msg.contains(&shown), "{shown}: message does not name it: {msg}");
+            assert!(
+                msg.len() > shown.len() + 5,
+                "{shown}: message too thin: {msg}"
+            );
+            assert!(
+                msg.contains(&shown),
+                "{shown}: message does not name it: {msg}"
+            );
             assert!(!msg.contains('\n'), "{shown}: not one line: {msg}");
         }
     }
@@ -71,7 +77,7 @@ fn check_opens_or_explains(path: &Path) {
 fn check_calamine_dir(dir: &Path) {
     let files: Vec<PathBuf> = files_in(dir)
         .into_iter()
-        .filter(|p| !p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
         .collect();
     assert!(!files.is_empty(), "no files in {}", dir.display());
     for f in files {
@@ -82,19 +88,16 @@ fn check_calamine_dir(dir: &Path) {
 /// Where csv-spectrum's JSON disagrees with its own CSV: (file, column,
 /// what the CSV really holds). Upstream's location_coordinates.json has a
 /// placeholder phone number that is not the one in the CSV.
-const UPSTREAM_JSON_ERRATA: &[(&str, &str, &str)] = &[(
-    "location_coordinates",
-    "Contact Phone Number",
-    "2095257564",
-)];
+const UPSTREAM_JSON_ERRATA: &[(&str, &str, &str)] =
+    &[("location_coordinates", "Contact Phone Number", "2095257564")];
 
 fn check_csv_spectrum(dir: &Path) {
     let csvs = files_in(&dir.join("csvs"));
     assert!(!csvs.is_empty());
     for csv in csvs {
         let stem = csv.file_stem().unwrap().to_string_lossy().into_owned();
-        let expected_text = std::fs::read_to_string(dir.join("json").join(format!("{stem}.json")))
-            .unwrap();
+        let expected_text =
+            std::fs::read_to_string(dir.join("json").join(format!("{stem}.json"))).unwrap();
         // One upstream file holds a bare object instead of a list.
         let value: serde_json::Value = serde_json::from_str(&expected_text).unwrap();
         let value = match value {
