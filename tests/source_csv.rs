@@ -161,7 +161,10 @@ fn empty_and_blank_files_say_there_is_no_header() {
         let path = fixture(name);
         let e = error_of(&path, &ReadOptions::default());
         assert!(matches!(e, SourceError::Empty { .. }), "{name}: {e:?}");
-        assert_eq!(e.to_string(), format!("{path} is empty: there is no header row"));
+        assert_eq!(
+            e.to_string(),
+            format!("{path} is empty: there is no header row")
+        );
     }
 }
 
@@ -170,7 +173,10 @@ fn missing_file_names_the_file() {
     let e = error_of("no/such/contacts.csv", &ReadOptions::default());
     assert!(matches!(e, SourceError::Io { .. }));
     let msg = e.to_string();
-    assert!(msg.starts_with("cannot read no/such/contacts.csv: "), "{msg}");
+    assert!(
+        msg.starts_with("cannot read no/such/contacts.csv: "),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -258,7 +264,10 @@ fn delimiter_override_wins_over_detection() {
 fn empty_and_repeated_header_names_become_distinct() {
     let f = temp_file(b" Nombre ,,Telefono,Telefono\nAna,x,1,2\n", ".csv");
     let (src, _) = read(&f.path().to_string_lossy(), &ReadOptions::default());
-    assert_eq!(src.headers, ["Nombre", "column_2", "Telefono", "Telefono_2"]);
+    assert_eq!(
+        src.headers,
+        ["Nombre", "column_2", "Telefono", "Telefono_2"]
+    );
 }
 
 #[test]

@@ -107,7 +107,11 @@ fn unknown_sheet_lists_the_sheets() {
             "{path} has no sheet 'Clientes' (its sheets are 'Instrucciones', 'Contactos', 'Listas'; a number picks a sheet by position from 1)"
         )
     );
-    assert!(error_of(&path, &sheet("9")).to_string().contains("no sheet '9'"));
+    assert!(
+        error_of(&path, &sheet("9"))
+            .to_string()
+            .contains("no sheet '9'")
+    );
 }
 
 #[test]
@@ -206,7 +210,13 @@ fn wide_rows_are_ragged_short_rows_padded_empty_rows_skipped() {
     assert_eq!(records[1].problem, None);
     assert_eq!(
         records[2].fields,
-        ["Renata Silva", "5511912345678", "renata@ejemplo.com.br", "", "nota"]
+        [
+            "Renata Silva",
+            "5511912345678",
+            "renata@ejemplo.com.br",
+            "",
+            "nota"
+        ]
     );
     assert_eq!(
         records[2].problem,

@@ -26,8 +26,8 @@ pub(super) fn open(
     forced: Option<&'static Encoding>,
 ) -> Result<Source, SourceError> {
     let detected = encoding::detect(&sample, truncated, forced);
-    let utf16 = detected.encoding == encoding_rs::UTF_16LE
-        || detected.encoding == encoding_rs::UTF_16BE;
+    let utf16 =
+        detected.encoding == encoding_rs::UTF_16LE || detected.encoding == encoding_rs::UTF_16BE;
     // UTF-16 text is full of NULs; any other text is not.
     if !utf16 && sample.contains(&0) {
         return Err(SourceError::unreadable(
@@ -64,8 +64,7 @@ pub(super) fn open(
     let got = rdr
         .read_byte_record(&mut header)
         .map_err(|e| csv_error(shown, e))?;
-    if !got || header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) && header.len() <= 1
-    {
+    if !got || header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) && header.len() <= 1 {
         return Err(SourceError::Empty {
             path: shown.to_string(),
         });

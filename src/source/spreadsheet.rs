@@ -42,8 +42,10 @@ use super::{Format, ReadOptions, Record, Source, SourceError, SourceInfo};
 const MAX_STREAMED_BYTES: u64 = 512 * 1024 * 1024;
 const MAX_LOADED_BYTES: u64 = 100 * 1024 * 1024;
 
-/// Rows buffered between the worker and the consumer.
-const CHANNEL_ROWS: usize = 1024;
+/// Batches buffered between the worker and the consumer, and rows a batch.
+/// Sending rows one by one cost more in thread wake-ups than parsing.
+const CHANNEL_BATCHES: usize = 8;
+const BATCH_ROWS: usize = 256;
 
 /// A text cell longer than this (in characters) is a sentence, not a name.
 const SENTENCE_CHARS: usize = 60;
@@ -100,7 +102,7 @@ enum Msg {
         header_row: u64,
         kind: Kind,
     },
-    Record(Result<Record, SourceError>),
+    Records(Vec<Result<Record, SourceError>>),
 }
 
 /// Opens a workbook whose first bytes (`sample`) are a ZIP or OLE header.
@@ -148,7 +150,7 @@ pub(super) fn open(
         Input::File(path.to_string())
     };
 
-    let (tx, rx) = sync_channel::<Msg>(CHANNEL_ROWS);
+    let (tx, rx) = sync_channel::<Msg>(CHANNEL_BATCHES);
     let worker_shown = shown.to_string();
     let sheet = opts.sheet.clone();
     let spawned = std::thread::Builder::new()
@@ -165,7 +167,7 @@ pub(super) fn open(
                     "could not be read: its content is malformed and the spreadsheet reader gave up",
                 ),
             };
-            let _ = tx.send(Msg::Record(Err(err)));
+            let _ = tx.send(Msg::Records(vec![Err(err)]));
         });
     if let Err(e) = spawned {
         return Err(SourceError::io(shown, e));
@@ -188,10 +190,19 @@ pub(super) fn open(
                 workbook: Some(kind.name()),
                 header_row,
             },
-            records: Box::new(RecordStream { rx }),
+            records: Box::new(RecordStream {
+                rx,
+                batch: Vec::new().into_iter(),
+            }),
         }),
-        Ok(Msg::Record(Err(e))) => Err(e),
-        Ok(Msg::Record(Ok(_))) | Err(_) => Err(SourceError::unreadable(
+        // Before the header, the worker only ever sends an error.
+        Ok(Msg::Records(batch)) if matches!(batch.first(), Some(Err(_))) => {
+            match batch.into_iter().next() {
+                Some(Err(e)) => Err(e),
+                _ => Err(SourceError::unreadable(shown, "could not be read")),
+            }
+        }
+        Ok(Msg::Records(_)) | Err(_) => Err(SourceError::unreadable(
             shown,
             "could not be read: the spreadsheet reader stopped without a header row",
         )),
@@ -200,6 +211,7 @@ pub(super) fn open(
 
 struct RecordStream {
     rx: Receiver<Msg>,
+    batch: std::vec::IntoIter<Result<Record, SourceError>>,
 }
 
 impl Iterator for RecordStream {
@@ -207,8 +219,11 @@ impl Iterator for RecordStream {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            if let Some(r) = self.batch.next() {
+                return Some(r);
+            }
             match self.rx.recv() {
-                Ok(Msg::Record(r)) => return Some(r),
+                Ok(Msg::Records(batch)) => self.batch = batch.into_iter(),
                 Ok(Msg::Header { .. }) => continue,
                 Err(_) => return None,
             }
@@ -247,12 +262,12 @@ fn open_book(input: &Input, kinds: &[Kind], shown: &str) -> Result<(Book, Kind),
     for &kind in kinds {
         let rs = input.reader().map_err(|e| SourceError::io(shown, e))?;
         let result = match kind {
-            Kind::Xlsx => Xlsx::new(rs).map(Book::Xlsx).map_err(|e| {
-                (matches!(e, calamine::XlsxError::Password), e.to_string())
-            }),
-            Kind::Xlsb => Xlsb::new(rs).map(Book::Xlsb).map_err(|e| {
-                (matches!(e, calamine::XlsbError::Password), e.to_string())
-            }),
+            Kind::Xlsx => Xlsx::new(rs)
+                .map(Book::Xlsx)
+                .map_err(|e| (matches!(e, calamine::XlsxError::Password), e.to_string())),
+            Kind::Xlsb => Xlsb::new(rs)
+                .map(Book::Xlsb)
+                .map_err(|e| (matches!(e, calamine::XlsbError::Password), e.to_string())),
             Kind::Xls => Xls::new(rs)
                 .map(Book::Xls)
                 .map_err(|e| (matches!(e, calamine::XlsError::Password), e.to_string())),
@@ -409,7 +424,10 @@ impl Book {
 }
 
 fn sheet_error(shown: &str, sheet: &str, why: String) -> SourceError {
-    SourceError::unreadable(shown, format!("has a sheet '{sheet}' that cannot be read ({why})"))
+    SourceError::unreadable(
+        shown,
+        format!("has a sheet '{sheet}' that cannot be read ({why})"),
+    )
 }
 
 fn looks_like_header(row: &SheetRow) -> bool {
@@ -435,7 +453,11 @@ fn choose_sheet(
         let found = sheets
             .iter()
             .find(|s| s.name == want)
-            .or_else(|| sheets.iter().find(|s| s.name.eq_ignore_ascii_case(want.trim())))
+            .or_else(|| {
+                sheets
+                    .iter()
+                    .find(|s| s.name.eq_ignore_ascii_case(want.trim()))
+            })
             .or_else(|| {
                 want.trim()
                     .parse::<usize>()
@@ -512,7 +534,12 @@ fn work(
     let (mut book, kind) = open_book(input, kinds, shown)?;
     let (sheet, header) = choose_sheet(&mut book, wanted, shown)?;
 
-    let width = header.cells.iter().map(|c| c.col as usize + 1).max().unwrap_or(0);
+    let width = header
+        .cells
+        .iter()
+        .map(|c| c.col as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut raw = vec![String::new(); width];
     for cell in header.cells {
         raw[cell.col as usize] = cell.text;
@@ -529,11 +556,18 @@ fn work(
         return Ok(());
     }
 
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut stopped = false;
     let result = book.rows(&sheet, &mut |row| {
         if row.index <= header_index {
             return ControlFlow::Continue(());
         }
-        let found = row.cells.iter().map(|c| c.col as usize + 1).max().unwrap_or(0);
+        let found = row
+            .cells
+            .iter()
+            .map(|c| c.col as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut fields = vec![String::new(); width.max(found)];
         for cell in row.cells {
             fields[cell.col as usize] = cell.text;
@@ -547,22 +581,34 @@ fn work(
             },
             fields,
         };
-        match tx.send(Msg::Record(Ok(record))) {
+        batch.push(Ok(record));
+        if batch.len() < BATCH_ROWS {
+            return ControlFlow::Continue(());
+        }
+        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+        match tx.send(Msg::Records(full)) {
             Ok(()) => ControlFlow::Continue(()),
             // The consumer stopped reading: nothing more to do.
-            Err(_) => ControlFlow::Break(()),
+            Err(_) => {
+                stopped = true;
+                ControlFlow::Break(())
+            }
         }
     });
-    result.map_err(|why| sheet_error(shown, &sheet, why))
+    if let Err(why) = result {
+        batch.push(Err(sheet_error(shown, &sheet, why)));
+    }
+    if !stopped && !batch.is_empty() {
+        let _ = tx.send(Msg::Records(batch));
+    }
+    Ok(())
 }
 
 /// Renders a streamed cell; `None` for an empty one. The flag says text.
 fn render_ref(value: &DataRef<'_>) -> Option<(String, bool)> {
     let out = match value {
         DataRef::Empty => return None,
-        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
-            (s.clone(), true)
-        }
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => (s.clone(), true),
         DataRef::SharedString(s) => ((*s).to_string(), true),
         DataRef::Int(i) => (i.to_string(), false),
         DataRef::Float(f) => (render_float(*f), false),
