@@ -176,6 +176,7 @@ fn main() -> ExitCode {
             state_file: a.state,
             wipsy_free_plan: a.wipsy_free_plan,
             wapiflow_whitelist: a.wapiflow_whitelist,
+            ..Default::default()
         })
         .map_err(anyhow::Error::from),
     };

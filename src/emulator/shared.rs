@@ -1,0 +1,539 @@
+//! Machinery shared by the four platforms: statistics, rate limits, fault
+//! injection and latency (one middleware), and small parsing helpers.
+
+use super::faults::FaultKind;
+use super::net::ConnInfo;
+use super::{Emu, Platform};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Counters of one platform, read by `GET /_emulator/stats`.
+#[derive(Default, Debug)]
+pub(crate) struct PlatformStats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) created: AtomicU64,
+    pub(crate) updated: AtomicU64,
+    pub(crate) deleted: AtomicU64,
+    pub(crate) client_errors: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) faults: AtomicU64,
+}
+
+impl PlatformStats {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        serde_json::json!({
+            "requests": g(&self.requests),
+            "created": g(&self.created),
+            "updated": g(&self.updated),
+            "deleted": g(&self.deleted),
+            "client_errors": g(&self.client_errors),
+            "rate_limited": g(&self.rate_limited),
+            "faults": g(&self.faults),
+        })
+    }
+
+    pub(crate) fn reset(&self) {
+        for a in [
+            &self.requests,
+            &self.created,
+            &self.updated,
+            &self.deleted,
+            &self.client_errors,
+            &self.rate_limited,
+            &self.faults,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn add_created(&self, n: u64) {
+        self.created.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_updated(&self, n: u64) {
+        self.updated.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_deleted(&self, n: u64) {
+        self.deleted.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Marks a response as a client error although its status is 200
+/// (WapiFlow answers errors with 200, as the script it runs on does).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SoftClientError;
+
+/// What the rate limiter decided.
+pub(crate) enum Throttle {
+    Pass,
+    /// Over the limit; `Some(secs)` is sent as Retry-After, `None` sends none
+    /// (Wazzup documents no Retry-After).
+    Limited(Option<u64>),
+}
+
+struct Window {
+    start: Instant,
+    count: u32,
+}
+
+/// Fixed-window counters per platform and credential.
+pub(crate) struct RateLimiter {
+    per_second: Option<u32>,
+    wazzup_default: bool,
+    windows: Mutex<HashMap<(Platform, String), Window>>,
+}
+
+/// Wazzup's documented limit: 500 requests per 5 seconds, counter reset every 5 s.
+pub(crate) const WAZZUP_LIMIT: u32 = 500;
+/// The window of Wazzup's documented limit.
+pub(crate) const WAZZUP_WINDOW: Duration = Duration::from_secs(5);
+
+impl RateLimiter {
+    pub(crate) fn new(per_second: Option<u32>, wazzup_default: bool) -> Self {
+        RateLimiter {
+            per_second,
+            wazzup_default,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn limit_for(&self, platform: Platform) -> Option<(u32, Duration, bool)> {
+        match self.per_second {
+            // `--rate-limit 0` switches every limit off, Wazzup's included.
+            Some(0) => None,
+            Some(n) => Some((n, Duration::from_secs(1), true)),
+            None if platform == Platform::Wazzup && self.wazzup_default => {
+                Some((WAZZUP_LIMIT, WAZZUP_WINDOW, false))
+            }
+            None => None,
+        }
+    }
+
+    pub(crate) fn check(&self, platform: Platform, key: &str) -> Throttle {
+        let Some((limit, window, retry_after)) = self.limit_for(platform) else {
+            return Throttle::Pass;
+        };
+        let now = Instant::now();
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let w = match map.get_mut(&(platform, key.to_string())) {
+            Some(w) => w,
+            None => map.entry((platform, key.to_string())).or_insert(Window {
+                start: now,
+                count: 0,
+            }),
+        };
+        if now.duration_since(w.start) >= window {
+            w.start = now;
+            w.count = 0;
+        }
+        if w.count < limit {
+            w.count += 1;
+            return Throttle::Pass;
+        }
+        if !retry_after {
+            return Throttle::Limited(None);
+        }
+        let left = window.saturating_sub(now.duration_since(w.start));
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Throttle::Limited(Some(secs.max(1)))
+    }
+
+    pub(crate) fn clear(&self) {
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// A 500/502/503 as a gateway in front of the platform would send it.
+fn gateway_error(status: u16, html: bool) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if !html {
+        return (code, Body::empty()).into_response();
+    }
+    let reason = code.canonical_reason().unwrap_or("Error");
+    let page = format!(
+        "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    (code, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+}
+
+/// The middleware in front of every platform route: counts, adds latency,
+/// injects faults, authenticates, rate-limits, and classifies the answer.
+pub(crate) async fn platform_layer(
+    State((emu, platform)): State<(Arc<Emu>, Platform)>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let stats = emu.stats(platform);
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    if emu.cfg.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(emu.cfg.latency_ms)).await;
+    }
+    let n = emu.request_counter.fetch_add(1, Ordering::Relaxed);
+    let fault = emu.faults.choose(n);
+    match fault {
+        Some(FaultKind::ServerError { status, html }) => {
+            stats.faults.fetch_add(1, Ordering::Relaxed);
+            return gateway_error(status, html);
+        }
+        Some(FaultKind::ConnectionClosed) => {
+            stats.faults.fetch_add(1, Ordering::Relaxed);
+            conn.sever();
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        _ => {}
+    }
+    let key = match platform.authenticate(&emu, req.headers(), conn.remote.ip()) {
+        Ok(k) => k,
+        Err(resp) => {
+            stats.client_errors.fetch_add(1, Ordering::Relaxed);
+            return resp;
+        }
+    };
+    if let Throttle::Limited(retry) = emu.limiter.check(platform, &key) {
+        stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut resp = platform.rate_limited(retry);
+        if let Some(secs) = retry {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return resp;
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS)
+        || resp.extensions().get::<SoftClientError>().is_some()
+    {
+        stats.client_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
+        Some(FaultKind::Delayed) => {
+            stats.faults.fetch_add(1, Ordering::Relaxed);
+            // Only this task sleeps; the server keeps answering others.
+            tokio::time::sleep(Duration::from_millis(emu.cfg.fault_delay_ms)).await;
+            resp
+        }
+        Some(FaultKind::ResponseLost) => {
+            stats.faults.fetch_add(1, Ordering::Relaxed);
+            conn.sever();
+            resp
+        }
+        _ => resp,
+    }
+}
+
+/// The bearer token of an `Authorization` header, if well formed.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A header's value as text, if present and non-empty.
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (also query strings).
+pub(crate) fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// Query parameters as a map; the last value of a repeated name wins.
+pub(crate) fn query_map(q: Option<&str>) -> HashMap<String, String> {
+    q.map(parse_urlencoded)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The text fields of a `multipart/form-data` body (file parts are reported
+/// with their field name and an empty value), or `None` if it is malformed.
+pub(crate) fn parse_multipart(body: &[u8], content_type: &str) -> Option<Vec<(String, String)>> {
+    let boundary = content_type.split(';').find_map(|p| {
+        let p = p.trim();
+        p.strip_prefix("boundary=")
+            .map(|b| b.trim_matches('"').to_string())
+    })?;
+    let delim = format!("--{boundary}");
+    let d = delim.as_bytes();
+    let mut fields = Vec::new();
+    let mut pos = find(body, d, 0)? + d.len();
+    loop {
+        if body.get(pos..pos + 2) == Some(b"--") {
+            return Some(fields);
+        }
+        // Skip the CRLF after the delimiter.
+        if body.get(pos..pos + 2) == Some(b"\r\n") {
+            pos += 2;
+        }
+        let end = find(body, d, pos)?;
+        let part = &body[pos..end];
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let hdr_end = find(part, b"\r\n\r\n", 0)?;
+        let headers = String::from_utf8_lossy(&part[..hdr_end]);
+        let content = &part[hdr_end + 4..];
+        let mut name = None;
+        let mut is_file = false;
+        for line in headers.lines() {
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("content-disposition:") {
+                for attr in line.split(';').skip(1) {
+                    let attr = attr.trim();
+                    if let Some(v) = attr.strip_prefix("name=") {
+                        name = Some(v.trim_matches('"').to_string());
+                    } else if attr.starts_with("filename=") {
+                        is_file = true;
+                    }
+                }
+            }
+        }
+        if let Some(name) = name {
+            let value = if is_file {
+                String::new()
+            } else {
+                String::from_utf8_lossy(content).into_owned()
+            };
+            fields.push((name, value));
+        }
+        pos = end + d.len();
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || from > hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// A deterministic RFC 4122 version-4 UUID from the seed, a salt and a counter.
+pub(crate) fn uuid_from(seed: u64, salt: u64, counter: u64) -> String {
+    let a = super::faults::mix64(seed ^ salt ^ super::faults::mix64(counter));
+    let b = super::faults::mix64(a ^ counter.rotate_left(17));
+    let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+    let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFFF,
+        b >> 48,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// Whether `s` looks like a UUID (8-4-4-4-12 hex digits).
+pub(crate) fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Civil date (year, month, day) of a day count since 1970-01-01
+/// (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2026-01-28T12:00:00Z` for a Unix time.
+pub(crate) fn rfc3339(t: i64) -> String {
+    let (y, mo, d) = civil(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+/// `2026-01` for a Unix time: the key of a monthly quota.
+pub(crate) fn year_month(t: i64) -> String {
+    let (y, mo, _) = civil(t.div_euclid(86_400));
+    format!("{y:04}-{mo:02}")
+}
+
+/// The usual E.164 check of web APIs: `+`, a non-zero digit, at most 15 digits.
+pub(crate) fn is_e164(s: &str) -> bool {
+    let Some(d) = s.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&d.len()) && d.bytes().all(|c| c.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// An e-mail check in the spirit of common validators (zod, Laravel's
+/// `email`): one `@`, a non-empty local part without spaces, a dotted domain
+/// of letters, digits and hyphens, a top-level label of two or more letters.
+pub(crate) fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    if local.is_empty()
+        || local.contains('@')
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+        || local.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return false;
+    }
+    let ok_label = |l: &&str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let tld = labels[labels.len() - 1];
+    labels.iter().all(ok_label) && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+/// A JSON response with a status.
+pub(crate) fn json(status: StatusCode, v: serde_json::Value) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+/// Length in characters (limits are documented in characters, not bytes).
+pub(crate) fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Encodes bytes as lowercase hex (opaque cursors).
+pub(crate) fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Decodes lowercase or uppercase hex; `None` if malformed.
+pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_769_601_600), "2026-01-28T12:00:00Z");
+        assert_eq!(year_month(1_769_601_600), "2026-01");
+    }
+
+    #[test]
+    fn urlencoded_decoding() {
+        let v = parse_urlencoded("a=1&b=J%C3%B3se+P&c");
+        assert_eq!(v[1], ("b".into(), "Jóse P".into()));
+        assert_eq!(v[2], ("c".into(), String::new()));
+    }
+
+    #[test]
+    fn multipart_fields() {
+        let body = b"--XX\r\nContent-Disposition: form-data; name=\"firstname\"\r\n\r\nJohn\r\n--XX\r\nContent-Disposition: form-data; name=\"mobile\"\r\n\r\n01988\r\n--XX--\r\n";
+        let f = parse_multipart(body, "multipart/form-data; boundary=XX").unwrap();
+        assert_eq!(
+            f,
+            vec![
+                ("firstname".into(), "John".into()),
+                ("mobile".into(), "01988".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn uuid_shape() {
+        let u = uuid_from(1, 2, 3);
+        assert!(is_uuid(&u), "{u}");
+        assert_ne!(u, uuid_from(1, 2, 4));
+    }
+
+    #[test]
+    fn e164_and_email() {
+        assert!(is_e164("+5215512345678"));
+        assert!(!is_e164("5215512345678"));
+        assert!(!is_e164("+0123"));
+        assert!(is_email("juan@email.com"));
+        assert!(!is_email("juan@email"));
+        assert!(!is_email("ju an@email.com"));
+    }
+}
