@@ -178,13 +178,22 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     if id.is_empty() {
         return None;
     }
+    // The address fields sit under `details` (platforms.md); older
+    // answers may carry them at the top level.
+    let detail = |k: &str| {
+        v.get("details")
+            .and_then(|d| d.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| s(k))
+    };
     let mut c = Contact {
         first_name: s("firstname"),
         last_name: s("lastname"),
-        city: s("city"),
-        state: s("state"),
-        postal_code: s("post_code"),
-        address: s("address"),
+        city: detail("city"),
+        state: detail("state"),
+        postal_code: detail("post_code"),
+        address: detail("address"),
         ..Contact::default()
     };
     let (code, mobile) = (s("mobile_code"), s("mobile"));
