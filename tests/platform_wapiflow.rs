@@ -14,7 +14,10 @@ fn rows() -> Vec<waport::contact::Contact> {
 }
 
 fn stored(h: &EmulatorHandle) -> Vec<serde_json::Value> {
-    h.contacts(EmuPlatform::Wapiflow).as_array().unwrap().clone()
+    h.contacts(EmuPlatform::Wapiflow)
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test]
@@ -105,9 +108,16 @@ async fn export_and_delete() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Wapiflow, AdapterOptions::default());
     upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
-    let page = p.list_page(waport::platform::Entity::Contacts, None).await.unwrap();
+    let page = p
+        .list_page(waport::platform::Entity::Contacts, None)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 2);
-    let john = page.items.iter().find(|c| c.contact.first_name == "John").unwrap();
+    let john = page
+        .items
+        .iter()
+        .find(|c| c.contact.first_name == "John")
+        .unwrap();
     assert_eq!(john.contact.phone, "+8801988123456");
     assert_eq!(john.contact.city, "Dhaka");
     p.delete(waport::platform::Entity::Contacts, &john.remote_id)

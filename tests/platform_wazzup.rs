@@ -25,7 +25,10 @@ async fn clean_import_stores_exactly_the_contacts() {
     let (out, stats) = upload(p, config(Mode::Create), three(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "created"]);
     assert_eq!(out[0].remote_id, "waport-5215512345678");
-    assert_eq!(stats.requests, 1, "users were read by check(): one batch request");
+    assert_eq!(
+        stats.requests, 1,
+        "users were read by check(): one batch request"
+    );
     let stored = h.contacts(EmuPlatform::Wazzup);
     assert_eq!(stored.as_array().unwrap().len(), 3);
     let juan = stored
@@ -66,7 +69,10 @@ async fn rows_wazzup_refuses_are_invalid_and_the_rest_is_sent() {
     rows.insert(1, person("Too", "Long", "+1234567890123456", ""));
     let (out, _) = upload(p, config(Mode::Create), rows, Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "invalid", "created", "created"]);
-    assert_eq!(out[1].reason, "platform_invalid: fields contactData[0].chatId");
+    assert_eq!(
+        out[1].reason,
+        "platform_invalid: fields contactData[0].chatId"
+    );
     assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 3);
 }
 
@@ -110,7 +116,10 @@ async fn bad_key_halts_the_run_as_an_error() {
     let p = waport::platform::connect(PlatformKind::Wazzup, c, AdapterOptions::default()).unwrap();
     let (out, stats) = upload(p, config(Mode::Create), three(), Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "skipped"));
-    assert!(matches!(stats.fatal(), Some(PlatformError::Auth { status: 401, .. })));
+    assert!(matches!(
+        stats.fatal(),
+        Some(PlatformError::Auth { status: 401, .. })
+    ));
 }
 
 #[tokio::test]
@@ -127,7 +136,11 @@ async fn users_are_imported_in_arrays() {
     cfg.entity = Entity::Users;
     let (out, _) = upload(p.clone(), cfg, vec![a, b, c], Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "invalid"]);
-    assert!(out[2].reason.starts_with("duplicate_phone"), "{}", out[2].reason);
+    assert!(
+        out[2].reason.starts_with("duplicate_phone"),
+        "{}",
+        out[2].reason
+    );
     let users = h.wazzup_users();
     let ids: Vec<&str> = users
         .as_array()

@@ -46,7 +46,10 @@ async fn clean_import_maps_every_field() {
     assert_eq!(juan["email"], "juan@email.com");
     assert_eq!(juan["tags"], serde_json::json!(["cliente", "premium"]));
     assert_eq!(juan["custom_fields"], serde_json::json!({"role": "CEO"}));
-    assert_eq!(juan["external_ids"], serde_json::json!({"import": "abc123"}));
+    assert_eq!(
+        juan["external_ids"],
+        serde_json::json!({"import": "abc123"})
+    );
     assert_eq!(juan["company"], "Acme Inc");
     assert_eq!(juan["city"], "Ciudad de México");
     assert_eq!(juan["notes"], "Referido");
@@ -67,7 +70,10 @@ async fn reimport_reports_exists_then_upsert_patches() {
     assert_eq!(statuses(&up), ["updated", "updated", "updated"]);
     let all = stored(&h);
     assert_eq!(all.len(), 3, "no doubles");
-    let ana = all.iter().find(|c| c["phone_number"] == "+34600111222").unwrap();
+    let ana = all
+        .iter()
+        .find(|c| c["phone_number"] == "+34600111222")
+        .unwrap();
     assert_eq!(ana["name"], "Ana María López");
     assert_eq!(ana["source"], "import", "source is not patched");
 }
@@ -100,7 +106,10 @@ async fn retry_after_is_honoured_on_429() {
     cfg.max_attempts = 10;
     let t0 = std::time::Instant::now();
     let (out, stats) = upload(p, cfg, contacts, Cancel::new()).await;
-    assert!(out.iter().all(|o| o.status.as_str() == "created"), "{out:?}");
+    assert!(
+        out.iter().all(|o| o.status.as_str() == "created"),
+        "{out:?}"
+    );
     assert!(stats.rate_limited >= 1 && stats.retries >= 1, "{stats:?}");
     // Two per second: six need at least two more windows.
     assert!(t0.elapsed() >= std::time::Duration::from_secs(2));
@@ -141,7 +150,13 @@ async fn bulk_flag_sends_100_a_call() {
     let contacts: Vec<_> = (0..150)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460033{i:04}"), ""))
         .collect();
-    let (out, stats) = upload(p.clone(), config(Mode::Create), contacts.clone(), Cancel::new()).await;
+    let (out, stats) = upload(
+        p.clone(),
+        config(Mode::Create),
+        contacts.clone(),
+        Cancel::new(),
+    )
+    .await;
     assert!(out.iter().all(|o| o.status.as_str() == "created"));
     assert_eq!(stats.requests, 2);
     let (again, stats) = upload(p, config(Mode::Upsert), contacts, Cancel::new()).await;
@@ -154,7 +169,13 @@ async fn bulk_flag_sends_100_a_call() {
 async fn dry_run_writes_nothing_and_keeps_statuses_honest() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Whaapy, AdapterOptions::default());
-    upload(p.clone(), config(Mode::Create), rows()[..1].to_vec(), Cancel::new()).await;
+    upload(
+        p.clone(),
+        config(Mode::Create),
+        rows()[..1].to_vec(),
+        Cancel::new(),
+    )
+    .await;
     let mut cfg = config(Mode::Create);
     cfg.dry_run = true;
     let (out, _) = upload(p.clone(), cfg.clone(), rows(), Cancel::new()).await;

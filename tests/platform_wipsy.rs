@@ -3,20 +3,26 @@
 mod platform_support;
 
 use platform_support::*;
+use std::sync::Arc;
 use waport::emulator::{
     DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_STAGE_NEW, DEFAULT_WIPSY_TAG_CLIENTE,
     EmulatorConfig, EmulatorHandle, Platform as EmuPlatform,
 };
 use waport::platform::{AdapterOptions, Mode, Platform, PlatformKind, connect};
 use waport::upload::Cancel;
-use std::sync::Arc;
 
 /// An adapter whose waport.toml maps names to the emulator's UUIDs.
 fn mapped(h: &EmulatorHandle) -> Arc<dyn Platform> {
     let mut c = creds(h, PlatformKind::Wipsy);
-    c.wipsy.tags.insert("Cliente".into(), DEFAULT_WIPSY_TAG_CLIENTE.into());
-    c.wipsy.fields.insert("empresa".into(), DEFAULT_WIPSY_FIELD_COMPANY.into());
-    c.wipsy.stages.insert("Nuevo".into(), DEFAULT_WIPSY_STAGE_NEW.into());
+    c.wipsy
+        .tags
+        .insert("Cliente".into(), DEFAULT_WIPSY_TAG_CLIENTE.into());
+    c.wipsy
+        .fields
+        .insert("empresa".into(), DEFAULT_WIPSY_FIELD_COMPANY.into());
+    c.wipsy
+        .stages
+        .insert("Nuevo".into(), DEFAULT_WIPSY_STAGE_NEW.into());
     let opts = AdapterOptions {
         rate: Some(0.0),
         ..AdapterOptions::default()
@@ -53,7 +59,10 @@ async fn clean_import_sends_uuids_for_names() {
     assert_eq!(john["company"], "Acme");
     assert_eq!(john["tags"][0]["id"], DEFAULT_WIPSY_TAG_CLIENTE);
     assert_eq!(john["pipeline_stage_id"], DEFAULT_WIPSY_STAGE_NEW);
-    assert_eq!(john["custom_fields"][0]["field_id"], DEFAULT_WIPSY_FIELD_COMPANY);
+    assert_eq!(
+        john["custom_fields"][0]["field_id"],
+        DEFAULT_WIPSY_FIELD_COMPANY
+    );
     assert_eq!(john["custom_fields"][0]["value"], "Acme");
 }
 
@@ -65,7 +74,11 @@ async fn unknown_names_are_invalid_rows_not_dropped() {
     r[1].tags = vec!["VIP".into()];
     let (out, _) = upload(p, config(Mode::Create), r, Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "invalid"]);
-    assert!(out[1].reason.starts_with("unknown_wipsy_tag: \"VIP\""), "{}", out[1].reason);
+    assert!(
+        out[1].reason.starts_with("unknown_wipsy_tag: \"VIP\""),
+        "{}",
+        out[1].reason
+    );
     assert_eq!(stored(&h).len(), 1);
 }
 
@@ -79,7 +92,11 @@ async fn upsert_finds_by_phone_and_updates() {
     let fresh = mapped(&h);
     let (out, _) = upload(fresh, config(Mode::Upsert), changed, Cancel::new()).await;
     assert_eq!(statuses(&out), ["updated", "updated"]);
-    assert!(out[0].reason.contains("not_updated: company, tags"), "{}", out[0].reason);
+    assert!(
+        out[0].reason.contains("not_updated: company, tags"),
+        "{}",
+        out[0].reason
+    );
     let all = stored(&h);
     assert_eq!(all.len(), 2, "no doubles");
     let ana = all.iter().find(|c| c["phone"] == "+34600111222").unwrap();
@@ -100,8 +117,14 @@ async fn free_plan_quota_skips_the_rest() {
     let mut cfg = config(Mode::Create);
     cfg.concurrency = 1;
     let (out, stats) = upload(p, cfg, contacts, Cancel::new()).await;
-    let created = out.iter().filter(|o| o.status.as_str() == "created").count();
-    let skipped: Vec<_> = out.iter().filter(|o| o.status.as_str() == "skipped").collect();
+    let created = out
+        .iter()
+        .filter(|o| o.status.as_str() == "created")
+        .count();
+    let skipped: Vec<_> = out
+        .iter()
+        .filter(|o| o.status.as_str() == "skipped")
+        .collect();
     assert_eq!(created, 100);
     assert_eq!(skipped.len(), 3);
     assert!(skipped.iter().all(|o| o.reason.starts_with("quota: ")));
@@ -121,7 +144,10 @@ async fn export_pages_past_500() {
     let mut cfg = config(Mode::Create);
     cfg.concurrency = 8;
     upload(p.clone(), cfg, contacts, Cancel::new()).await;
-    let first = p.list_page(waport::platform::Entity::Contacts, None).await.unwrap();
+    let first = p
+        .list_page(waport::platform::Entity::Contacts, None)
+        .await
+        .unwrap();
     assert_eq!(first.items.len(), 500);
     let second = p
         .list_page(waport::platform::Entity::Contacts, first.next.as_deref())

@@ -7,10 +7,10 @@ mod platform_support;
 
 use platform_support::*;
 use serde_json::Value;
+use std::time::Duration;
 use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};
 use waport::platform::{AdapterOptions, Mode, PlatformKind};
 use waport::upload::Cancel;
-use std::time::Duration;
 
 fn contacts() -> Vec<waport::contact::Contact> {
     (0..40)
@@ -28,7 +28,9 @@ fn projection(kind: PlatformKind, stored: &Value) -> Vec<String> {
         .map(|c| match kind {
             PlatformKind::Wazzup => format!("{} {} {}", s(c, "id"), s(c, "name"), c["contactData"]),
             PlatformKind::Whaapy => format!("{} {}", s(c, "phone_number"), s(c, "name")),
-            PlatformKind::Wipsy => format!("{} {} {}", s(c, "phone"), s(c, "name"), s(c, "last_name")),
+            PlatformKind::Wipsy => {
+                format!("{} {} {}", s(c, "phone"), s(c, "name"), s(c, "last_name"))
+            }
             PlatformKind::Wapiflow => format!(
                 "{} {} {} {}",
                 s(c, "mobile_code"),
@@ -51,7 +53,11 @@ fn emu_platform(kind: PlatformKind) -> EmuPlatform {
     }
 }
 
-async fn run(kind: PlatformKind, fault_rate: f64, seed: u64) -> (Vec<String>, waport::upload::UploadStats) {
+async fn run(
+    kind: PlatformKind,
+    fault_rate: f64,
+    seed: u64,
+) -> (Vec<String>, waport::upload::UploadStats) {
     let h = emulator(EmulatorConfig {
         fault_rate,
         seed,
@@ -84,8 +90,14 @@ async fn same_state(kind: PlatformKind) {
     // Seed 11 fails requests 3, 6, 11 and 22 in all four ways (closed,
     // delayed, response lost, gateway error) within the first two dozen.
     let (faulty, stats) = run(kind, 0.1, 11).await;
-    assert!(stats.retries > 0, "{kind}: faults were injected and retried");
-    assert_eq!(faulty, clean, "{kind}: final state identical to the fault-free run");
+    assert!(
+        stats.retries > 0,
+        "{kind}: faults were injected and retried"
+    );
+    assert_eq!(
+        faulty, clean,
+        "{kind}: final state identical to the fault-free run"
+    );
 }
 
 #[tokio::test]

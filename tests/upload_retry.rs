@@ -124,7 +124,12 @@ fn cfg(max_attempts: u32) -> UploadConfig {
     }
 }
 
-async fn run(p: Arc<Scripted>, cfg: UploadConfig, n: usize, cancel: Cancel) -> (Vec<ItemOutcome>, UploadStats) {
+async fn run(
+    p: Arc<Scripted>,
+    cfg: UploadConfig,
+    n: usize,
+    cancel: Cancel,
+) -> (Vec<ItemOutcome>, UploadStats) {
     let (tx, rx) = tokio::sync::mpsc::channel(n.max(1));
     for i in 0..n {
         tx.send(Item {
@@ -153,13 +158,19 @@ fn gaps(p: &Scripted) -> Vec<Duration> {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_waited_out_before_the_next_attempt() {
-    let p = Scripted::new(vec![retry(Some(7), false), retry(Some(7), false)], Duration::ZERO);
+    let p = Scripted::new(
+        vec![retry(Some(7), false), retry(Some(7), false)],
+        Duration::ZERO,
+    );
     let (out, stats) = run(p.clone(), cfg(5), 1, Cancel::new()).await;
     assert_eq!(out[0].status, Status::Created);
     assert_eq!(stats.retries, 2);
     for g in gaps(&p) {
         // Retry-After 7 s plus at most 10% jitter.
-        assert!(g >= Duration::from_secs(7) && g <= Duration::from_millis(7700), "{g:?}");
+        assert!(
+            g >= Duration::from_secs(7) && g <= Duration::from_millis(7700),
+            "{g:?}"
+        );
     }
 }
 
@@ -194,7 +205,13 @@ async fn attempts_are_bounded_then_failed_with_the_last_error() {
 async fn a_possibly_applied_attempt_is_flagged_on_every_later_one() {
     let p = Scripted::new(vec![retry(None, true), retry(None, false)], Duration::ZERO);
     run(p.clone(), cfg(5), 1, Cancel::new()).await;
-    let flags: Vec<Vec<bool>> = p.calls.lock().unwrap().iter().map(|c| c.1.clone()).collect();
+    let flags: Vec<Vec<bool>> = p
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.1.clone())
+        .collect();
     assert_eq!(flags, vec![vec![false], vec![true], vec![true]]);
 }
 
@@ -212,9 +229,11 @@ async fn cancel_lets_in_flight_finish_and_skips_the_rest() {
     let created = out.iter().filter(|o| o.status == Status::Created).count();
     // Calls at 0 s, 1 s, 2 s; the third was in flight at 2.5 s and finished.
     assert_eq!(created, 3);
-    assert!(out[3..]
-        .iter()
-        .all(|o| o.status == Status::Skipped && o.reason == "interrupted"));
+    assert!(
+        out[3..]
+            .iter()
+            .all(|o| o.status == Status::Skipped && o.reason == "interrupted")
+    );
     assert!(stats.interrupted);
 }
 

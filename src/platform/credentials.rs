@@ -141,9 +141,9 @@ fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, toml::Table)>, Pl
 fn str_map(v: Option<&toml::Value>, what: &str) -> Result<BTreeMap<String, String>, PlatformError> {
     let mut out = BTreeMap::new();
     let Some(v) = v else { return Ok(out) };
-    let t = v
-        .as_table()
-        .ok_or_else(|| PlatformError::Config(format!("{what} must be a table of name = \"uuid\"")))?;
+    let t = v.as_table().ok_or_else(|| {
+        PlatformError::Config(format!("{what} must be a table of name = \"uuid\""))
+    })?;
     for (k, val) in t {
         let s = val.as_str().ok_or_else(|| {
             PlatformError::Config(format!("{what}.{k:?} must be a string (a UUID)"))
@@ -154,13 +154,18 @@ fn str_map(v: Option<&toml::Value>, what: &str) -> Result<BTreeMap<String, Strin
 }
 
 fn wipsy_maps(table: Option<&toml::Table>, into: &mut WipsyMaps) -> Result<(), PlatformError> {
-    let Some(w) = table.and_then(|t| t.get("wipsy")).and_then(|v| v.as_table()) else {
+    let Some(w) = table
+        .and_then(|t| t.get("wipsy"))
+        .and_then(|v| v.as_table())
+    else {
         return Ok(());
     };
     // A profile's maps extend (and override) the top-level ones.
     into.tags.extend(str_map(w.get("tags"), "[wipsy.tags]")?);
-    into.fields.extend(str_map(w.get("fields"), "[wipsy.fields]")?);
-    into.stages.extend(str_map(w.get("stages"), "[wipsy.stages]")?);
+    into.fields
+        .extend(str_map(w.get("fields"), "[wipsy.fields]")?);
+    into.stages
+        .extend(str_map(w.get("stages"), "[wipsy.stages]")?);
     Ok(())
 }
 
@@ -207,10 +212,7 @@ impl Credentials {
                     .and_then(|v| v.get(p))
                     .and_then(|v| v.as_table())
                     .ok_or_else(|| {
-                        PlatformError::Config(format!(
-                            "no [profiles.{p}] in {}",
-                            path.display()
-                        ))
+                        PlatformError::Config(format!("no [profiles.{p}] in {}", path.display()))
                     })?;
                 wipsy_maps(Some(prof), &mut wipsy)?;
                 let sect = prof.get(name).and_then(|v| v.as_table()).ok_or_else(|| {

@@ -34,8 +34,8 @@ impl Pacer {
         }
         // Periods below 1 µs are as good as unpaced.
         let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
-        let limiter = Quota::with_period(period)
-            .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
+        let limiter =
+            Quota::with_period(period).map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         Pacer { rate, limiter }
     }
 
