@@ -22,6 +22,15 @@ pub enum Secret {
     },
 }
 
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Secret::ClientPair { .. } => f.write_str("ClientPair(<redacted>)"),
+        }
+    }
+}
+
 /// Wipsy names → UUIDs (`[wipsy.tags]`, `[wipsy.fields]`, `[wipsy.stages]`):
 /// Wipsy documents no endpoint listing them, so the user supplies them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 //!   doubling it (public docs: `POST /contacts` upserts by `id`).
 //! - Batches of at most 100 (public docs; more is `TOO_MANY_ENTITIES`),
 //!   never two equal ids in one (an n8n node: Wazzup answers 500).
-//! - Pace: 500 requests per 5 s per account (public docs) is 100/s; the
-//!   default is 95/s, a 5% margin for clocks that disagree. On 429 (no
+//! - Pace: 500 requests per 5 s per account (public docs) is 100/s, the
+//!   default (the pacer sends at 98% of any rate: 490 per 5 s). On 429 (no
 //!   Retry-After documented) every request waits 5 s plus jitter.
 //! - Wazzup's success answer does not say whether a contact was new, so a
 //!   sent contact is reported `created`.
@@ -28,8 +28,8 @@ use tokio::sync::OnceCell;
 
 /// Entities per request (public docs and seed 003).
 pub const MAX_BATCH: usize = 100;
-/// Default pace: 95% of the documented 500 requests per 5 s.
-pub const DEFAULT_RATE: f64 = 95.0;
+/// Default pace: the documented 500 requests per 5 s.
+pub const DEFAULT_RATE: f64 = 100.0;
 /// Wait after a 429: the documented counter resets every 5 s.
 pub const WAIT_429: Duration = Duration::from_secs(5);
 /// Longest contact id sent: the docs allow 100; a public client keeps 64.
