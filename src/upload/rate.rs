@@ -89,7 +89,7 @@ mod tests {
         let period = Duration::from_secs_f64(1.0 / (10.0 * PACE_SHARE));
         for (k, t) in times.iter().enumerate() {
             let want = period * k as u32;
-            let diff = if *t > want { *t - want } else { want - *t };
+            let diff = t.abs_diff(want);
             assert!(
                 diff <= Duration::from_millis(1),
                 "slot {k}: {t:?} vs {want:?}"
