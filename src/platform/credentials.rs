@@ -22,6 +22,15 @@ pub enum Secret {
     },
 }
 
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Secret::ClientPair { .. } => f.write_str("ClientPair(<redacted>)"),
+        }
+    }
+}
+
 /// Wipsy names → UUIDs (`[wipsy.tags]`, `[wipsy.fields]`, `[wipsy.stages]`):
 /// Wipsy documents no endpoint listing them, so the user supplies them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -141,9 +150,9 @@ fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, toml::Table)>, Pl
 fn str_map(v: Option<&toml::Value>, what: &str) -> Result<BTreeMap<String, String>, PlatformError> {
     let mut out = BTreeMap::new();
     let Some(v) = v else { return Ok(out) };
-    let t = v
-        .as_table()
-        .ok_or_else(|| PlatformError::Config(format!("{what} must be a table of name = \"uuid\"")))?;
+    let t = v.as_table().ok_or_else(|| {
+        PlatformError::Config(format!("{what} must be a table of name = \"uuid\""))
+    })?;
     for (k, val) in t {
         let s = val.as_str().ok_or_else(|| {
             PlatformError::Config(format!("{what}.{k:?} must be a string (a UUID)"))
@@ -154,13 +163,18 @@ fn str_map(v: Option<&toml::Value>, what: &str) -> Result<BTreeMap<String, Strin
 }
 
 fn wipsy_maps(table: Option<&toml::Table>, into: &mut WipsyMaps) -> Result<(), PlatformError> {
-    let Some(w) = table.and_then(|t| t.get("wipsy")).and_then(|v| v.as_table()) else {
+    let Some(w) = table
+        .and_then(|t| t.get("wipsy"))
+        .and_then(|v| v.as_table())
+    else {
         return Ok(());
     };
     // A profile's maps extend (and override) the top-level ones.
     into.tags.extend(str_map(w.get("tags"), "[wipsy.tags]")?);
-    into.fields.extend(str_map(w.get("fields"), "[wipsy.fields]")?);
-    into.stages.extend(str_map(w.get("stages"), "[wipsy.stages]")?);
+    into.fields
+        .extend(str_map(w.get("fields"), "[wipsy.fields]")?);
+    into.stages
+        .extend(str_map(w.get("stages"), "[wipsy.stages]")?);
     Ok(())
 }
 
@@ -207,10 +221,7 @@ impl Credentials {
                     .and_then(|v| v.get(p))
                     .and_then(|v| v.as_table())
                     .ok_or_else(|| {
-                        PlatformError::Config(format!(
-                            "no [profiles.{p}] in {}",
-                            path.display()
-                        ))
+                        PlatformError::Config(format!("no [profiles.{p}] in {}", path.display()))
                     })?;
                 wipsy_maps(Some(prof), &mut wipsy)?;
                 let sect = prof.get(name).and_then(|v| v.as_table()).ok_or_else(|| {

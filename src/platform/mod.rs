@@ -139,7 +139,9 @@ impl FromStr for Mode {
         match s.trim().to_ascii_lowercase().as_str() {
             "create" => Ok(Mode::Create),
             "upsert" => Ok(Mode::Upsert),
-            other => Err(format!("unknown mode \"{other}\" (expected create or upsert)")),
+            other => Err(format!(
+                "unknown mode \"{other}\" (expected create or upsert)"
+            )),
         }
     }
 }
@@ -404,9 +406,9 @@ pub(crate) fn status_result(
     };
     match r.status {
         429 => {
-            let wait = r.retry_after.unwrap_or_else(|| {
-                default_429 + Duration::from_millis(fastrand::u64(0..1000))
-            });
+            let wait = r
+                .retry_after
+                .unwrap_or_else(|| default_429 + Duration::from_millis(fastrand::u64(0..1000)));
             transport.pause(wait);
             ItemResult::Retry(Transient {
                 error: format!("rate_limited: HTTP 429: {text}"),

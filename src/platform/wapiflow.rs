@@ -38,8 +38,8 @@ pub const TAKEN: &str = "The mobile has already been taken.";
 /// Two-digit country calling codes (ITU-T E.164 assignments); `1` and `7`
 /// are the one-digit ones, every other code has three digits.
 const TWO_DIGIT: &[u32] = &[
-    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55,
-    56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56,
+    57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
 ];
 
 /// Splits an E.164 number into calling code and national number.
@@ -80,13 +80,15 @@ pub fn form(c: &Contact) -> Result<(Form, Vec<String>), String> {
     if !missing.is_empty() {
         return Err(format!("missing_field: {}", missing.join(", ")));
     }
-    let (code, mobile) =
-        split_e164(c.phone.trim()).ok_or_else(|| "missing_phone: WapiFlow needs a mobile".to_string())?;
+    let (code, mobile) = split_e164(c.phone.trim())
+        .ok_or_else(|| "missing_phone: WapiFlow needs a mobile".to_string())?;
     let mut warnings = Vec::new();
     let (first, a) = cut(first, MAX_NAME);
     let (last, b) = cut(last, MAX_NAME);
     if a {
-        warnings.push(format!("first_name_truncated: cut to {MAX_NAME} characters"));
+        warnings.push(format!(
+            "first_name_truncated: cut to {MAX_NAME} characters"
+        ));
     }
     if b {
         warnings.push(format!("last_name_truncated: cut to {MAX_NAME} characters"));
@@ -131,7 +133,11 @@ impl Envelope {
         let messages = match v.get("message") {
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| m.to_string())
+                })
                 .collect(),
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
@@ -161,9 +167,9 @@ impl Envelope {
 
     /// Whether this is the duplicate-mobile refusal.
     pub fn is_taken(&self) -> bool {
-        self.messages
-            .iter()
-            .any(|m| m.contains("has already been taken") && m.to_ascii_lowercase().contains("mobile"))
+        self.messages.iter().any(|m| {
+            m.contains("has already been taken") && m.to_ascii_lowercase().contains("mobile")
+        })
     }
 }
 
@@ -178,13 +184,22 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     if id.is_empty() {
         return None;
     }
+    // The address fields sit under `details` (platforms.md); older
+    // answers may carry them at the top level.
+    let detail = |k: &str| {
+        v.get("details")
+            .and_then(|d| d.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| s(k))
+    };
     let mut c = Contact {
         first_name: s("firstname"),
         last_name: s("lastname"),
-        city: s("city"),
-        state: s("state"),
-        postal_code: s("post_code"),
-        address: s("address"),
+        city: detail("city"),
+        state: detail("state"),
+        postal_code: detail("post_code"),
+        address: detail("address"),
         ..Contact::default()
     };
     let (code, mobile) = (s("mobile_code"), s("mobile"));
@@ -206,8 +221,14 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     Some(RemoteContact {
         remote_id: id,
         contact: c,
-        created_at: v.get("created_at").and_then(Value::as_str).map(str::to_string),
-        updated_at: v.get("updated_at").and_then(Value::as_str).map(str::to_string),
+        created_at: v
+            .get("created_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        updated_at: v
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         raw: v.clone(),
     })
 }
@@ -261,7 +282,9 @@ impl Wapiflow {
 
     fn fatal_error(r: &Reply, env: &Envelope) -> PlatformError {
         if env.is_ip_refusal() {
-            PlatformError::IpNotWhitelisted { message: env.text() }
+            PlatformError::IpNotWhitelisted {
+                message: env.text(),
+            }
         } else {
             PlatformError::Auth {
                 platform: "wapiflow",
@@ -310,10 +333,10 @@ impl Wapiflow {
     async fn search(&self, code: &str, mobile: &str) -> Result<Option<String>, Answer> {
         let r = self
             .t
-            .send(self.req(reqwest::Method::GET, "contact/list").query(&[
-                ("search", mobile),
-                ("paginate", &PAGE.to_string()),
-            ]))
+            .send(
+                self.req(reqwest::Method::GET, "contact/list")
+                    .query(&[("search", mobile), ("paginate", &PAGE.to_string())]),
+            )
             .await
             .map_err(|f| Answer::Other(failure_result(f)))?;
         let env = match self.read(&r) {
@@ -338,7 +361,11 @@ impl Wapiflow {
             .map(|c| s(c, "id")))
     }
 
-    async fn store(&self, path: &str, fields: &[(&'static str, String)]) -> Result<Answer, ItemResult> {
+    async fn store(
+        &self,
+        path: &str,
+        fields: &[(&'static str, String)],
+    ) -> Result<Answer, ItemResult> {
         let r = self
             .t
             .send(self.req(reqwest::Method::POST, path).form(fields))
@@ -347,7 +374,12 @@ impl Wapiflow {
         Ok(self.read(&r))
     }
 
-    async fn send_one(&self, mode: Mode, item: &Item, maybe_applied: bool) -> (ItemResult, Option<Halt>) {
+    async fn send_one(
+        &self,
+        mode: Mode,
+        item: &Item,
+        maybe_applied: bool,
+    ) -> (ItemResult, Option<Halt>) {
         let (fields, warnings) = match form(&item.contact) {
             Ok(f) => f,
             Err(reason) => return (ItemResult::done(Status::Invalid, "", reason), None),
@@ -388,7 +420,11 @@ impl Wapiflow {
                         .data
                         .get("contact")
                         .and_then(|c| c.get("id"))
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
                         .unwrap_or_default();
                     return (ItemResult::done(Status::Created, id, with("")), None);
                 }
@@ -446,7 +482,11 @@ fn answer_to_result(a: Answer) -> (ItemResult, Option<Halt>) {
         Answer::Halt(h) => (ItemResult::NotSent, Some(h)),
         Answer::Other(r) => (r, None),
         Answer::Refused(env) => (
-            ItemResult::done(Status::Failed, "", format!("{}: {}", env.remark, env.text())),
+            ItemResult::done(
+                Status::Failed,
+                "",
+                format!("{}: {}", env.remark, env.text()),
+            ),
             None,
         ),
         Answer::Ok(_) => (
@@ -570,10 +610,10 @@ impl Platform for Wapiflow {
             let page: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
             let r = self
                 .t
-                .send(self.req(reqwest::Method::GET, "contact/list").query(&[
-                    ("page", page.to_string()),
-                    ("paginate", PAGE.to_string()),
-                ]))
+                .send(
+                    self.req(reqwest::Method::GET, "contact/list")
+                        .query(&[("page", page.to_string()), ("paginate", PAGE.to_string())]),
+                )
                 .await
                 .map_err(|f| self.t.error(f))?;
             let env = match self.read(&r) {
@@ -605,7 +645,10 @@ impl Platform for Wapiflow {
         Box::pin(async move {
             let r = self
                 .t
-                .send(self.req(reqwest::Method::DELETE, &format!("contact/delete/{remote_id}")))
+                .send(self.req(
+                    reqwest::Method::DELETE,
+                    &format!("contact/delete/{remote_id}"),
+                ))
                 .await
                 .map_err(|f| self.t.error(f))?;
             match self.read(&r) {
@@ -640,9 +683,15 @@ mod tests {
 
     #[test]
     fn e164_splits_by_calling_code() {
-        assert_eq!(split_e164("+5215512345678"), Some((52, "15512345678".into())));
+        assert_eq!(
+            split_e164("+5215512345678"),
+            Some((52, "15512345678".into()))
+        );
         assert_eq!(split_e164("+14155550100"), Some((1, "4155550100".into())));
-        assert_eq!(split_e164("+8801711223344"), Some((880, "1711223344".into())));
+        assert_eq!(
+            split_e164("+8801711223344"),
+            Some((880, "1711223344".into()))
+        );
         assert_eq!(split_e164("+34600111222"), Some((34, "600111222".into())));
         assert_eq!(split_e164("5215512345678"), None);
     }
@@ -658,13 +707,19 @@ mod tests {
         };
         let (f, w) = form(&c).unwrap();
         assert_eq!(f[0].1.chars().count(), 40);
-        assert_eq!(&f[1..], &[
-            ("lastname", "Doe".to_string()),
-            ("mobile_code", "880".to_string()),
-            ("mobile", "1988123456".to_string()),
-            ("city", "Dhaka".to_string()),
-        ]);
-        assert_eq!(w, vec!["first_name_truncated: cut to 40 characters".to_string()]);
+        assert_eq!(
+            &f[1..],
+            &[
+                ("lastname", "Doe".to_string()),
+                ("mobile_code", "880".to_string()),
+                ("mobile", "1988123456".to_string()),
+                ("city", "Dhaka".to_string()),
+            ]
+        );
+        assert_eq!(
+            w,
+            vec!["first_name_truncated: cut to 40 characters".to_string()]
+        );
     }
 
     #[test]

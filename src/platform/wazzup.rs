@@ -5,8 +5,8 @@
 //!   doubling it (public docs: `POST /contacts` upserts by `id`).
 //! - Batches of at most 100 (public docs; more is `TOO_MANY_ENTITIES`),
 //!   never two equal ids in one (an n8n node: Wazzup answers 500).
-//! - Pace: 500 requests per 5 s per account (public docs) is 100/s; the
-//!   default is 95/s, a 5% margin for clocks that disagree. On 429 (no
+//! - Pace: 500 requests per 5 s per account (public docs) is 100/s, the
+//!   default (the pacer sends at 98% of any rate: 490 per 5 s). On 429 (no
 //!   Retry-After documented) every request waits 5 s plus jitter.
 //! - Wazzup's success answer does not say whether a contact was new, so a
 //!   sent contact is reported `created`.
@@ -28,8 +28,8 @@ use tokio::sync::OnceCell;
 
 /// Entities per request (public docs and seed 003).
 pub const MAX_BATCH: usize = 100;
-/// Default pace: 95% of the documented 500 requests per 5 s.
-pub const DEFAULT_RATE: f64 = 95.0;
+/// Default pace: the documented 500 requests per 5 s.
+pub const DEFAULT_RATE: f64 = 100.0;
 /// Wait after a 429: the documented counter resets every 5 s.
 pub const WAIT_429: Duration = Duration::from_secs(5);
 /// Longest contact id sent: the docs allow 100; a public client keeps 64.
@@ -238,7 +238,10 @@ impl Wazzup {
                     .filter_map(|u| {
                         Some((
                             u.get("id")?.as_str()?.to_string(),
-                            u.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                            u.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
                         ))
                     })
                     .collect()
@@ -257,7 +260,11 @@ impl Wazzup {
             Some(u) => {
                 return Err(PlatformError::ResponsibleUser(format!(
                     "Wazzup has no user with id {u:?}; --responsible-user must be one of: {}",
-                    if list.is_empty() { "(none)".into() } else { shown() }
+                    if list.is_empty() {
+                        "(none)".into()
+                    } else {
+                        shown()
+                    }
                 )));
             }
             None => match list.first() {
@@ -284,7 +291,9 @@ impl Wazzup {
     async fn send_contacts(&self, items: &[Item]) -> BatchResult {
         let users = match self.users().await {
             Ok(u) => u.clone(),
-            Err(PlatformError::Interrupted) => return BatchResult::halted(items.len(), cancel_halt()),
+            Err(PlatformError::Interrupted) => {
+                return BatchResult::halted(items.len(), cancel_halt());
+            }
             Err(e) if e.is_fatal() => {
                 return BatchResult::halted(
                     items.len(),
@@ -488,7 +497,11 @@ impl Wazzup {
     fn remote_contact(v: &Value) -> Option<RemoteContact> {
         let id = v.get("id")?.as_str()?.to_string();
         let mut c = Contact {
-            name: v.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            name: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             ..Contact::default()
         };
         if let Some(cd) = v.get("contactData").and_then(Value::as_array) {
@@ -503,8 +516,7 @@ impl Wazzup {
             c.external_id = id.clone();
         }
         if let Some(r) = v.get("responsibleUserId").and_then(Value::as_str) {
-            c.custom
-                .insert("responsible_user_id".into(), r.to_string());
+            c.custom.insert("responsible_user_id".into(), r.to_string());
         }
         c.complete_names();
         Some(RemoteContact {
@@ -519,11 +531,19 @@ impl Wazzup {
     fn remote_user(v: &Value) -> Option<RemoteContact> {
         let id = v.get("id")?.as_str()?.to_string();
         let mut c = Contact {
-            name: v.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            name: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             external_id: id.clone(),
             ..Contact::default()
         };
-        if let Some(p) = v.get("phone").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+        if let Some(p) = v
+            .get("phone")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+        {
             c.phone = format!("+{}", digits(p));
         }
         c.complete_names();
@@ -581,11 +601,7 @@ impl Platform for Wazzup {
     fn precheck(&self, entity: Entity, contact: &Contact) -> Result<(), String> {
         match entity {
             Entity::Contacts => {
-                let default = self
-                    .users
-                    .get()
-                    .map(|u| u.default.as_str())
-                    .unwrap_or("-");
+                let default = self.users.get().map(|u| u.default.as_str()).unwrap_or("-");
                 let (v, _) = contact_payload(contact, default)?;
                 if let (Some(users), Some(r)) = (self.users.get(), v["responsibleUserId"].as_str())
                     && !users.ids.contains(r)
@@ -816,6 +832,9 @@ mod tests {
         let mut u = c("Alex Salesman", "+79263334567");
         u.external_id = "2e0df379".into();
         let (v, _) = user_payload(&u).unwrap();
-        assert_eq!(v, json!({"id": "2e0df379", "name": "Alex Salesman", "phone": "79263334567"}));
+        assert_eq!(
+            v,
+            json!({"id": "2e0df379", "name": "Alex Salesman", "phone": "79263334567"})
+        );
     }
 }

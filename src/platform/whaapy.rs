@@ -19,9 +19,9 @@ use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::wazzup::urlencode;
 use super::{
-    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, Secret, Transient, auth_halt,
-    failure_result, status_result,
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Mode, Page, Platform,
+    PlatformError, PlatformKind, RemoteContact, Secret, Transient, auth_halt, failure_result,
+    status_result,
 };
 use crate::contact::Contact;
 use crate::normalize::country;
@@ -113,7 +113,11 @@ pub fn validation_reason(v: &Value) -> String {
             let m: Vec<String> = match msgs {
                 Value::Array(a) => a
                     .iter()
-                    .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                    .map(|x| {
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string())
+                    })
                     .collect(),
                 Value::String(s) => vec![s.clone()],
                 other => vec![other.to_string()],
@@ -166,14 +170,23 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
         ..Contact::default()
     };
     if let Some(t) = v.get("tags").and_then(Value::as_array) {
-        c.tags = t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+        c.tags = t
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect();
     }
     if let Some(e) = v.get("external_ids").and_then(|e| e.get(EXTERNAL_ID_KEY)) {
-        c.external_id = e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string());
+        c.external_id = e
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.to_string());
     }
     if let Some(cf) = v.get("custom_fields").and_then(Value::as_object) {
         for (k, x) in cf {
-            let val = x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string());
+            let val = x
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string());
             c.custom.insert(k.clone(), val);
         }
     }
@@ -181,8 +194,14 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     Some(RemoteContact {
         remote_id: id,
         contact: c,
-        created_at: v.get("created_at").and_then(Value::as_str).map(str::to_string),
-        updated_at: v.get("updated_at").and_then(Value::as_str).map(str::to_string),
+        created_at: v
+            .get("created_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        updated_at: v
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         raw: v.clone(),
     })
 }
@@ -221,7 +240,12 @@ impl Whaapy {
     }
 
     /// Sends one contact: create, then (upsert) patch the duplicate.
-    async fn send_one(&self, mode: Mode, item: &Item, maybe_applied: bool) -> (ItemResult, Option<super::Halt>) {
+    async fn send_one(
+        &self,
+        mode: Mode,
+        item: &Item,
+        maybe_applied: bool,
+    ) -> (ItemResult, Option<super::Halt>) {
         let body = match payload(&item.contact, false) {
             Ok(b) => b,
             Err(reason) => return (ItemResult::done(Status::Invalid, "", reason), None),
@@ -325,7 +349,9 @@ impl Whaapy {
                         let res = if r.get("success") == Some(&json!(true)) {
                             let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
                             ItemResult::done(Status::Created, id, "")
-                        } else if r.get("error").and_then(Value::as_str) == Some("duplicate_contact") {
+                        } else if r.get("error").and_then(Value::as_str)
+                            == Some("duplicate_contact")
+                        {
                             let id = r
                                 .get("existing_contact_id")
                                 .and_then(Value::as_str)
@@ -388,10 +414,16 @@ impl Whaapy {
     }
 
     /// One bulk call: the per-item results, or one result for all items.
-    async fn bulk_call(&self, body: &Value) -> Result<Vec<Value>, (ItemResult, Option<super::Halt>)> {
+    async fn bulk_call(
+        &self,
+        body: &Value,
+    ) -> Result<Vec<Value>, (ItemResult, Option<super::Halt>)> {
         let r = self
             .t
-            .send(self.req(reqwest::Method::POST, "/contacts/v1/bulk").json(body))
+            .send(
+                self.req(reqwest::Method::POST, "/contacts/v1/bulk")
+                    .json(body),
+            )
             .await
             .map_err(|f| (failure_result(f), None))?;
         let v = r.json();
@@ -406,7 +438,10 @@ impl Whaapy {
         {
             let mut out = vec![Value::Null; a.len()];
             for (k, x) in a.iter().enumerate() {
-                let idx = x.get("index").and_then(Value::as_u64).map_or(k, |n| n as usize);
+                let idx = x
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .map_or(k, |n| n as usize);
                 if idx < out.len() {
                     out[idx] = x.clone();
                 }

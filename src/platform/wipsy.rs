@@ -79,7 +79,10 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
     let (first, last) = if c.first_name.trim().is_empty() {
         (c.name.trim().to_string(), String::new())
     } else {
-        (c.first_name.trim().to_string(), c.last_name.trim().to_string())
+        (
+            c.first_name.trim().to_string(),
+            c.last_name.trim().to_string(),
+        )
     };
     if first.is_empty() {
         return Err("missing_field: name".into());
@@ -222,7 +225,10 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
                 .and_then(Value::as_str);
             if let Some(n) = name {
                 let val = f.get("value").cloned().unwrap_or(Value::Null);
-                let val = val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string());
+                let val = val
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| val.to_string());
                 c.custom.insert(n.to_string(), val);
             }
         }
@@ -238,8 +244,14 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     Some(RemoteContact {
         remote_id: id,
         contact: c,
-        created_at: v.get("created_at").and_then(Value::as_str).map(str::to_string),
-        updated_at: v.get("updated_at").and_then(Value::as_str).map(str::to_string),
+        created_at: v
+            .get("created_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        updated_at: v
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         raw: v.clone(),
     })
 }
@@ -290,7 +302,10 @@ impl Wipsy {
         }
         let r = match self
             .t
-            .send(self.req(reqwest::Method::GET, "/api-get-contacts").query(&q))
+            .send(
+                self.req(reqwest::Method::GET, "/api-get-contacts")
+                    .query(&q),
+            )
             .await
         {
             Ok(r) => r,
@@ -385,11 +400,21 @@ impl Wipsy {
         };
         let d = digits(&c.phone);
         let found = page.iter().find(|x| {
-            let s = |k: &str| x.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+            let s = |k: &str| {
+                x.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            };
             if !d.is_empty() {
                 digits(&s("phone")) == d
             } else {
-                let first = if c.first_name.is_empty() { &c.name } else { &c.first_name };
+                let first = if c.first_name.is_empty() {
+                    &c.name
+                } else {
+                    &c.first_name
+                };
                 s("name") == first.trim()
                     && s("last_name") == c.last_name.trim()
                     && s("email") == c.email.trim()
@@ -401,7 +426,12 @@ impl Wipsy {
             .map(str::to_string))
     }
 
-    async fn send_one(&self, mode: Mode, item: &Item, maybe_applied: bool) -> (ItemResult, Option<Halt>) {
+    async fn send_one(
+        &self,
+        mode: Mode,
+        item: &Item,
+        maybe_applied: bool,
+    ) -> (ItemResult, Option<Halt>) {
         let p = match payloads(&item.contact, &self.maps) {
             Ok(p) => p,
             Err(reason) => return (ItemResult::done(Status::Invalid, "", reason), None),
@@ -458,7 +488,10 @@ impl Wipsy {
         }
         let r = match self
             .t
-            .send(self.req(reqwest::Method::POST, "/api-create-contact").json(&p.create))
+            .send(
+                self.req(reqwest::Method::POST, "/api-create-contact")
+                    .json(&p.create),
+            )
             .await
         {
             Ok(r) => r,
@@ -508,7 +541,10 @@ impl Wipsy {
         body["contactId"] = json!(id);
         let r = match self
             .t
-            .send(self.req(reqwest::Method::POST, "/api-update-contact").json(&body))
+            .send(
+                self.req(reqwest::Method::POST, "/api-update-contact")
+                    .json(&body),
+            )
             .await
         {
             Ok(r) => r,

@@ -191,9 +191,7 @@ impl Shared {
         if let Some(h) = self.halt() {
             return Some(h.reason);
         }
-        self.cancel
-            .is_cancelled()
-            .then(|| INTERRUPTED.to_string())
+        self.cancel.is_cancelled().then(|| INTERRUPTED.to_string())
     }
 
     async fn emit(&self, outs: Vec<ItemOutcome>) {
@@ -371,8 +369,10 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         return;
     }
     shared.hooks.before_send(&items);
-    let mut pending: Vec<(Item, bool, String)> =
-        items.into_iter().map(|i| (i, false, String::new())).collect();
+    let mut pending: Vec<(Item, bool, String)> = items
+        .into_iter()
+        .map(|i| (i, false, String::new()))
+        .collect();
     let mut attempt: u32 = 1;
     let max_attempts = shared.cfg.max_attempts.max(1);
     loop {
@@ -487,9 +487,12 @@ async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
                 String::new(),
                 "dry_run: would create".into(),
             )),
-            Err(PlatformError::Interrupted) => {
-                outs.push(outcome(item, Status::Skipped, String::new(), INTERRUPTED.into()))
-            }
+            Err(PlatformError::Interrupted) => outs.push(outcome(
+                item,
+                Status::Skipped,
+                String::new(),
+                INTERRUPTED.into(),
+            )),
             Err(e) if e.is_fatal() => {
                 shared.set_halt(Halt {
                     reason: format!("stopped: {e}"),
