@@ -99,6 +99,13 @@ fn a_switch_like_secret_flag_does_not_swallow_the_next_flag() {
 }
 
 #[test]
+fn author_is_not_a_secret_word_but_author_token_is() {
+    assert_eq!(s(&["--author", "Ana"]), "--author Ana");
+    assert_eq!(s(&["--author-token", "T0P"]), "--author-token ***");
+    assert_eq!(s(&["--authorization", "xyz"]), "--authorization ***");
+}
+
+#[test]
 fn a_secret_starting_with_a_dash_is_still_hidden() {
     let out = s(&["--api-key", "-Zx9_SECRET", "--to", "wazzup"]);
     assert_eq!(out, "--api-key *** --to wazzup");

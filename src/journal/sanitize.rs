@@ -178,9 +178,13 @@ fn is_secret_name(name: &str) -> bool {
     if PAIRED_IDS.contains(&lower.as_str()) {
         return true;
     }
-    if SECRET_SUBSTRINGS.iter().any(|s| lower.contains(s)) {
-        // `author` contains `auth` but names no secret.
-        return !(lower.contains("author") && !lower.contains("authoriz"));
+    // `author` contains `auth` but names no secret; `authorization` does.
+    let scrubbed = lower
+        .replace("authoriz", "\u{1}")
+        .replace("author", "")
+        .replace('\u{1}', "authoriz");
+    if SECRET_SUBSTRINGS.iter().any(|s| scrubbed.contains(s)) {
+        return true;
     }
     lower
         .split(['-', '_', '.'])
