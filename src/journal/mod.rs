@@ -775,8 +775,13 @@ impl Journal {
     }
 
     /// Records a new job in state `running`, owned by this process.
+    ///
+    /// `spec.command` should come from [`sanitize_args`]; as a second line
+    /// of defence it is checked again, and stored re-sanitized if that hides
+    /// anything more.
     pub fn start_job(&mut self, spec: &NewJob) -> Result<Job> {
         let t = now();
+        let command = resanitize(&spec.command);
         let id: i64 = self
             .conn
             .query_row(
@@ -786,7 +791,7 @@ impl Journal {
                  ?12, ?13, ?13) RETURNING id",
                 params![
                     spec.kind.as_str(),
-                    spec.command,
+                    command,
                     spec.input_path,
                     spec.input_fingerprint,
                     spec.platform,
@@ -1357,6 +1362,19 @@ impl Journal {
     /// the returned guard is dropped.
     pub fn acquire_target_lock(&self, platform: &str, account_fp: &str) -> Result<TargetLock> {
         TargetLock::acquire(&self.path, &self.me, platform, account_fp)
+    }
+}
+
+/// Runs an already joined command line through [`sanitize_args`] again,
+/// word by word. Quoting may come out mangled, so the result is used only if
+/// it hides more than the original did.
+fn resanitize(command: &str) -> String {
+    let words: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+    let again = sanitize_args(&words);
+    if again.matches(REDACTED).count() > command.matches(REDACTED).count() {
+        again
+    } else {
+        command.to_string()
     }
 }
 
