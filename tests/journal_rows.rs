@@ -217,6 +217,21 @@ fn batched_outcomes_and_counts() {
 }
 
 #[test]
+fn an_unsanitized_command_is_sanitized_before_it_is_stored() {
+    let (dir, mut j) = open();
+    let mut raw = spec("acct", Mode::Create);
+    raw.command = "waport import c.csv --api-key SUPERSECRET42 --to wazzup".into();
+    let job = j.start_job(&raw).unwrap();
+    assert_eq!(job.command, "waport import c.csv --api-key *** --to wazzup");
+    drop(j);
+    let bytes = std::fs::read(dir.path().join("journal.sqlite")).unwrap();
+    let wal = std::fs::read(dir.path().join("journal.sqlite-wal")).unwrap_or_default();
+    let needle = b"SUPERSECRET42";
+    assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+    assert!(!wal.windows(needle.len()).any(|w| w == needle));
+}
+
+#[test]
 fn unknown_job_is_a_clear_error() {
     let (_d, mut j) = open();
     let err = j.mark_pending(JobId(77), &[intent(1)]).unwrap_err();

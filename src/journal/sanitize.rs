@@ -77,13 +77,10 @@ pub fn sanitize_args(args: &[String]) -> String {
     let mut hide_next = false;
     for arg in args {
         if hide_next {
+            // Hidden even when it starts with `-`: base64url keys can.
             hide_next = false;
-            // A following flag means the secret flag was a switch
-            // (`--password-stdin`): keep looking at it normally.
-            if !arg.starts_with('-') || arg == "-" {
-                out.push(REDACTED.to_string());
-                continue;
-            }
+            out.push(REDACTED.to_string());
+            continue;
         }
         if let Some(flag) = arg.strip_prefix('-') {
             let flag = flag.trim_start_matches('-');
@@ -100,7 +97,7 @@ pub fn sanitize_args(args: &[String]) -> String {
                     )));
                 }
                 None => {
-                    hide_next = is_secret_name(flag);
+                    hide_next = is_secret_name(flag) && !names_no_secret_value(flag);
                     out.push(quote(arg));
                 }
             }
@@ -181,13 +178,25 @@ fn is_secret_name(name: &str) -> bool {
     if PAIRED_IDS.contains(&lower.as_str()) {
         return true;
     }
-    if SECRET_SUBSTRINGS.iter().any(|s| lower.contains(s)) {
-        // `author` contains `auth` but names no secret.
-        return !(lower.contains("author") && !lower.contains("authoriz"));
+    // `author` contains `auth` but names no secret; `authorization` does.
+    let scrubbed = lower
+        .replace("authoriz", "\u{1}")
+        .replace("author", "")
+        .replace('\u{1}', "authoriz");
+    if SECRET_SUBSTRINGS.iter().any(|s| scrubbed.contains(s)) {
+        return true;
     }
     lower
         .split(['-', '_', '.'])
         .any(|seg| SECRET_SEGMENTS.contains(&seg))
+}
+
+/// A secret flag whose value is not the secret itself (`--api-key-file
+/// PATH`, `--token-env NAME`) or that takes no value (`--password-stdin`).
+fn names_no_secret_value(flag: &str) -> bool {
+    let last = flag.rsplit(['-', '_']).next().unwrap_or("");
+    ["stdin", "file", "env", "path", "prompt", "cmd", "command"]
+        .contains(&last.to_ascii_lowercase().as_str())
 }
 
 /// `X_API_KEY`, `TOKEN`: an environment-variable-style name (upper case,
