@@ -10,7 +10,7 @@ use crate::export::{
     Columns, ExportFormat, ExportRow, WriterOptions, create_writer,
 };
 use crate::platform::credentials::Credentials;
-use crate::platform::{AdapterOptions, Entity, Page, Platform, PlatformError, PlatformKind, connect};
+use crate::platform::{AdapterOptions, Entity, Platform, PlatformError, PlatformKind, connect};
 use crate::{Error, ExitStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};

@@ -735,11 +735,7 @@ fn feed(
 
 fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
     if p.status != Status::Valid {
-        let reason = match p.duplicate_of {
-            Some(first) if p.status == Status::Duplicate => format!("duplicate_of_row: {first}"),
-            _ => String::new(),
-        };
-        return Plan::Done(p.status, String::new(), reason);
+        return Plan::Done(p.status, String::new(), String::new());
     }
     if ctx.interrupted.load(Ordering::SeqCst) || ctx.cancel.is_cancelled() {
         return Plan::Done(Status::Skipped, String::new(), "interrupted".into());

@@ -188,7 +188,8 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
             problem: None,
         })
     });
-    let fingerprint = format!("migrate:{}:{:x}", cfg.from, hasher.finalize());
+    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = format!("migrate:{}:{digest}", cfg.from);
     let mut import = cfg.import;
     import.input = label.clone();
     if import.report.is_none() {
