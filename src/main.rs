@@ -4,18 +4,18 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use waport::ExitStatus;
 use std::time::Duration;
-use waport::commands::generate::GenerateConfig;
+use waport::ExitStatus;
 use waport::commands::export::ExportConfig;
+use waport::commands::generate::GenerateConfig;
 use waport::commands::import::ImportConfig;
 use waport::commands::jobs::{JobsConfig, RollbackConfig};
 use waport::commands::migrate::MigrateConfig;
+use waport::commands::validate::ValidateConfig;
 use waport::export::ExportFormat;
 use waport::journal::JobId;
-use waport::platform::Entity;
-use waport::commands::validate::ValidateConfig;
 use waport::pipeline::PrepareOptions;
+use waport::platform::Entity;
 use waport::platform::PlatformKind;
 use waport::source::ReadOptions;
 
@@ -380,7 +380,12 @@ struct RollbackArgs {
 
 impl UploadArgs {
     /// The import settings these flags give, around `input`.
-    fn import_config(&self, input: InputArgs, report: &ReportArgs, to: PlatformKind) -> ImportConfig {
+    fn import_config(
+        &self,
+        input: InputArgs,
+        report: &ReportArgs,
+        to: PlatformKind,
+    ) -> ImportConfig {
         ImportConfig {
             input: input.file.clone(),
             read: input.read_options(),

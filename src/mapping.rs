@@ -542,14 +542,13 @@ impl Mapping {
         let has = |cols: &[Column], f: &str| cols.iter().any(|c| c.target.is_field(f));
         // A bare "id" column (as in waport's own exports) is the source
         // system's id unless the file also has an explicit external id.
-        if !has(&columns, "external_id") {
-            if let Some(c) = columns
+        if !has(&columns, "external_id")
+            && let Some(c) = columns
                 .iter_mut()
                 .find(|c| c.origin == Origin::Unmapped && fold_header(&c.header) == "id")
-            {
-                c.target = Target::Field("external_id");
-                c.origin = Origin::Auto;
-            }
+        {
+            c.target = Target::Field("external_id");
+            c.origin = Origin::Auto;
         }
         // Spanish and Portuguese files often have a single "Nombre"/"Nome"
         // column holding the whole name: with no last-name column, read it

@@ -6,9 +6,7 @@
 //! however large the account), then written in the chosen format.
 
 use crate::contact::Contact;
-use crate::export::{
-    Columns, ExportFormat, ExportRow, WriterOptions, create_writer,
-};
+use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
 use crate::platform::credentials::Credentials;
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformError, PlatformKind, connect};
 use crate::{Error, ExitStatus};
@@ -114,9 +112,11 @@ pub async fn read_all(
     let mut notes = Vec::new();
     let mut seen = std::collections::HashSet::new();
     loop {
-        let (page, r) = with_retries(max_attempts, || platform.list_page(entity, cursor.as_deref()))
-            .await
-            .map_err(|e| Error::Message(e.to_string()))?;
+        let (page, r) = with_retries(max_attempts, || {
+            platform.list_page(entity, cursor.as_deref())
+        })
+        .await
+        .map_err(|e| Error::Message(e.to_string()))?;
         pages += 1;
         retries += u64::from(r);
         for item in page.items {
@@ -171,7 +171,8 @@ pub fn connect_platform(
     rate: Option<f64>,
     timeout: Duration,
 ) -> Result<Arc<dyn Platform>, Error> {
-    let creds = Credentials::resolve(kind, profile, config).map_err(|e| Error::Message(e.to_string()))?;
+    let creds =
+        Credentials::resolve(kind, profile, config).map_err(|e| Error::Message(e.to_string()))?;
     connect(
         kind,
         creds,
@@ -195,26 +196,31 @@ pub async fn export_to(
     let mut out = BufWriter::new(spool.reopen().map_err(io)?);
     let progress = progress_bar(cfg.quiet, "contacts");
     let mut customs = std::collections::BTreeSet::new();
-    let (pages, retries, mut notes) = read_all(platform, cfg.entity, cfg.max_attempts, &progress, |row| {
-        customs.extend(row.contact.custom.keys().cloned());
-        let line = serde_json::to_string(&Spooled {
-            id: row.remote_id,
-            contact: row.contact,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            raw: row.raw,
+    let (pages, retries, mut notes) =
+        read_all(platform, cfg.entity, cfg.max_attempts, &progress, |row| {
+            customs.extend(row.contact.custom.keys().cloned());
+            let line = serde_json::to_string(&Spooled {
+                id: row.remote_id,
+                contact: row.contact,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                raw: row.raw,
+            })
+            .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+            out.write_all(line.as_bytes())
+                .and_then(|_| out.write_all(b"\n"))
+                .map_err(io)
         })
-        .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
-        out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n")).map_err(io)
-    })
-    .await?;
+        .await?;
     out.flush().map_err(io)?;
     drop(out);
     progress.finish_and_clear();
 
     let all = Columns::new(customs.iter().cloned());
     let columns = match &cfg.columns {
-        Some(spec) => all.select(spec).map_err(|e| Error::Message(e.to_string()))?,
+        Some(spec) => all
+            .select(spec)
+            .map_err(|e| Error::Message(e.to_string()))?,
         None => all,
     };
     let mut writer = create_writer(

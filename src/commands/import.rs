@@ -7,10 +7,11 @@
 //! the last import, already confirmed by an interrupted run) never reach
 //! the uploader.
 
+use crate::commands::export::with_retries;
 use crate::commands::validate::{describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{
-    self, Journal, JobId, JobKind, JobState, NewJob, Outcome, RowIntent, RowOutcome,
+    self, JobId, JobKind, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome,
     RowResult as JRow, RowState, RowStatus,
 };
 use crate::pipeline::{Pipeline, PrepareOptions, Prepared};
@@ -105,7 +106,11 @@ fn secret_material(creds: &Credentials) -> String {
 }
 
 /// The credentials an in-process emulator accepts, for `--sandbox`.
-pub fn sandbox_credentials(kind: PlatformKind, base: &str, keys: &emulator::Credentials) -> Credentials {
+pub fn sandbox_credentials(
+    kind: PlatformKind,
+    base: &str,
+    keys: &emulator::Credentials,
+) -> Credentials {
     let first = |v: &[String]| v.first().cloned().unwrap_or_default();
     match kind {
         PlatformKind::Wazzup => Credentials::new(
@@ -123,14 +128,12 @@ pub fn sandbox_credentials(kind: PlatformKind, base: &str, keys: &emulator::Cred
             &format!("{base}/wipsy/functions/v1"),
             Secret::ApiKey(first(&keys.wipsy)),
         ),
-        PlatformKind::Wapiflow => Credentials::new(
-            kind,
-            &format!("{base}/wapiflow/external-api"),
-            {
+        PlatformKind::Wapiflow => {
+            Credentials::new(kind, &format!("{base}/wapiflow/external-api"), {
                 let (id, secret) = keys.wapiflow.first().cloned().unwrap_or_default();
                 Secret::ClientPair { id, secret }
-            },
-        ),
+            })
+        }
     }
 }
 
@@ -281,8 +284,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             credentials: keys.clone(),
             ..EmulatorConfig::default()
         })
-            .await
-            .map_err(|e| Error::Message(format!("cannot start the sandbox emulator: {e}")))?;
+        .await
+        .map_err(|e| Error::Message(format!("cannot start the sandbox emulator: {e}")))?;
         let base = handle.base_url();
         if !cfg.quiet {
             eprintln!("sandbox: emulator listening on {base}");
@@ -392,10 +395,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         lock = Some(l);
         if !cfg.quiet {
             match resumed_job {
-                Some(id) => eprintln!(
-                    "resuming job {id}: {} rows already recorded",
-                    earlier.len()
-                ),
+                Some(id) => eprintln!("resuming job {id}: {} rows already recorded", earlier.len()),
                 None => eprintln!("job {}", job.id),
             }
         }
@@ -466,7 +466,6 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let feeder = {
         let ctx = FeedContext {
             platform: platform.clone(),
-            mode: cfg.mode,
             earlier,
             deltas,
             log: log.clone(),
@@ -474,6 +473,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             cancel: cancel.clone(),
             handle: tokio::runtime::Handle::current(),
             resumed: resumed_job.is_some(),
+            max_attempts: cfg.max_attempts,
         };
         let prepare = cfg.prepare.clone();
         std::thread::spawn(move || feed(source, mapping, prepare, ctx, item_tx, direct_tx))
@@ -542,7 +542,15 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     }
 
     let elapsed = started.elapsed().as_secs_f64();
-    summarize(&cfg, &counts, &stats, elapsed, &report_path, &info, log.as_ref().map(|l| l.job));
+    summarize(
+        &cfg,
+        &counts,
+        &stats,
+        elapsed,
+        &report_path,
+        &info,
+        log.as_ref().map(|l| l.job),
+    );
     if let Some(h) = sandbox {
         if !cfg.quiet {
             let held = h.contacts(sandbox_platform(cfg.platform));
@@ -607,7 +615,10 @@ fn summarize(
         m.insert("requests".into(), json!(stats.requests));
         m.insert("retries".into(), json!(stats.retries));
         m.insert("rate_limited".into(), json!(stats.rate_limited));
-        m.insert("elapsed_s".into(), json!((elapsed * 1000.0).round() / 1000.0));
+        m.insert(
+            "elapsed_s".into(),
+            json!((elapsed * 1000.0).round() / 1000.0),
+        );
         m.insert("platform".into(), json!(cfg.platform.name()));
         m.insert("dry_run".into(), json!(cfg.dry_run));
         if let Some(j) = job {
@@ -619,7 +630,14 @@ fn summarize(
         return;
     }
     let statuses: &[Status] = if cfg.dry_run {
-        &[Status::Valid, Status::Exists, Status::Duplicate, Status::Invalid, Status::Failed, Status::Skipped]
+        &[
+            Status::Valid,
+            Status::Exists,
+            Status::Duplicate,
+            Status::Invalid,
+            Status::Failed,
+            Status::Skipped,
+        ]
     } else {
         Status::IMPORT
     };
@@ -628,7 +646,11 @@ fn summarize(
         cfg.input,
         describe_source(info),
         cfg.platform,
-        if cfg.dry_run { " (dry run: nothing written)" } else { "" },
+        if cfg.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
         counts.human(statuses),
         stats.requests,
         stats.retries,
@@ -646,7 +668,6 @@ fn summarize(
 
 struct FeedContext {
     platform: Arc<dyn Platform>,
-    mode: Mode,
     earlier: HashMap<u64, RowState>,
     deltas: HashMap<String, (String, String)>,
     log: Option<Arc<JobLog>>,
@@ -654,6 +675,7 @@ struct FeedContext {
     cancel: Cancel,
     handle: tokio::runtime::Handle,
     resumed: bool,
+    max_attempts: u32,
 }
 
 /// Status of an earlier run's confirmed row, for a resumed report.
@@ -663,7 +685,9 @@ fn earlier_status(r: &RowState) -> Option<(Status, String, String)> {
     Some(match (r.status, r.outcome) {
         (RowStatus::Confirmed, Some(Outcome::Created)) => (Status::Created, remote, why("created")),
         (RowStatus::Confirmed, Some(Outcome::Updated)) => (Status::Updated, remote, why("updated")),
-        (RowStatus::Confirmed, Some(Outcome::Exists)) => (Status::Exists, remote, why("found existing")),
+        (RowStatus::Confirmed, Some(Outcome::Exists)) => {
+            (Status::Exists, remote, why("found existing"))
+        }
         (RowStatus::Unchanged, _) => (Status::Unchanged, remote, why("left unchanged")),
         _ => return None,
     })
@@ -749,20 +773,31 @@ fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
         }
         if matches!(r.status, RowStatus::Pending | RowStatus::Sent) {
             // In flight when the run died: the platform may hold it. Look
-            // before sending again, so nothing is created twice.
-            let found = ctx
-                .handle
-                .block_on(ctx.platform.find_existing(&p.contact));
+            // before sending again, so nothing is created twice. The
+            // request that died carried this very content (same input), so
+            // a contact found there is this row's: created by that run,
+            // unless this account already had the key before (updated).
+            let found = ctx.handle.block_on(with_retries(ctx.max_attempts, || {
+                ctx.platform.find_existing(&p.contact)
+            }));
             match found {
-                Ok(Some(id)) if ctx.mode == Mode::Create => {
+                Ok((Some(id), _)) => {
+                    let known_before = p
+                        .key
+                        .as_ref()
+                        .is_some_and(|k| ctx.deltas.contains_key(&k.to_string()));
+                    let status = if known_before {
+                        Status::Updated
+                    } else {
+                        Status::Created
+                    };
                     return Plan::Done(
-                        Status::Created,
+                        status,
                         id,
                         "resumed: found on the platform after the interruption".into(),
                     );
                 }
-                // Upsert re-sends: the adapter updates what it finds.
-                Ok(_) => {}
+                Ok((None, _)) => {}
                 Err(e) => {
                     return Plan::Done(
                         Status::Failed,

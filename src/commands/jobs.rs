@@ -49,8 +49,18 @@ pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
     writeln!(
         out,
         "{:<6} {:<8} {:<11} {:<9} {:<8} {:<19} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7}  input",
-        "job", "kind", "state", "platform", "entity", "started (UTC)", "rows", "created", "updated",
-        "unchanged", "invalid", "failed"
+        "job",
+        "kind",
+        "state",
+        "platform",
+        "entity",
+        "started (UTC)",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "failed"
     )
     .map_err(w)?;
     for s in &jobs {
@@ -183,10 +193,10 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         .report
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("rollback-{}.report.csv", job.id)));
-    let mut report = csv::Writer::from_path(&report_path).map_err(|e| {
-        Error::Message(format!("cannot write {}: {e}", report_path.display()))
-    })?;
-    let werr = |e: csv::Error| Error::Message(format!("cannot write {}: {e}", report_path.display()));
+    let mut report = csv::Writer::from_path(&report_path)
+        .map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
+    let werr =
+        |e: csv::Error| Error::Message(format!("cannot write {}: {e}", report_path.display()));
     report
         .write_record(["row", "status", "reason", "remote_id", "dedupe_key"])
         .map_err(werr)?;
@@ -205,7 +215,9 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             *counts.entry("would_delete").or_default() += 1;
         }
     } else if !created.is_empty() {
-        let lock = j.acquire_target_lock(kind.name(), &job.account_fp).map_err(jerr)?;
+        let lock = j
+            .acquire_target_lock(kind.name(), &job.account_fp)
+            .map_err(jerr)?;
         let rb = j
             .start_job(&NewJob {
                 kind: JobKind::Rollback,
@@ -235,7 +247,13 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         let mut unsupported: Option<String> = None;
         for c in &created {
             let (status, reason, jrow) = match &unsupported {
-                Some(why) => ("failed", why.clone(), JRow::Failed { reason: why.clone() }),
+                Some(why) => (
+                    "failed",
+                    why.clone(),
+                    JRow::Failed {
+                        reason: why.clone(),
+                    },
+                ),
                 None => {
                     let r = rt
                         .block_on(with_retries(cfg.max_attempts, || {
@@ -273,7 +291,13 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             };
             *counts.entry(status).or_default() += 1;
             report
-                .write_record([c.row.to_string().as_str(), status, &reason, &c.remote_id, &c.dedupe_key])
+                .write_record([
+                    c.row.to_string().as_str(),
+                    status,
+                    &reason,
+                    &c.remote_id,
+                    &c.dedupe_key,
+                ])
                 .map_err(werr)?;
             outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
             if outcomes.len() >= 200 {
@@ -290,7 +314,9 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         j.end_job(rb.id, state).map_err(jerr)?;
         let _ = lock.release();
     }
-    report.flush().map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
+    report
+        .flush()
+        .map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
     let total = created.len();
     if cfg.json {
         let mut m = serde_json::Map::new();
@@ -307,8 +333,16 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         eprintln!(
             "rollback of {} on {kind}: {total} contact(s) it created{}{}\nreport: {}",
             job.id,
-            if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) },
-            if cfg.dry_run { " (dry run: nothing deleted)" } else { "" },
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", parts.join(", "))
+            },
+            if cfg.dry_run {
+                " (dry run: nothing deleted)"
+            } else {
+                ""
+            },
             report_path.display()
         );
     }
@@ -318,4 +352,3 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         ExitStatus::Ok
     })
 }
-

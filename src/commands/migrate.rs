@@ -43,17 +43,47 @@ pub fn supported_fields(kind: PlatformKind) -> &'static [&'static str] {
         PlatformKind::Wazzup => &["name", "first_name", "last_name", "phone", "external_id"],
         // Whaapy POST /contacts/v1 (seed 001).
         PlatformKind::Whaapy => &[
-            "name", "first_name", "last_name", "phone", "email", "tags", "notes", "company",
-            "address", "city", "state", "postal_code", "country", "external_id", "custom",
+            "name",
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "tags",
+            "notes",
+            "company",
+            "address",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "external_id",
+            "custom",
         ],
         // Wipsy api-create-contact (seed 000): no country or postal code.
         PlatformKind::Wipsy => &[
-            "name", "first_name", "last_name", "phone", "email", "address", "city", "state",
-            "company", "notes", "tags", "custom",
+            "name",
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "address",
+            "city",
+            "state",
+            "company",
+            "notes",
+            "tags",
+            "custom",
         ],
         // WapiFlow contact/store (seed 002).
         PlatformKind::Wapiflow => &[
-            "first_name", "last_name", "name", "phone", "city", "state", "postal_code", "address",
+            "first_name",
+            "last_name",
+            "name",
+            "phone",
+            "city",
+            "state",
+            "postal_code",
+            "address",
         ],
     }
 }
@@ -79,8 +109,12 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         )));
     }
     // Both sets of credentials before anything is read.
-    Credentials::resolve(to, cfg.import.profile.as_deref(), cfg.import.config.as_deref())
-        .map_err(|e| Error::Message(e.to_string()))?;
+    Credentials::resolve(
+        to,
+        cfg.import.profile.as_deref(),
+        cfg.import.config.as_deref(),
+    )
+    .map_err(|e| Error::Message(e.to_string()))?;
     let source = connect_platform(
         cfg.from,
         cfg.from_profile.as_deref(),
@@ -188,12 +222,19 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
             problem: None,
         })
     });
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let fingerprint = format!("migrate:{}:{digest}", cfg.from);
     let mut import = cfg.import;
     import.input = label.clone();
     if import.report.is_none() {
-        import.report = Some(PathBuf::from(format!("migrate-{}-to-{to}.report.csv", cfg.from)));
+        import.report = Some(PathBuf::from(format!(
+            "migrate-{}-to-{to}.report.csv",
+            cfg.from
+        )));
     }
     let given = GivenSource {
         source: Source {

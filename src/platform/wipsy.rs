@@ -459,7 +459,9 @@ impl Wipsy {
                 )
             }
         };
-        let mut lost_answer = false;
+        // The contact an earlier attempt may have created: found by a fresh
+        // look-up, because the phone index was built before that attempt.
+        let mut created_earlier = None;
         if maybe_applied {
             match self.find_recent(&item.contact).await {
                 Ok(Some(id)) => {
@@ -473,15 +475,31 @@ impl Wipsy {
                             None,
                         );
                     }
-                    lost_answer = true;
+                    created_earlier = Some(id);
                 }
                 Ok(None) => {}
                 Err(e) => return fatal(e),
             }
         }
+        if let Some(id) = created_earlier {
+            // Known before this run (or confirmed by it): an update whose
+            // answer was lost. Unknown: the lost attempt was our create.
+            return match self.find_by_phone(&item.contact.phone).await {
+                Ok(Some(known)) if known == id => (self.update(&id, &p, true).await, None),
+                Ok(_) => (
+                    ItemResult::done(
+                        Status::Created,
+                        id,
+                        "lost_answer: an earlier attempt created it",
+                    ),
+                    None,
+                ),
+                Err(e) => fatal(e),
+            };
+        }
         if mode == Mode::Upsert && !item.contact.phone.trim().is_empty() {
             match self.find_by_phone(&item.contact.phone).await {
-                Ok(Some(id)) => return (self.update(&id, &p, lost_answer).await, None),
+                Ok(Some(id)) => return (self.update(&id, &p, false).await, None),
                 Ok(None) => {}
                 Err(e) => return fatal(e),
             }

@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 fn json_of(out: &std::process::Output) -> Value {
     let text = stdout(out);
-    let line = text.lines().last().unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(out)));
+    let line = text
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(out)));
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
@@ -40,7 +43,14 @@ fn phones(contacts: &[Value], pointer: &str) -> BTreeSet<String> {
 fn sandbox_runs_the_whole_pipeline_without_an_account() {
     let wd = Workdir::new();
     let fixture = wd.fixture("contacts_es.csv");
-    let out = wd.run(&["import", fixture.to_str().unwrap(), "--to", "wazzup", "--sandbox", "--json"]);
+    let out = wd.run(&[
+        "import",
+        fixture.to_str().unwrap(),
+        "--to",
+        "wazzup",
+        "--sandbox",
+        "--json",
+    ]);
     // The fixture has an incomplete phone and a mistyped e-mail on purpose.
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let err = stderr(&out);
@@ -51,7 +61,17 @@ fn sandbox_runs_the_whole_pipeline_without_an_account() {
     assert_eq!(j["created"], 11);
     assert_eq!(j["invalid"], 2);
     assert_eq!(j["duplicate"], 1);
-    for k in ["updated", "unchanged", "exists", "failed", "skipped", "requests", "retries", "rate_limited", "elapsed_s"] {
+    for k in [
+        "updated",
+        "unchanged",
+        "exists",
+        "failed",
+        "skipped",
+        "requests",
+        "retries",
+        "rate_limited",
+        "elapsed_s",
+    ] {
         assert!(j.get(k).is_some(), "{k} missing from {j}");
     }
 }
@@ -70,12 +90,21 @@ fn wazzup_import_creates_exactly_the_valid_contacts_and_reimport_doubles_nothing
     assert_eq!(j["created"], 150, "{j}");
     assert_eq!(j["invalid"], 1);
     assert_eq!(j["duplicate"], 1);
-    assert_eq!(j["requests"].as_u64().unwrap() >= 2, true, "150 contacts need two requests of ≤100: {j}");
+    assert!(
+        j["requests"].as_u64().unwrap() >= 2,
+        "150 contacts need two requests of ≤100: {j}"
+    );
     let held = emu.contacts("wazzup");
     assert_eq!(held.len(), 150);
     let chat_ids = phones(&held, "/contactData/0/chatId");
-    assert!(chat_ids.contains("525510000003"), "chatId is the digits without +");
-    let one = held.iter().find(|c| c["contactData"][0]["chatId"] == "525510000003").unwrap();
+    assert!(
+        chat_ids.contains("525510000003"),
+        "chatId is the digits without +"
+    );
+    let one = held
+        .iter()
+        .find(|c| c["contactData"][0]["chatId"] == "525510000003")
+        .unwrap();
     assert_eq!(one["name"], "Cliente3 Prueba");
     assert_eq!(one["contactData"][0]["chatType"], "whatsapp");
 
@@ -83,19 +112,33 @@ fn wazzup_import_creates_exactly_the_valid_contacts_and_reimport_doubles_nothing
     let (head, rows) = wd.read_csv("c.report.csv");
     assert_eq!(head[6], "remote_id");
     assert_eq!(rows.len(), 152);
-    assert!(rows.iter().filter(|r| r[1] == "created").all(|r| !r[6].is_empty()));
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "created")
+            .all(|r| !r[6].is_empty())
+    );
 
     // Nightly re-run of the same file: nothing sent, nothing doubled.
     let out = wd.run_against(&emu, &["import", "c.csv", "--to", "wazzup", "--json"]);
     let j = json_of(&out);
     assert_eq!(j["unchanged"], 150, "{j}");
-    assert_eq!(j["requests"], 0, "an unchanged file makes no API calls: {j}");
+    assert_eq!(
+        j["requests"], 0,
+        "an unchanged file makes no API calls: {j}"
+    );
     assert_eq!(emu.contacts("wazzup").len(), 150);
 
     // --full sends everything again: Wazzup upserts by the deterministic id.
-    let out = wd.run_against(&emu, &["import", "c.csv", "--to", "wazzup", "--json", "--full"]);
+    let out = wd.run_against(
+        &emu,
+        &["import", "c.csv", "--to", "wazzup", "--json", "--full"],
+    );
     let j = json_of(&out);
-    assert_eq!(j["created"].as_u64().unwrap() + j["updated"].as_u64().unwrap(), 150, "{j}");
+    assert_eq!(
+        j["created"].as_u64().unwrap() + j["updated"].as_u64().unwrap(),
+        150,
+        "{j}"
+    );
     assert_eq!(emu.contacts("wazzup").len(), 150);
 }
 
@@ -103,12 +146,23 @@ fn wazzup_import_creates_exactly_the_valid_contacts_and_reimport_doubles_nothing
 fn whaapy_duplicates_are_exists_in_create_mode_and_updated_in_upsert_mode() {
     let wd = Workdir::new();
     let emu = Emulator::start(&[]);
-    wd.write("a.csv", "name,phone,email\nAna,+525512345678,ana@x.mx\nBob,+34612345678,bob@x.es\n");
+    wd.write(
+        "a.csv",
+        "name,phone,email\nAna,+525512345678,ana@x.mx\nBob,+34612345678,bob@x.es\n",
+    );
     let out = wd.run_against(&emu, &["import", "a.csv", "--to", "whaapy", "--json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json_of(&out)["created"], 2);
-    wd.write("b.csv", "name,phone,email\nAna María,+52 55 1234 5678,ana@x.mx\n");
-    let out = wd.run_against(&emu, &["import", "b.csv", "--to", "whaapy", "--json", "--mode", "create"]);
+    wd.write(
+        "b.csv",
+        "name,phone,email\nAna María,+52 55 1234 5678,ana@x.mx\n",
+    );
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "b.csv", "--to", "whaapy", "--json", "--mode", "create",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json_of(&out)["exists"], 1);
     let ana = |emu: &Emulator| {
@@ -118,7 +172,12 @@ fn whaapy_duplicates_are_exists_in_create_mode_and_updated_in_upsert_mode() {
             .unwrap()
     };
     assert_eq!(ana(&emu)["name"], "Ana");
-    let out = wd.run_against(&emu, &["import", "b.csv", "--to", "whaapy", "--json", "--mode", "upsert"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "b.csv", "--to", "whaapy", "--json", "--mode", "upsert",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json_of(&out)["updated"], 1);
     assert_eq!(ana(&emu)["name"], "Ana María");
@@ -141,7 +200,10 @@ fn wapiflow_splits_the_phone_and_requires_both_names() {
     let held = emu.contacts("wapiflow");
     assert_eq!(held.len(), 1);
     assert_eq!(held[0]["mobile_code"].to_string().trim_matches('"'), "52");
-    assert_eq!(held[0]["mobile"].to_string().trim_matches('"'), "5512345678");
+    assert_eq!(
+        held[0]["mobile"].to_string().trim_matches('"'),
+        "5512345678"
+    );
     assert_eq!(held[0]["firstname"], "Ana");
 }
 
@@ -150,14 +212,30 @@ fn wipsy_free_plan_quota_skips_the_rest_and_exits_three() {
     let wd = Workdir::new();
     let emu = Emulator::start(&["--wipsy-free-plan"]);
     wd.write("q.csv", contacts_file(105, 500));
-    let out = wd.run_against(&emu, &["import", "q.csv", "--to", "wipsy", "--json", "--concurrency", "1"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import",
+            "q.csv",
+            "--to",
+            "wipsy",
+            "--json",
+            "--concurrency",
+            "1",
+        ],
+    );
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let j = json_of(&out);
     assert_eq!(j["created"], 100, "{j}");
     assert_eq!(j["skipped"], 5, "{j}");
     assert_eq!(emu.contacts("wipsy").len(), 100);
     let (_, rows) = wd.read_csv("q.report.csv");
-    assert!(rows.iter().filter(|r| r[1] == "skipped").all(|r| r[2].contains("quota") || r[2].contains("limit")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "skipped")
+            .all(|r| r[2].contains("quota") || r[2].contains("limit")),
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -165,11 +243,27 @@ fn rate_limited_answers_are_waited_out_and_nothing_is_lost() {
     let wd = Workdir::new();
     let emu = Emulator::start(&["--rate-limit", "20"]);
     wd.write("r.csv", contacts_file(40, 900));
-    let out = wd.run_against(&emu, &["import", "r.csv", "--to", "whaapy", "--json", "--rate", "200", "--concurrency", "8"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import",
+            "r.csv",
+            "--to",
+            "whaapy",
+            "--json",
+            "--rate",
+            "200",
+            "--concurrency",
+            "8",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let j = json_of(&out);
     assert_eq!(j["created"], 40, "{j}");
-    assert!(j["rate_limited"].as_u64().unwrap() > 0, "the emulator answered 429: {j}");
+    assert!(
+        j["rate_limited"].as_u64().unwrap() > 0,
+        "the emulator answered 429: {j}"
+    );
     assert_eq!(emu.contacts("whaapy").len(), 40);
 }
 
@@ -186,18 +280,47 @@ fn faults_with_lost_responses_leave_the_same_state_as_a_clean_run() {
         let clean = Emulator::start(&[]);
         let out = wd.run_against(&clean, &["import", "f.csv", "--to", platform, "--quiet"]);
         assert_eq!(code(&out), 0, "{platform} clean: {}", stderr(&out));
-        let faulty = Emulator::start(&["--fault-rate", "0.1", "--seed", "7"]);
+        let faulty = Emulator::start(&[
+            "--fault-rate",
+            "0.1",
+            "--seed",
+            "11",
+            "--fault-delay-ms",
+            "3000",
+        ]);
+        // Batches of 10 so Wazzup makes enough requests to meet faults.
         let out = wd.run_against(
             &faulty,
-            &["import", "f.csv", "--to", platform, "--json", "--timeout", "2", "--max-attempts", "8", "--journal", "other.sqlite"],
+            &[
+                "import",
+                "f.csv",
+                "--to",
+                platform,
+                "--json",
+                "--timeout",
+                "2",
+                "--max-attempts",
+                "8",
+                "--journal",
+                "other.sqlite",
+                "--batch-size",
+                "10",
+            ],
         );
         assert_eq!(code(&out), 0, "{platform} faulty: {}", stderr(&out));
         let j = json_of(&out);
-        assert!(j["retries"].as_u64().unwrap() > 0, "{platform}: faults were injected: {j}");
+        assert!(
+            j["retries"].as_u64().unwrap() > 0,
+            "{platform}: faults were injected: {j}"
+        );
         let a = phones(&clean.contacts(platform), pointer);
         let b = phones(&faulty.contacts(platform), pointer);
         assert_eq!(a.len(), n, "{platform}");
-        assert_eq!(faulty.contacts(platform).len(), n, "{platform}: nothing doubled");
+        assert_eq!(
+            faulty.contacts(platform).len(),
+            n,
+            "{platform}: nothing doubled"
+        );
         assert_eq!(a, b, "{platform}: same contacts with and without faults");
     }
 }
@@ -209,7 +332,10 @@ fn missing_credentials_stop_before_reading_and_name_the_variable() {
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
     assert!(err.contains("WHAAPY_API_KEY"), "{err}");
-    assert!(!err.contains("does-not-exist"), "credentials are checked first: {err}");
+    assert!(
+        !err.contains("does-not-exist"),
+        "credentials are checked first: {err}"
+    );
 }
 
 #[test]
@@ -227,7 +353,10 @@ fn a_refused_key_is_never_echoed() {
     assert!(!stdout(&out).contains("SUPERSECRET"));
     for f in ["k.report.csv", "journal.sqlite"] {
         if let Ok(bytes) = std::fs::read(wd.path(f)) {
-            assert!(!String::from_utf8_lossy(&bytes).contains("SUPERSECRET"), "{f}");
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("SUPERSECRET"),
+                "{f}"
+            );
         }
     }
 }

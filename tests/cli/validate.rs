@@ -53,7 +53,15 @@ fn statuses_reasons_and_exit_code_three() {
          Bad twice,55-12,nope@\n\
          Eve,+34 612 345 678,eve@@example.com\n",
     );
-    let out = wd.run(&["validate", "c.csv", "--json", "--report", "r.csv"]);
+    let out = wd.run(&[
+        "validate",
+        "c.csv",
+        "--json",
+        "--report",
+        "r.csv",
+        "--default-region",
+        "MX",
+    ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = report_rows(&wd, "r.csv");
     let status: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();

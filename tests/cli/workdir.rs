@@ -145,7 +145,10 @@ impl Emulator {
             .env("WAZZUP_API_KEY", waport::emulator::DEFAULT_WAZZUP_KEY)
             .env("WHAAPY_API_KEY", waport::emulator::DEFAULT_WHAAPY_KEY)
             .env("WIPSY_API_KEY", waport::emulator::DEFAULT_WIPSY_KEY)
-            .env("WAPIFLOW_CLIENT_ID", waport::emulator::DEFAULT_WAPIFLOW_CLIENT_ID)
+            .env(
+                "WAPIFLOW_CLIENT_ID",
+                waport::emulator::DEFAULT_WAPIFLOW_CLIENT_ID,
+            )
             .env(
                 "WAPIFLOW_CLIENT_SECRET",
                 waport::emulator::DEFAULT_WAPIFLOW_CLIENT_SECRET,
@@ -166,7 +169,10 @@ impl Emulator {
         s.read_to_end(&mut buf).unwrap();
         let text = String::from_utf8_lossy(&buf);
         let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()
@@ -196,7 +202,7 @@ fn dechunk(body: &str) -> String {
             break;
         }
         out.push_str(&after[..n]);
-        rest = &after[n..].trim_start_matches("\r\n");
+        rest = after[n..].trim_start_matches("\r\n");
     }
     out
 }
