@@ -484,12 +484,23 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let mut direct_open = true;
     let mut out_open = true;
     let mut early: HashMap<u64, ItemOutcome> = HashMap::new();
+    // Outcomes decided without a request are journaled in batches: one
+    // transaction per row would make a nightly load of an unchanged file
+    // slower than it needs to be. A crash loses nothing: they are decided
+    // again from the file.
+    let mut jbuf: Vec<RowOutcome> = Vec::new();
+    let progress = import_progress(&cfg);
+    let mut shown = Instant::now();
     while direct_open || out_open {
         tokio::select! {
             d = direct_rx.recv(), if direct_open => match d {
                 Some(Direct::Done(result, jrow)) => {
                     if let (Some(l), Some(jrow)) = (&log, jrow) {
-                        l.record(std::slice::from_ref(&jrow));
+                        jbuf.push(jrow);
+                        if jbuf.len() >= 512 {
+                            l.record(&jbuf);
+                            jbuf.clear();
+                        }
                     }
                     writer.push(result)?;
                 }
@@ -511,7 +522,24 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
                 None => out_open = false,
             },
         }
+        if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
+            shown = Instant::now();
+            let c = writer.counts();
+            progress.set_position(c.rows);
+            progress.set_message(format!(
+                "{} in flight · created {} · updated {} · unchanged {} · rejected {}",
+                pending.len(),
+                c.get(Status::Created),
+                c.get(Status::Updated),
+                c.get(Status::Unchanged),
+                c.get(Status::Invalid) + c.get(Status::Failed) + c.get(Status::Skipped),
+            ));
+        }
     }
+    if let Some(l) = &log {
+        l.record(&jbuf);
+    }
+    progress.finish_and_clear();
     let stats: UploadStats = uploader
         .await
         .map_err(|e| Error::Message(format!("upload task failed: {e}")))?;
@@ -570,6 +598,54 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The progress bar of an import: on a terminal only, never with
+/// `--quiet` or `--json`. The row total is estimated from the CSV's line
+/// count (a quick scan) so an ETA can be shown; spreadsheets and standard
+/// input get a counter without one.
+fn import_progress(cfg: &ImportConfig) -> indicatif::ProgressBar {
+    use std::io::{IsTerminal, Read};
+    if cfg.quiet || cfg.json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let lines = (|| {
+        let lower = cfg.input.to_ascii_lowercase();
+        if cfg.input == "-"
+            || [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+        {
+            return None;
+        }
+        let mut f = std::fs::File::open(&cfg.input).ok()?;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = f.read(&mut buf).ok()?;
+            if k == 0 {
+                break;
+            }
+            n += buf[..k].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        Some(n.saturating_sub(1))
+    })();
+    let (pb, template) = match lines {
+        Some(total) => (
+            indicatif::ProgressBar::new(total),
+            "{bar:30} {pos}/~{len} rows · {per_sec} · ETA {eta} · {msg}",
+        ),
+        None => (
+            indicatif::ProgressBar::no_length(),
+            "{spinner} {pos} rows · {per_sec} · {elapsed} · {msg}",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        pb.set_style(style);
+    }
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
 }
 
 /// The emulator's name for a platform.
