@@ -2,6 +2,7 @@
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
 mod import;
+mod jobs;
 mod resume;
 mod validate;
 mod workdir;
