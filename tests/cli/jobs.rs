@@ -5,14 +5,18 @@ use serde_json::Value;
 
 fn json_of(out: &std::process::Output) -> Value {
     let text = stdout(out);
-    serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {text} {}", stderr(out)))
+    serde_json::from_str(text.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {text} {}", stderr(out)))
 }
 
 #[test]
 fn rollback_deletes_what_the_job_created_and_not_what_it_updated() {
     let wd = Workdir::new();
     let emu = Emulator::start(&[]);
-    wd.write("first.csv", "name,phone\nAna,+525512345678\nBob,+34612345678\n");
+    wd.write(
+        "first.csv",
+        "name,phone\nAna,+525512345678\nBob,+34612345678\n",
+    );
     let out = wd.run_against(&emu, &["import", "first.csv", "--to", "whaapy", "--json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let first_job = json_of(&out)["job"].as_str().unwrap().to_string();
@@ -43,8 +47,14 @@ fn rollback_deletes_what_the_job_created_and_not_what_it_updated() {
         .map(|c| c["phone_number"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(left.len(), 2);
-    assert!(left.contains(&"+525512345678".to_string()), "the updated contact stays");
-    assert!(left.contains(&"+34612345678".to_string()), "the first job's contact stays");
+    assert!(
+        left.contains(&"+525512345678".to_string()),
+        "the updated contact stays"
+    );
+    assert!(
+        left.contains(&"+34612345678".to_string()),
+        "the first job's contact stays"
+    );
     let (head, rows) = wd.read_csv(&format!("rollback-{job}.report.csv"));
     assert_eq!(head, ["row", "status", "reason", "remote_id", "dedupe_key"]);
     assert_eq!(rows.len(), 2);
@@ -61,7 +71,10 @@ fn rollback_deletes_what_the_job_created_and_not_what_it_updated() {
     assert!(text.contains(&first_job) && text.contains(&job), "{text}");
     assert!(text.contains("rollback"), "{text}");
     let out = wd.run(&["jobs", "--json"]);
-    let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["job"]["kind"], "rollback");
 }
@@ -92,7 +105,9 @@ fn resume_continues_an_interrupted_job_by_id() {
         file.push_str(&format!("C{i},+52 55 7000 {i:04}\n"));
     }
     wd.write("big.csv", file);
-    let mut cmd = wd.command(&["import", "big.csv", "--to", "whaapy", "--quiet", "--rate", "100"]);
+    let mut cmd = wd.command(&[
+        "import", "big.csv", "--to", "whaapy", "--quiet", "--rate", "100",
+    ]);
     emu.env(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -101,15 +116,25 @@ fn resume_continues_an_interrupted_job_by_id() {
     let partial = emu.contacts("whaapy").len();
     assert!(partial > 0 && partial < 400, "killed half-way: {partial}");
     let out = wd.run(&["jobs", "--json"]);
-    let jobs: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(jobs[0]["job"]["state"], "interrupted", "a dead run reads as interrupted");
+    let jobs: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        jobs[0]["job"]["state"], "interrupted",
+        "a dead run reads as interrupted"
+    );
     let id = format!("j-{}", jobs[0]["job"]["id"]);
     let out = wd.run_against(&emu, &["resume", &id, "--json", "--rate", "400"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let j = json_of(&out);
     assert_eq!(j["rows"], 400);
     assert_eq!(j["job"], id.as_str());
-    assert_eq!(emu.contacts("whaapy").len(), 400, "nothing missing, nothing doubled");
+    assert_eq!(
+        emu.contacts("whaapy").len(),
+        400,
+        "nothing missing, nothing doubled"
+    );
     let out = wd.run(&["resume", &id]);
     assert_eq!(code(&out), 1, "a finished job cannot be resumed");
     assert!(stderr(&out).contains("already finished"));

@@ -268,3 +268,115 @@ fn dedupe_by_email() {
     assert_eq!(rows[1][1], "duplicate");
     assert_eq!(rows[1][5], "2");
 }
+
+#[test]
+fn xlsx_with_an_instructions_sheet_and_numeric_phones() {
+    let wd = Workdir::new();
+    let f = wd.fixture("contacts_instructions.xlsx");
+    let out = wd.run(&["validate", f.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Contactos"),
+        "names the sheet it read: {}",
+        stderr(&out)
+    );
+    let rows = report_rows(&wd, "contacts_instructions.report.csv");
+    assert_eq!(
+        rows[0][0], "4",
+        "the sheet's own row numbers (header on row 3)"
+    );
+    assert_eq!(rows[0][8], "5215512345678", "a numeric cell reads as typed");
+    assert_eq!(rows[0][3], "+525512345678");
+    assert!(
+        rows[0][11].starts_with("20"),
+        "dates as ISO-8601: {:?}",
+        rows[0]
+    );
+}
+
+#[test]
+fn utf8_bom_and_utf16_files_read_the_same() {
+    let wd = Workdir::new();
+    let mut reports = Vec::new();
+    for name in [
+        "contacts_utf8_bom.csv",
+        "contacts_utf16le_bom.txt",
+        "contacts_utf16be_bom.csv",
+    ] {
+        let f = wd.fixture(name);
+        let out = wd.run(&["validate", f.to_str().unwrap(), "--report", "r.csv"]);
+        assert!(
+            code(&out) == 0 || code(&out) == 3,
+            "{name}: {}",
+            stderr(&out)
+        );
+        let rows = report_rows(&wd, "r.csv");
+        assert_eq!(rows[0][6], "José", "{name}: BOM stripped, text decoded");
+        reports.push(rows.iter().map(|r| r[..6].to_vec()).collect::<Vec<_>>());
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
+
+#[test]
+fn header_only_file_is_an_empty_report_not_an_error() {
+    let wd = Workdir::new();
+    let f = wd.fixture("header_only.csv");
+    let out = wd.run(&["validate", f.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"rows\":0"));
+    assert!(report_rows(&wd, "header_only.report.csv").is_empty());
+}
+
+#[test]
+fn binary_and_empty_fixtures_are_refused_clearly() {
+    let wd = Workdir::new();
+    for name in ["binary.bin", "empty.csv"] {
+        let f = wd.fixture(name);
+        let out = wd.run(&["validate", f.to_str().unwrap()]);
+        assert_eq!(code(&out), 1, "{name}");
+        assert!(stderr(&out).contains(name), "{name}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn third_party_corpus_never_crashes_the_binary() {
+    let wd = Workdir::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/third_party");
+    let mut seen = 0;
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !["csv", "xls", "xlsx", "xlsb", "ods", "xlsm"].contains(&ext) {
+                continue;
+            }
+            seen += 1;
+            let out = wd.run(&[
+                "validate",
+                p.to_str().unwrap(),
+                "--report",
+                "r.csv",
+                "--quiet",
+            ]);
+            let c = code(&out);
+            assert!(
+                matches!(c, 0 | 1 | 3),
+                "{}: exit {c}: {}",
+                p.display(),
+                stderr(&out)
+            );
+            if c == 1 {
+                let err = stderr(&out);
+                assert!(!err.contains("panicked"), "{}: {err}", p.display());
+                assert_eq!(err.trim().lines().count(), 1, "{}: {err}", p.display());
+            }
+        }
+    }
+    assert!(seen > 10, "corpus found: {seen}");
+}
