@@ -360,3 +360,65 @@ fn a_refused_key_is_never_echoed() {
         }
     }
 }
+
+#[test]
+fn dry_run_reads_the_platform_and_writes_nothing() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write("a.csv", "name,phone\nAna,+525512345678\n");
+    let out = wd.run_against(&emu, &["import", "a.csv", "--to", "whaapy", "--quiet"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    wd.write(
+        "b.csv",
+        "name,phone\nAna,+525512345678\nBob,+34612345678\nMal,12\n",
+    );
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import",
+            "b.csv",
+            "--to",
+            "whaapy",
+            "--dry-run",
+            "--mode",
+            "create",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let j = json_of(&out);
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["exists"], 1, "{j}");
+    assert_eq!(j["valid"], 1, "{j}");
+    assert_eq!(j["invalid"], 1, "{j}");
+    assert_eq!(j["created"], 0);
+    assert_eq!(emu.contacts("whaapy").len(), 1, "nothing written");
+    let (_, rows) = wd.read_csv("b.report.csv");
+    assert!(rows[1][2].contains("would create"), "{:?}", rows[1]);
+}
+
+#[test]
+fn wazzup_users_import() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write(
+        "u.csv",
+        "external_id,name,phone\nagent-1,Laura Vendedora,+525511112222\nagent-2,Pedro Soporte,+34611223344\n",
+    );
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "u.csv", "--to", "wazzup", "--entity", "users", "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let users = match emu.get("/_emulator/wazzup/users") {
+        Value::Array(a) => a,
+        other => panic!("{other}"),
+    };
+    let ids: BTreeSet<&str> = users.iter().filter_map(|u| u["id"].as_str()).collect();
+    assert!(
+        ids.contains("agent-1") && ids.contains("agent-2"),
+        "{users:?}"
+    );
+}
