@@ -94,15 +94,16 @@ pub fn content_hash(contact: &crate::contact::Contact) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The secret as one string, only ever fed to a hash.
-fn secret_material(creds: &Credentials) -> String {
+/// The account fingerprint a job records for these credentials: a hash of
+/// the base URL and the secret, never the secret itself. The base URL is
+/// part of the account: the same key against another host (an emulator on
+/// another port) is another set of contacts.
+pub fn account_fp(kind: PlatformKind, creds: &Credentials) -> String {
     let secret = match &creds.secret {
         Secret::ApiKey(k) => k.clone(),
         Secret::ClientPair { id, secret } => format!("{id}\n{secret}"),
     };
-    // The base URL is part of the account: the same key against another
-    // host (an emulator on another port) is another set of contacts.
-    format!("{}\n{secret}", creds.base_url)
+    journal::account_fingerprint(kind.name(), &format!("{}\n{secret}", creds.base_url))
 }
 
 /// The credentials an in-process emulator accepts, for `--sandbox`.
@@ -146,7 +147,8 @@ pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
     j.map_err(|e| Error::Message(e.to_string()))
 }
 
-fn jerr(e: journal::JournalError) -> Error {
+/// A journal error as a command error.
+pub fn jerr(e: journal::JournalError) -> Error {
     Error::Message(e.to_string())
 }
 
@@ -321,7 +323,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             eprintln!("{}: {n}", cfg.platform);
         }
     }
-    let account_fp = journal::account_fingerprint(cfg.platform.name(), &secret_material(&creds));
+    let account_fp = account_fp(cfg.platform, &creds);
 
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).

@@ -2,21 +2,17 @@
 //! commands.
 
 use crate::commands::export::{connect_platform, with_retries};
-use crate::commands::import::{ImportConfig, open_journal};
+use crate::commands::import::{ImportConfig, account_fp, jerr, open_journal};
 use crate::journal::{
     self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowResult as JRow,
 };
-use crate::platform::credentials::{Credentials, Secret};
+use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, Mode, PlatformError, PlatformKind};
 use crate::{Error, ExitStatus};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-
-fn jerr(e: journal::JournalError) -> Error {
-    Error::Message(e.to_string())
-}
 
 /// `waport jobs`.
 #[derive(Debug, Clone)]
@@ -152,15 +148,6 @@ pub struct RollbackConfig {
     pub json: bool,
     /// No summary on stderr.
     pub quiet: bool,
-}
-
-/// The account fingerprint a job records for these credentials.
-pub fn account_fp(kind: PlatformKind, creds: &Credentials) -> String {
-    let secret = match &creds.secret {
-        Secret::ApiKey(k) => k.clone(),
-        Secret::ClientPair { id, secret } => format!("{id}\n{secret}"),
-    };
-    journal::account_fingerprint(kind.name(), &format!("{}\n{secret}", creds.base_url))
 }
 
 /// Deletes what a job created (not what it updated).
