@@ -12,7 +12,7 @@
 use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
 use crate::contact::Contact;
-use crate::export::Columns;
+use crate::export::{Column, Columns};
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -189,15 +189,18 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     // Canonical columns (without the export's remote id and dates), then
     // one per custom field by its name.
     let columns = Columns::new(customs.iter().cloned());
-    let headers: Vec<String> = columns
+    // Headers and the column each reads: a custom field named like a fixed
+    // column is headed `custom:NAME`, so the header alone does not say
+    // where its value lives.
+    let (headers, kept): (Vec<String>, Vec<Column>) = columns
         .headers()
         .iter()
-        .filter(|h| !matches!(h.as_str(), "id" | "created_at" | "updated_at"))
-        .cloned()
-        .collect();
+        .zip(columns.columns())
+        .filter(|(_, c)| !matches!(c, Column::Id | Column::CreatedAt | Column::UpdatedAt))
+        .map(|(h, c)| (h.clone(), c.clone()))
+        .unzip();
     let reader = BufReader::new(spool.reopen().map_err(io)?);
     let label = format!("{}:contacts", cfg.from);
-    let header_names = headers.clone();
     let label2 = label.clone();
     let records = reader.lines().enumerate().map(move |(i, line)| {
         let line = line.map_err(|e| SourceError::Unreadable {
@@ -208,12 +211,12 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
             path: label2.clone(),
             message: format!("spool could not be read back: {e}"),
         })?;
-        let fields = header_names
+        let fields = kept
             .iter()
-            .map(|h| {
-                c.get(h)
-                    .or_else(|| c.custom.get(h).cloned())
-                    .unwrap_or_default()
+            .map(|col| match col {
+                Column::Custom(name) => c.custom.get(name).cloned().unwrap_or_default(),
+                Column::Field(f) => c.get(f).unwrap_or_default(),
+                _ => String::new(),
             })
             .collect();
         Ok(Record {

@@ -1,7 +1,9 @@
 //! Integration tests that drive the real `waport` binary, one module per
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
+mod export;
 mod import;
+mod migrate;
 mod resume;
 mod validate;
 mod workdir;
