@@ -13,6 +13,7 @@ use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
 use crate::contact::Contact;
 use crate::export::{Column, Columns};
+use crate::mapping::MapFile;
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -162,9 +163,24 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     drop(out);
     progress.finish_and_clear();
 
-    let missing: Vec<&String> = filled
+    // Canonical fields B cannot store, and A's custom fields no --map
+    // entry sends anywhere: each named once, before the upload starts.
+    let missing: Vec<&str> = filled
         .iter()
-        .filter(|f| !supported_fields(to).contains(&f.as_str()))
+        .map(String::as_str)
+        .filter(|f| *f != "custom" && !supported_fields(to).contains(f))
+        .collect();
+    let mapped: BTreeSet<String> = cfg
+        .import
+        .map_file
+        .as_deref()
+        .and_then(|p| MapFile::load(p).ok())
+        .map(|m| m.columns.keys().map(|k| k.trim().to_lowercase()).collect())
+        .unwrap_or_default();
+    let unmapped: Vec<&str> = customs
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !mapped.contains(&c.trim().to_lowercase()))
         .collect();
     if !cfg.import.quiet {
         for n in &notes {
@@ -172,16 +188,19 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         }
         eprintln!("read {read} contacts from {} ({pages} pages)", cfg.from);
         if !missing.is_empty() {
-            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
             eprintln!(
-                "{to} has no place for these {} fields, which are not migrated: {}{}",
+                "{to} has no place for these {} fields, which are not migrated: {}",
                 cfg.from,
-                names.join(", "),
-                if names.contains(&"custom") {
-                    " (map custom fields with --map, e.g. \"score\" = \"custom:score\")"
-                } else {
-                    ""
-                }
+                missing.join(", ")
+            );
+        }
+        if !unmapped.is_empty() {
+            eprintln!(
+                "{} custom fields not migrated unless mapped with --map (e.g. \"{}\" = \"custom:{}\"): {}",
+                cfg.from,
+                unmapped[0],
+                unmapped[0],
+                unmapped.join(", ")
             );
         }
     }
