@@ -145,9 +145,7 @@ impl Filler {
 
     /// Imports `file` into `platform` quickly; every row must be created.
     pub fn import(&self, wd: &Workdir, file: &str, platform: &str, extra: &[&str]) {
-        let mut args = vec![
-            "import", file, "--to", platform, "--quiet", "--rate", "300",
-        ];
+        let mut args = vec!["import", file, "--to", platform, "--quiet", "--rate", "300"];
         args.extend_from_slice(extra);
         let out = self.run(wd, &args);
         assert_eq!(code(&out), 0, "fill {platform}: {}", stderr(&out));
@@ -167,7 +165,13 @@ impl Filler {
 
 /// Exports `platform` from `emu` to `file` and checks the file holds exactly
 /// what the emulator holds: same ids and phones, no row twice.
-fn export_matches(wd: &Workdir, emu: &Emulator, platform: &str, file: &str, extra: &[&str]) -> Value {
+fn export_matches(
+    wd: &Workdir,
+    emu: &Emulator,
+    platform: &str,
+    file: &str,
+    extra: &[&str],
+) -> Value {
     let mut args = vec!["export", "--from", platform, "--output", file, "--json"];
     args.extend_from_slice(extra);
     let out = wd.run_against(emu, &args);
@@ -346,7 +350,13 @@ fn csv_has_canonical_columns_then_custom_fields_and_guards_formulas() {
     let out = wd.run_against(
         &emu,
         &[
-            "export", "--from", "whaapy", "-o", "bad.csv", "--columns", "phone,nope",
+            "export",
+            "--from",
+            "whaapy",
+            "-o",
+            "bad.csv",
+            "--columns",
+            "phone,nope",
         ],
     );
     assert_ne!(code(&out), 0);
@@ -373,7 +383,13 @@ fn csv_has_canonical_columns_then_custom_fields_and_guards_formulas() {
     let mut lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.remove(0), "name;phone;city");
     lines.sort();
-    assert_eq!(lines, ["Ana Ruiz;+525512345678;CDMX", "Bob Smith;+34612345678;Madrid"]);
+    assert_eq!(
+        lines,
+        [
+            "Ana Ruiz;+525512345678;CDMX",
+            "Bob Smith;+34612345678;Madrid"
+        ]
+    );
 }
 
 #[test]
@@ -382,9 +398,17 @@ fn xlsx_reads_back_with_calamine_phones_as_text_and_dates_as_dates() {
     let wd = Workdir::new();
     let emu = Emulator::start(&[]);
     wd.write("in.csv", people(120, 500));
-    let out = wd.run_against(&emu, &["import", "in.csv", "--to", "whaapy", "--quiet", "--rate", "300"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "in.csv", "--to", "whaapy", "--quiet", "--rate", "300",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = wd.run_against(&emu, &["export", "--from", "whaapy", "-o", "c.xlsx", "--json"]);
+    let out = wd.run_against(
+        &emu,
+        &["export", "--from", "whaapy", "-o", "c.xlsx", "--json"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json_of(&out)["format"], "xlsx");
     let mut wb: Xlsx<_> = open_workbook(wd.path("c.xlsx")).unwrap();
@@ -416,7 +440,12 @@ fn jsonl_keeps_the_platform_fields_one_object_a_line() {
     let wd = Workdir::new();
     let emu = Emulator::start(&[]);
     wd.write("in.csv", people(130, 900));
-    let out = wd.run_against(&emu, &["import", "in.csv", "--to", "wapiflow", "--quiet", "--rate", "300"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "in.csv", "--to", "wapiflow", "--quiet", "--rate", "300",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = wd.run_against(&emu, &["export", "--from", "wapiflow", "-o", "c.jsonl"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -439,51 +468,82 @@ fn jsonl_keeps_the_platform_fields_one_object_a_line() {
     // --format decides over the extension; `-` is standard output.
     let out = wd.run_against(
         &emu,
-        &["export", "--from", "wapiflow", "-o", "-", "--format", "jsonl", "--quiet"],
+        &[
+            "export", "--from", "wapiflow", "-o", "-", "--format", "jsonl", "--quiet",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 130);
+    // An extension that names no format, without --format, is refused
+    // before anything is read.
+    let out = wd.run_against(&emu, &["export", "--from", "wapiflow", "-o", "c.txt"]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
+    assert!(!wd.path("c.txt").exists());
 }
 
 #[test]
 fn exported_csv_reimports_to_the_same_platform_without_changes() {
-    for (platform, n) in [("wazzup", 120), ("whaapy", 60), ("wapiflow", 60), ("wipsy", 60)] {
+    for (platform, n) in [
+        ("wazzup", 120),
+        ("whaapy", 60),
+        ("wapiflow", 60),
+        ("wipsy", 60),
+    ] {
         let wd = Workdir::new();
         let emu = Emulator::start(&[]);
         wd.write("waport.toml", wipsy_config());
         let mut file = people(n, 3000);
         if platform == "wipsy" {
             // Tags and a custom field, both given by name through waport.toml.
-            file = file.replace("first_name,last_name,phone,email,company,city", "first_name,last_name,phone,email,company,city,tags,custom:empresa");
+            file = file.replace(
+                "first_name,last_name,phone,email,company,city",
+                "first_name,last_name,phone,email,company,city,tags,custom:empresa",
+            );
             file = file
                 .lines()
                 .enumerate()
-                .map(|(i, l)| if i == 0 { l.to_string() } else { format!("{l},cliente,E{i}") })
+                .map(|(i, l)| {
+                    if i == 0 {
+                        l.to_string()
+                    } else {
+                        format!("{l},cliente,E{i}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
         }
         wd.write("in.csv", &file);
         let cfg = ["--config", "waport.toml"];
-        let mut args = vec!["import", "in.csv", "--to", platform, "--quiet", "--rate", "300"];
+        let mut args = vec![
+            "import", "in.csv", "--to", platform, "--quiet", "--rate", "300",
+        ];
         args.extend_from_slice(&cfg);
         let out = wd.run_against(&emu, &args);
         assert_eq!(code(&out), 0, "{platform}: {}", stderr(&out));
         let before = emu.contacts(platform);
         assert_eq!(before.len(), n);
-        let out = wd.run_against(&emu, &["export", "--from", platform, "-o", "exp.csv", "--quiet"]);
+        let out = wd.run_against(
+            &emu,
+            &["export", "--from", platform, "-o", "exp.csv", "--quiet"],
+        );
         assert_eq!(code(&out), 0, "{platform}: {}", stderr(&out));
         if platform == "wipsy" {
             // Custom fields by their catalog name, never by id.
             let (head, rows) = wd.read_csv("exp.csv");
             assert!(head.iter().any(|h| h == "custom:company"), "{head:?}");
             assert!(
-                !head.iter().any(|h| h.contains(waport::emulator::DEFAULT_WIPSY_FIELD_COMPANY)),
+                !head
+                    .iter()
+                    .any(|h| h.contains(waport::emulator::DEFAULT_WIPSY_FIELD_COMPANY)),
                 "{head:?}"
             );
             assert!(column(&head, &rows, "tags").iter().all(|t| t == "cliente"));
         }
         for full in [false, true] {
-            let mut args = vec!["import", "exp.csv", "--to", platform, "--json", "--rate", "300"];
+            let mut args = vec![
+                "import", "exp.csv", "--to", platform, "--json", "--rate", "300",
+            ];
             args.extend_from_slice(&cfg);
             if full {
                 args.push("--full");
@@ -498,7 +558,10 @@ fn exported_csv_reimports_to_the_same_platform_without_changes() {
             let kinds: &[&str] = if platform == "wazzup" {
                 &["created", "unchanged", "updated", "exists"]
             } else {
-                assert_eq!(j["created"], 0, "{platform} full={full}: nothing created: {j}");
+                assert_eq!(
+                    j["created"], 0,
+                    "{platform} full={full}: nothing created: {j}"
+                );
                 &["unchanged", "updated", "exists"]
             };
             let same = kinds.iter().map(|k| j[k].as_u64().unwrap()).sum::<u64>();
@@ -528,7 +591,16 @@ fn wazzup_users_export_and_other_platforms_refuse_users() {
     let emu = Emulator::start(&[]);
     let out = wd.run_against(
         &emu,
-        &["export", "--from", "wazzup", "--entity", "users", "-o", "users.csv", "--json"],
+        &[
+            "export",
+            "--from",
+            "wazzup",
+            "--entity",
+            "users",
+            "-o",
+            "users.csv",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json_of(&out)["entity"], "users");
@@ -552,7 +624,9 @@ fn wazzup_users_export_and_other_platforms_refuse_users() {
 
     let out = wd.run_against(
         &emu,
-        &["export", "--from", "whaapy", "--entity", "users", "-o", "u.csv"],
+        &[
+            "export", "--from", "whaapy", "--entity", "users", "-o", "u.csv",
+        ],
     );
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("users"), "{}", stderr(&out));

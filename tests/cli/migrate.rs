@@ -41,7 +41,15 @@ fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing(
     let source = phones(&emu, "wazzup");
     assert_eq!(source.len(), 150);
 
-    let mut args = vec!["migrate", "--from", "wazzup", "--to", "whaapy", "--json", "--dry-run"];
+    let mut args = vec![
+        "migrate",
+        "--from",
+        "wazzup",
+        "--to",
+        "whaapy",
+        "--json",
+        "--dry-run",
+    ];
     args.extend_from_slice(&FAULT_FLAGS);
     let out = wd.run_against(&emu, &args);
     // Exit 0 unless a lookup met a fault: the dry run's lookups are not
@@ -49,7 +57,10 @@ fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing(
     // migrate's; what matters here is that nothing is written.
     assert!(matches!(code(&out), 0 | 3), "dry run: {}", stderr(&out));
     assert!(stderr(&out).contains("dry run"), "{}", stderr(&out));
-    assert!(emu.contacts("whaapy").is_empty(), "--dry-run writes nothing");
+    assert!(
+        emu.contacts("whaapy").is_empty(),
+        "--dry-run writes nothing"
+    );
     let (_, rows) = wd.read_csv("migrate-wazzup-to-whaapy.report.csv");
     assert_eq!(rows.len(), 150, "dry run reports every contact");
 
@@ -58,7 +69,10 @@ fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing(
     let out = wd.run_against(&emu, &args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(!err.contains("has no place"), "Whaapy stores all Wazzup has: {err}");
+    assert!(
+        !err.contains("has no place"),
+        "Whaapy stores all Wazzup has: {err}"
+    );
     let customs: Vec<&str> = err
         .lines()
         .filter(|l| l.contains("custom fields not migrated"))
@@ -131,11 +145,21 @@ fn whaapy_to_wapiflow_names_the_fields_wapiflow_lacks_once() {
     let emu = faulty_with(&wd, |f| f.import(&wd, "a.csv", "whaapy", &[]));
     assert_eq!(emu.contacts("whaapy").len(), 41);
 
-    let mut args = vec!["migrate", "--from", "whaapy", "--to", "wapiflow", "--dry-run"];
+    let mut args = vec![
+        "migrate",
+        "--from",
+        "whaapy",
+        "--to",
+        "wapiflow",
+        "--dry-run",
+    ];
     args.extend_from_slice(&FAULT_FLAGS);
     let out = wd.run_against(&emu, &args);
     assert_eq!(code(&out), 3, "one invalid contact: {}", stderr(&out));
-    assert!(emu.contacts("wapiflow").is_empty(), "--dry-run writes nothing");
+    assert!(
+        emu.contacts("wapiflow").is_empty(),
+        "--dry-run writes nothing"
+    );
     let (_, rows) = wd.read_csv("migrate-whaapy-to-wapiflow.report.csv");
     assert_eq!(rows.len(), 41, "dry run reports every contact");
 
@@ -150,7 +174,11 @@ fn whaapy_to_wapiflow_names_the_fields_wapiflow_lacks_once() {
         assert!(lacks[0].contains(f), "{f} named: {}", lacks[0]);
     }
     for f in ["phone", "city", "first_name"] {
-        assert!(!lacks[0].contains(&format!(" {f}")), "{f} is stored: {}", lacks[0]);
+        assert!(
+            !lacks[0].contains(&format!(" {f}")),
+            "{f} is stored: {}",
+            lacks[0]
+        );
     }
     let j = json_of(&out);
     assert_eq!(j["rows"], 41, "{j}");
@@ -179,7 +207,10 @@ fn whaapy_to_wapiflow_names_the_fields_wapiflow_lacks_once() {
     assert!(bad[0][2].contains("last_name"), "{:?}", bad[0]);
 
     // Run again: the journal knows, and nothing is doubled.
-    let out = wd.run_against(&emu, &["migrate", "--from", "whaapy", "--to", "wapiflow", "--json"]);
+    let out = wd.run_against(
+        &emu,
+        &["migrate", "--from", "whaapy", "--to", "wapiflow", "--json"],
+    );
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert_eq!(json_of(&out)["created"], 0);
     assert_eq!(emu.contacts("wapiflow").len(), 40);
@@ -194,10 +225,15 @@ fn map_sends_a_field_the_target_lacks_to_a_custom_field() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // Wazzup gives each contact a responsible user, which Whaapy has no
     // field for: without --map it is not sent.
-    wd.write("map.toml", "[columns]\nresponsible_user_id = \"custom:responsable\"\n");
+    wd.write(
+        "map.toml",
+        "[columns]\nresponsible_user_id = \"custom:responsable\"\n",
+    );
     let out = wd.run_against(
         &emu,
-        &["migrate", "--from", "wazzup", "--to", "whaapy", "--map", "map.toml", "--json"],
+        &[
+            "migrate", "--from", "wazzup", "--to", "whaapy", "--map", "map.toml", "--json",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
