@@ -631,3 +631,22 @@ fn wazzup_users_export_and_other_platforms_refuse_users() {
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("users"), "{}", stderr(&out));
 }
+
+#[test]
+fn rate_limited_reads_are_waited_out_and_nothing_is_missed() {
+    let wd = Workdir::new();
+    let state = wd.path("state.json");
+    let filler = Filler::start(&state);
+    wd.write("w.csv", people(350, 60_000));
+    filler.import(&wd, "w.csv", "whaapy", &[]);
+    filler.stop();
+    let emu = Emulator::start(&["--state", state.to_str().unwrap(), "--rate-limit", "1"]);
+    // Four pages asked for at 50/s from an account allowed one a second.
+    let j = export_matches(&wd, &emu, "whaapy", "w-out.csv", &["--rate", "50"]);
+    assert_eq!(j["pages"], 4, "{j}");
+    assert!(
+        emu.stats()["whaapy"]["rate_limited"].as_u64().unwrap() > 0,
+        "the emulator answered 429: {}",
+        emu.stats()
+    );
+}
