@@ -1,6 +1,7 @@
 //! The `waport` binary: parses the command line and calls the library.
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -496,6 +497,18 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn main() -> ExitCode {
+    // Warnings from the library (a late undecodable CSV field, a journal
+    // hiccup) go to stderr; WAPORT_LOG=debug shows more. No key is ever
+    // logged.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WAPORT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+        .without_time()
+        .init();
     let cli = Cli::parse();
     let result: anyhow::Result<ExitStatus> = match cli.command {
         Command::Validate(a) => waport::commands::validate::run(ValidateConfig {

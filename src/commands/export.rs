@@ -8,7 +8,8 @@
 use crate::contact::Contact;
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
 use crate::platform::credentials::Credentials;
-use crate::platform::{AdapterOptions, Entity, Platform, PlatformError, PlatformKind, connect};
+use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
+use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -56,44 +57,6 @@ struct Spooled {
     created_at: Option<String>,
     updated_at: Option<String>,
     raw: serde_json::Value,
-}
-
-/// Whether a platform error is worth another attempt: transport
-/// failures, 408, 429 and 5xx.
-pub fn is_transient(e: &PlatformError) -> bool {
-    match e {
-        PlatformError::Transport { .. } => true,
-        PlatformError::Http { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-        _ => false,
-    }
-}
-
-/// Runs `op` until it succeeds, fails for good, or `max_attempts` run out,
-/// waiting with exponential backoff and jitter between transient failures
-/// (the adapter's transport already paces requests and honours 429 waits).
-/// Only for reads and deletes, which are safe to repeat. Returns the value
-/// and the number of retries.
-pub async fn with_retries<T, Fut>(
-    max_attempts: u32,
-    mut op: impl FnMut() -> Fut,
-) -> Result<(T, u32), PlatformError>
-where
-    Fut: std::future::Future<Output = Result<T, PlatformError>>,
-{
-    let mut attempt = 1;
-    let mut wait = Duration::from_millis(250);
-    loop {
-        match op().await {
-            Ok(v) => return Ok((v, attempt - 1)),
-            Err(e) if attempt < max_attempts && is_transient(&e) => {
-                let jitter = Duration::from_millis(fastrand::u64(0..=wait.as_millis() as u64 / 2));
-                tokio::time::sleep(wait + jitter).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Reads every page of `entity` from `platform`, calling `each` per contact.

@@ -7,7 +7,6 @@
 //! the last import, already confirmed by an interrupted run) never reach
 //! the uploader.
 
-use crate::commands::export::with_retries;
 use crate::commands::validate::{describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{
@@ -19,6 +18,7 @@ use crate::platform::credentials::{Credentials, Secret};
 use crate::platform::{AdapterOptions, Entity, Mode, Platform, PlatformKind, connect};
 use crate::report::{Counts, ReportOptions, ReportWriter, RowResult, Status, default_report_path};
 use crate::source::{self, ReadOptions, Source};
+use crate::upload::retry::with_retries;
 use crate::upload::{self, Cancel, Item, ItemOutcome, UploadConfig, UploadHooks, UploadStats};
 use crate::{Error, ExitStatus};
 use serde_json::{Value, json};
@@ -152,13 +152,32 @@ pub fn jerr(e: journal::JournalError) -> Error {
     Error::Message(e.to_string())
 }
 
+/// What the journal needs of a row handed to the uploader.
+#[derive(Debug, Clone, Default)]
+struct Intent {
+    key: String,
+    hash: String,
+    /// The remote id this account already had for the key, if any.
+    known: String,
+}
+
+/// Whether an answer of `created` for a contact whose id was already known
+/// is really an update (Wazzup's upsert answers the same for both).
+fn settle(status: Status, known: &str, remote_id: &str) -> Status {
+    if status == Status::Created && !known.is_empty() && known == remote_id {
+        Status::Updated
+    } else {
+        status
+    }
+}
+
 /// The journal side of a run: the job, and the rows' keys and hashes until
 /// their outcome is written.
 struct JobLog {
     journal: Mutex<Journal>,
     job: JobId,
-    /// seq → (row, key, hash) for rows handed to the uploader.
-    intents: Mutex<HashMap<u64, (String, String)>>,
+    /// Rows handed to the uploader, by seq.
+    intents: Mutex<HashMap<u64, Intent>>,
     failed: AtomicBool,
 }
 
@@ -183,11 +202,11 @@ impl UploadHooks for JobLog {
             items
                 .iter()
                 .map(|it| {
-                    let (key, hash) = map.get(&it.seq).cloned().unwrap_or_default();
+                    let i = map.get(&it.seq).cloned().unwrap_or_default();
                     RowIntent {
                         row: it.row,
-                        dedupe_key: key,
-                        content_hash: hash,
+                        dedupe_key: i.key,
+                        content_hash: i.hash,
                     }
                 })
                 .collect()
@@ -201,11 +220,18 @@ impl UploadHooks for JobLog {
     }
 
     fn after(&self, outcomes: &[ItemOutcome]) {
-        let rows: Vec<RowOutcome> = outcomes
-            .iter()
-            .filter_map(|o| journal_result(o.status, &o.remote_id, &o.reason).map(|r| (o, r)))
-            .map(|(o, r)| RowOutcome::of_sent(o.row, r))
-            .collect();
+        let rows: Vec<RowOutcome> = {
+            let mut map = self.intents.lock().unwrap_or_else(|p| p.into_inner());
+            outcomes
+                .iter()
+                .filter_map(|o| {
+                    let known = map.remove(&o.seq).map(|i| i.known).unwrap_or_default();
+                    let status = settle(o.status, &known, &o.remote_id);
+                    journal_result(status, &o.remote_id, &o.reason)
+                        .map(|r| RowOutcome::of_sent(o.row, r))
+                })
+                .collect()
+        };
         self.record(&rows);
     }
 }
@@ -389,11 +415,11 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
                 .map_err(jerr)?,
         };
         l.attach_job(job.id).map_err(jerr)?;
-        if !cfg.full {
-            deltas = j
-                .last_sent_hashes(cfg.platform.name(), &account_fp, entity)
-                .map_err(jerr)?;
-        }
+        // Loaded with --full too: what this account already had from
+        // waport tells a create from an update (below).
+        deltas = j
+            .last_sent_hashes(cfg.platform.name(), &account_fp, entity)
+            .map_err(jerr)?;
         lock = Some(l);
         if !cfg.quiet {
             match resumed_job {
@@ -469,6 +495,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         let ctx = FeedContext {
             platform: platform.clone(),
             earlier,
+            full: cfg.full,
+            mode: cfg.mode,
             deltas,
             log: log.clone(),
             interrupted: interrupted.clone(),
@@ -661,7 +689,7 @@ pub fn sandbox_platform(kind: PlatformKind) -> emulator::Platform {
 }
 
 fn merge(mut base: RowResult, o: ItemOutcome) -> RowResult {
-    base.status = o.status;
+    base.status = settle(o.status, &base.remote_id, &o.remote_id);
     base.remote_id = o.remote_id;
     if !o.reason.is_empty() {
         if base.reason.is_empty() {
@@ -747,6 +775,8 @@ fn summarize(
 struct FeedContext {
     platform: Arc<dyn Platform>,
     earlier: HashMap<u64, RowState>,
+    full: bool,
+    mode: Mode,
     deltas: HashMap<String, (String, String)>,
     log: Option<Arc<JobLog>>,
     interrupted: Arc<AtomicBool>,
@@ -810,12 +840,24 @@ fn feed(
                     }
                 }
                 Plan::Send => {
+                    // The id this account already had from waport for the
+                    // key: a "created" answer for it is really an update
+                    // (Wazzup's upsert cannot tell them apart).
+                    if let Some(key) = &p.key
+                        && let Some((_, remote)) = ctx.deltas.get(&key.to_string())
+                    {
+                        base.remote_id = remote.clone();
+                    }
                     if let Some(l) = &ctx.log {
                         let key = p.key.as_ref().map(|k| k.to_string()).unwrap_or_default();
-                        l.intents
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(p.seq, (key, content_hash(&p.contact)));
+                        l.intents.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                            p.seq,
+                            Intent {
+                                key,
+                                hash: content_hash(&p.contact),
+                                known: base.remote_id.clone(),
+                            },
+                        );
                     }
                     if direct.blocking_send(Direct::Sent(base)).is_err() {
                         return Ok(());
@@ -860,14 +902,14 @@ fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
             }));
             match found {
                 Ok((Some(id), _)) => {
-                    let known_before = p
-                        .key
-                        .as_ref()
-                        .is_some_and(|k| ctx.deltas.contains_key(&k.to_string()));
-                    let status = if known_before {
-                        Status::Updated
+                    // Created by the run that died, or there before it: no
+                    // answer says which. Never claim `created` here, so a
+                    // rollback can never delete a contact the user had
+                    // before; at worst it leaves one the dead run made.
+                    let status = if ctx.mode == Mode::Create {
+                        Status::Exists
                     } else {
-                        Status::Created
+                        Status::Updated
                     };
                     return Plan::Done(
                         status,
@@ -887,7 +929,8 @@ fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
         }
     }
     // Nightly deltas: the same content as last sent to this account.
-    if let Some(key) = &p.key
+    if !ctx.full
+        && let Some(key) = &p.key
         && let Some((hash, remote)) = ctx.deltas.get(&key.to_string())
         && *hash == content_hash(&p.contact)
     {

@@ -1,13 +1,14 @@
 //! `waport jobs`, `waport resume JOB`, `waport rollback JOB`: the journal's
 //! commands.
 
-use crate::commands::export::{connect_platform, with_retries};
+use crate::commands::export::connect_platform;
 use crate::commands::import::{ImportConfig, account_fp, jerr, open_journal};
 use crate::journal::{
     self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowResult as JRow,
 };
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, Mode, PlatformError, PlatformKind};
+use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use serde_json::json;
 use std::io::Write;

@@ -12,7 +12,8 @@
 use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
 use crate::contact::Contact;
-use crate::export::Columns;
+use crate::export::{Column, Columns};
+use crate::mapping::MapFile;
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -162,9 +163,24 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     drop(out);
     progress.finish_and_clear();
 
-    let missing: Vec<&String> = filled
+    // Canonical fields B cannot store, and A's custom fields no --map
+    // entry sends anywhere: each named once, before the upload starts.
+    let missing: Vec<&str> = filled
         .iter()
-        .filter(|f| !supported_fields(to).contains(&f.as_str()))
+        .map(String::as_str)
+        .filter(|f| *f != "custom" && !supported_fields(to).contains(f))
+        .collect();
+    let mapped: BTreeSet<String> = cfg
+        .import
+        .map_file
+        .as_deref()
+        .and_then(|p| MapFile::load(p).ok())
+        .map(|m| m.columns.keys().map(|k| k.trim().to_lowercase()).collect())
+        .unwrap_or_default();
+    let unmapped: Vec<&str> = customs
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !mapped.contains(&c.trim().to_lowercase()))
         .collect();
     if !cfg.import.quiet {
         for n in &notes {
@@ -172,16 +188,19 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         }
         eprintln!("read {read} contacts from {} ({pages} pages)", cfg.from);
         if !missing.is_empty() {
-            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
             eprintln!(
-                "{to} has no place for these {} fields, which are not migrated: {}{}",
+                "{to} has no place for these {} fields, which are not migrated: {}",
                 cfg.from,
-                names.join(", "),
-                if names.contains(&"custom") {
-                    " (map custom fields with --map, e.g. \"score\" = \"custom:score\")"
-                } else {
-                    ""
-                }
+                missing.join(", ")
+            );
+        }
+        if !unmapped.is_empty() {
+            eprintln!(
+                "{} custom fields not migrated unless mapped with --map (e.g. \"{}\" = \"custom:{}\"): {}",
+                cfg.from,
+                unmapped[0],
+                unmapped[0],
+                unmapped.join(", ")
             );
         }
     }
@@ -189,15 +208,18 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     // Canonical columns (without the export's remote id and dates), then
     // one per custom field by its name.
     let columns = Columns::new(customs.iter().cloned());
-    let headers: Vec<String> = columns
+    // Headers and the column each reads: a custom field named like a fixed
+    // column is headed `custom:NAME`, so the header alone does not say
+    // where its value lives.
+    let (headers, kept): (Vec<String>, Vec<Column>) = columns
         .headers()
         .iter()
-        .filter(|h| !matches!(h.as_str(), "id" | "created_at" | "updated_at"))
-        .cloned()
-        .collect();
+        .zip(columns.columns())
+        .filter(|(_, c)| !matches!(c, Column::Id | Column::CreatedAt | Column::UpdatedAt))
+        .map(|(h, c)| (h.clone(), c.clone()))
+        .unzip();
     let reader = BufReader::new(spool.reopen().map_err(io)?);
     let label = format!("{}:contacts", cfg.from);
-    let header_names = headers.clone();
     let label2 = label.clone();
     let records = reader.lines().enumerate().map(move |(i, line)| {
         let line = line.map_err(|e| SourceError::Unreadable {
@@ -208,12 +230,12 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
             path: label2.clone(),
             message: format!("spool could not be read back: {e}"),
         })?;
-        let fields = header_names
+        let fields = kept
             .iter()
-            .map(|h| {
-                c.get(h)
-                    .or_else(|| c.custom.get(h).cloned())
-                    .unwrap_or_default()
+            .map(|col| match col {
+                Column::Custom(name) => c.custom.get(name).cloned().unwrap_or_default(),
+                Column::Field(f) => c.get(f).unwrap_or_default(),
+                _ => String::new(),
             })
             .collect();
         Ok(Record {

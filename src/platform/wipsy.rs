@@ -194,6 +194,33 @@ fn error_text(v: &Value, r: &Reply) -> String {
         .unwrap_or_else(|| snippet(&r.body))
 }
 
+/// Gives names to the tags and custom fields a listing names only by id,
+/// from waport.toml's maps, so an export is headed by names (and
+/// re-imports through the same maps) rather than by UUIDs.
+pub fn name_ids(c: &mut Contact, maps: &WipsyMaps) {
+    let name_of = |map: &std::collections::BTreeMap<String, String>, id: &str| {
+        map.iter()
+            .find(|(_, v)| v.eq_ignore_ascii_case(id))
+            .map(|(k, _)| k.clone())
+    };
+    let custom = std::mem::take(&mut c.custom);
+    for (k, v) in custom {
+        let k = if is_uuid(&k) {
+            name_of(&maps.fields, &k).unwrap_or(k)
+        } else {
+            k
+        };
+        c.custom.insert(k, v);
+    }
+    for t in &mut c.tags {
+        if is_uuid(t)
+            && let Some(n) = name_of(&maps.tags, t)
+        {
+            *t = n;
+        }
+    }
+}
+
 /// A stored contact back to canonical form.
 pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -203,6 +230,12 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
         last_name: s("last_name"),
         phone: s("phone"),
         email: s("email"),
+        // Create-only columns, when the listing carries them.
+        address: s("address"),
+        city: s("city"),
+        state: s("province"),
+        company: s("company"),
+        notes: s("notes"),
         ..Contact::default()
     };
     if let Some(t) = v.get("tags").and_then(Value::as_array) {
@@ -706,7 +739,14 @@ impl Platform for Wipsy {
             let next = (page.len() >= PAGE)
                 .then(|| format!("{}:{}", offset + page.len(), first.unwrap_or_default()));
             Ok(Page {
-                items: page.iter().filter_map(remote_contact).collect(),
+                items: page
+                    .iter()
+                    .filter_map(remote_contact)
+                    .map(|mut rc| {
+                        name_ids(&mut rc.contact, &self.maps);
+                        rc
+                    })
+                    .collect(),
                 next,
                 note: None,
             })
@@ -775,6 +815,25 @@ mod tests {
                    "email": "john.doe@example.com", "custom_fields": {FIELD: "9"}})
         );
         assert_eq!(p.not_updatable, vec!["company", "tags"]);
+    }
+
+    #[test]
+    fn ids_without_names_in_a_listing_get_names_from_the_maps() {
+        let v = json!({"id": "c1", "name": "Ana", "phone": "+34612345678",
+            "tags": [{"id": TAG}], "custom_fields": [{"field_id": FIELD, "value": "7"},
+            {"field_id": "ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee", "value": "x"}],
+            "company": "Acme", "province": "Madrid"});
+        let mut rc = remote_contact(&v).unwrap();
+        name_ids(&mut rc.contact, &maps());
+        assert_eq!(rc.contact.tags, vec!["VIP"]);
+        assert_eq!(rc.contact.custom["score"], "7");
+        // An id the maps do not know stays as it is.
+        assert_eq!(
+            rc.contact.custom["ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"],
+            "x"
+        );
+        assert_eq!(rc.contact.company, "Acme");
+        assert_eq!(rc.contact.state, "Madrid");
     }
 
     #[test]

@@ -473,7 +473,10 @@ async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
             ));
             continue;
         }
-        match p.find_existing(&item.contact).await {
+        let found = retry::with_retries(shared.cfg.max_attempts, || p.find_existing(&item.contact))
+            .await
+            .map(|(found, _)| found);
+        match found {
             Ok(Some(id)) => match shared.cfg.mode {
                 Mode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
                 Mode::Upsert => {

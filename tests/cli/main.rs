@@ -1,8 +1,10 @@
 //! Integration tests that drive the real `waport` binary, one module per
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
+mod export;
 mod import;
 mod jobs;
+mod migrate;
 mod resume;
 mod validate;
 mod workdir;
