@@ -108,6 +108,48 @@ fn parse_http_date(s: &str) -> Option<u64> {
     Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
+/// Whether a platform error is worth another attempt: transport
+/// failures, 408, 429 and 5xx.
+pub fn is_transient(e: &crate::platform::PlatformError) -> bool {
+    match e {
+        crate::platform::PlatformError::Transport { .. } => true,
+        crate::platform::PlatformError::Http { status, .. } => {
+            *status == 429 || *status == 408 || *status >= 500
+        }
+        _ => false,
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or `max_attempts` run out,
+/// waiting with exponential backoff and jitter between transient failures
+/// (the adapter's transport already paces requests and honours 429 waits).
+/// Only for reads and deletes, which are safe to repeat. Returns the value
+/// and the number of retries.
+pub async fn with_retries<T, Fut>(
+    max_attempts: u32,
+    mut op: impl FnMut() -> Fut,
+) -> Result<(T, u32), crate::platform::PlatformError>
+where
+    Fut: std::future::Future<Output = Result<T, crate::platform::PlatformError>>,
+{
+    let mut attempt = 1;
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match op().await {
+            Ok(v) => return Ok((v, attempt - 1)),
+            Err(e) if attempt < max_attempts && is_transient(&e) => {
+                let jitter = std::time::Duration::from_millis(fastrand::u64(
+                    0..=wait.as_millis() as u64 / 2,
+                ));
+                tokio::time::sleep(wait + jitter).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,47 +199,5 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
-    }
-}
-
-/// Whether a platform error is worth another attempt: transport
-/// failures, 408, 429 and 5xx.
-pub fn is_transient(e: &crate::platform::PlatformError) -> bool {
-    match e {
-        crate::platform::PlatformError::Transport { .. } => true,
-        crate::platform::PlatformError::Http { status, .. } => {
-            *status == 429 || *status == 408 || *status >= 500
-        }
-        _ => false,
-    }
-}
-
-/// Runs `op` until it succeeds, fails for good, or `max_attempts` run out,
-/// waiting with exponential backoff and jitter between transient failures
-/// (the adapter's transport already paces requests and honours 429 waits).
-/// Only for reads and deletes, which are safe to repeat. Returns the value
-/// and the number of retries.
-pub async fn with_retries<T, Fut>(
-    max_attempts: u32,
-    mut op: impl FnMut() -> Fut,
-) -> Result<(T, u32), crate::platform::PlatformError>
-where
-    Fut: std::future::Future<Output = Result<T, crate::platform::PlatformError>>,
-{
-    let mut attempt = 1;
-    let mut wait = std::time::Duration::from_millis(250);
-    loop {
-        match op().await {
-            Ok(v) => return Ok((v, attempt - 1)),
-            Err(e) if attempt < max_attempts && is_transient(&e) => {
-                let jitter = std::time::Duration::from_millis(fastrand::u64(
-                    0..=wait.as_millis() as u64 / 2,
-                ));
-                tokio::time::sleep(wait + jitter).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(30));
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
     }
 }
