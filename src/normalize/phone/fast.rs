@@ -10,13 +10,15 @@
 //! `maybe_strip_national_prefix_and_carrier_code`, `test_number_length`,
 //! `get_region_for_number`, `get_number_type_helper`) and declines (`None`)
 //! wherever it does not replicate the engine, such as non-geographic calling
-//! codes or error paths; the caller then asks the engine. Only its *accepts*
-//! are trusted: a rejection is always re-checked by the engine.
+//! codes or error paths; the caller then asks the engine. A number it parses
+//! is parsed exactly as the engine parses it, so both its accepts and its
+//! rejections are final (tests/normalize_fastpath.rs checks both, in every
+//! region of the metadata).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::meta::METADATA;
 
@@ -116,10 +118,17 @@ fn wrapped(p: &str) -> Option<&str> {
     (p.len() >= 6 && p.starts_with("^(?:") && p.ends_with(")$")).then_some(p)
 }
 
+/// Builds a metadata regex. Our haystacks are ASCII digits, so `\d` only
+/// needs to mean `[0-9]`: Unicode mode would make every `\d` a large UTF-8
+/// automaton, which cost most of a second and ~200 MB to compile.
+fn regex(p: &str) -> Option<Regex> {
+    RegexBuilder::new(p).unicode(false).build().ok()
+}
+
 fn compile_full(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
     match p {
         None => Ok(None),
-        Some(p) => Regex::new(wrapped(p).ok_or(())?).map(Some).map_err(|_| ()),
+        Some(p) => regex(wrapped(p).ok_or(())?).map(Some).ok_or(()),
     }
 }
 
@@ -128,7 +137,7 @@ fn compile_start(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
         None => Ok(None),
         Some(p) => {
             let p = wrapped(p).ok_or(())?;
-            Regex::new(&p[..p.len() - 1]).map(Some).map_err(|_| ())
+            regex(&p[..p.len() - 1]).map(Some).ok_or(())
         }
     }
 }
@@ -170,7 +179,7 @@ fn compile(m: &M) -> Option<Compiled> {
         if alts.is_empty() {
             by_len.push(None);
         } else {
-            by_len.push(Some(Regex::new(&format!("^(?:{})$", alts.join("|"))).ok()?));
+            by_len.push(Some(regex(&format!("^(?:{})$", alts.join("|")))?));
         }
     }
     Some(Compiled {
