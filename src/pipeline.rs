@@ -10,9 +10,10 @@ use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::Mapping;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
-use crate::report::{RowResult, Status};
+use crate::report::{RowResult, RowView, Status};
 use crate::source::{Record, RecordProblem, Source, SourceError};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -88,6 +89,30 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The report line for this row as it stands, borrowing this row's text
+    /// (what `validate` writes; [`Prepared::to_result`] is the owned form).
+    pub fn view(&self, status: Status) -> RowView<'_> {
+        RowView {
+            seq: self.seq,
+            row: self.row,
+            status,
+            reason: match self.reasons.as_slice() {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(one.as_str()),
+                many => Cow::Owned(many.join("; ")),
+            },
+            phone: if self.status == Status::Invalid {
+                ""
+            } else {
+                &self.contact.phone
+            },
+            email: &self.contact.email,
+            duplicate_of: self.duplicate_of,
+            remote_id: "",
+            raw: &self.raw,
+        }
+    }
+
     /// The report line for this row as it stands.
     pub fn to_result(&self, status: Status) -> RowResult {
         RowResult {
