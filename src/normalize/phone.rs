@@ -23,6 +23,7 @@
 mod fast;
 mod meta;
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -273,9 +274,25 @@ fn clean(raw: &str) -> Result<Cleaned, PhoneError> {
     Ok(Cleaned { intl: plus, digits })
 }
 
+/// Upper-case alpha-2 codes that both the country table and the metadata
+/// know: exactly the codes [`resolve_region`] resolves to themselves.
+static KNOWN_CODES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    super::country_names::CODES
+        .iter()
+        .filter_map(|&(a2, _)| fast::region_id(a2).map(|id| (a2, id)))
+        .collect()
+});
+
 /// Upper-case alpha-2 region the metadata knows, from a code or a name.
 fn resolve_region(region: Option<&str>) -> Option<&'static str> {
-    let code = super::country::region_code(region?)?;
+    let region = region?;
+    // The pipeline already passes a resolved code: skip the name lookup.
+    if region.len() == 2
+        && let Some(&id) = KNOWN_CODES.get(region)
+    {
+        return Some(id);
+    }
+    let code = super::country::region_code(region)?;
     fast::knows_region(code).then_some(code)
 }
 

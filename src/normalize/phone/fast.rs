@@ -67,8 +67,9 @@ struct Compiled {
     idd_start: Option<Regex>,
     npfp_start: Option<Regex>,
     /// For each NSN length, one regex matching any number type's pattern
-    /// that allows that length (`None`: no type allows it).
-    by_len: Vec<Option<Regex>>,
+    /// that allows that length (`None`: no type allows it; `Err`: it does
+    /// not compile, so the fast path declines), built on first use.
+    by_len: Vec<OnceLock<Result<Option<Regex>, ()>>>,
 }
 
 struct Region {
@@ -161,25 +162,36 @@ fn type_descs(m: &M) -> Vec<&D> {
     v
 }
 
-fn compile(m: &M) -> Option<Compiled> {
-    let mut by_len = Vec::with_capacity(MAX_NSN + 1);
-    let types = type_descs(m);
-    for len in 0..=MAX_NSN as i32 {
-        // `is_number_matching_desc`: a type with listed lengths only matches
-        // those lengths; a type without any inherits the general check.
-        let mut alts = Vec::new();
-        for d in &types {
-            if let Some(p) = d.p
-                && (d.l.is_empty() || d.l.contains(&len))
-            {
-                let p = wrapped(p)?;
-                alts.push(&p[1..p.len() - 1]);
-            }
+/// The union regex of every number type allowing NSN length `len`, or
+/// `None` when no type allows it.
+fn compile_len(m: &M, len: usize) -> Result<Option<Regex>, ()> {
+    let len = len as i32;
+    // `is_number_matching_desc`: a type with listed lengths only matches
+    // those lengths; a type without any inherits the general check.
+    let mut alts = Vec::new();
+    for d in type_descs(m) {
+        if let Some(p) = d.p
+            && (d.l.is_empty() || d.l.contains(&len))
+        {
+            let p = wrapped(p).ok_or(())?;
+            alts.push(&p[1..p.len() - 1]);
         }
-        if alts.is_empty() {
-            by_len.push(None);
-        } else {
-            by_len.push(Some(regex(&format!("^(?:{})$", alts.join("|")))?));
+    }
+    if alts.is_empty() {
+        return Ok(None);
+    }
+    regex(&format!("^(?:{})$", alts.join("|")))
+        .map(Some)
+        .ok_or(())
+}
+
+fn compile(m: &M) -> Option<Compiled> {
+    // Patterns the engine would treat as empty make the whole region the
+    // engine's; the per-length unions are built on first use (a file has
+    // one or two lengths per region, not eighteen).
+    for d in type_descs(m) {
+        if let Some(p) = d.p {
+            wrapped(p)?;
         }
     }
     Some(Compiled {
@@ -187,7 +199,7 @@ fn compile(m: &M) -> Option<Compiled> {
         ld_start: compile_start(m.ld).ok()?,
         idd_start: compile_start(m.idd).ok()?,
         npfp_start: compile_start(m.npfp).ok()?,
-        by_len,
+        by_len: (0..=MAX_NSN).map(|_| OnceLock::new()).collect(),
     })
 }
 
@@ -206,15 +218,19 @@ fn general_matches(r: &Region, c: &Compiled, nsn: &str) -> bool {
     c.general_full.as_ref().is_some_and(|re| re.is_match(nsn))
 }
 
-/// `get_number_type_helper(..) != Unknown`.
-fn has_type(r: &Region, c: &Compiled, nsn: &str) -> bool {
+/// `get_number_type_helper(..) != Unknown`; `None` when the fast path
+/// cannot tell.
+fn has_type(r: &Region, c: &Compiled, nsn: &str) -> Option<bool> {
     if !general_matches(r, c, nsn) {
-        return false;
+        return Some(false);
     }
-    c.by_len
-        .get(nsn.len())
-        .and_then(Option::as_ref)
-        .is_some_and(|re| re.is_match(nsn))
+    let Some(slot) = c.by_len.get(nsn.len()) else {
+        return Some(false);
+    };
+    match slot.get_or_init(|| compile_len(r.meta, nsn.len())) {
+        Ok(re) => Some(re.as_ref().is_some_and(|re| re.is_match(nsn))),
+        Err(()) => None,
+    }
 }
 
 /// Outcome of `test_number_length` with the unknown type.
@@ -438,7 +454,7 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
         for &i in list {
             let r = &t.regions[i];
             let c = r.compiled()?;
-            if c.ld_start.as_ref().is_some_and(|re| re.is_match(nsn)) || has_type(r, c, nsn) {
+            if c.ld_start.as_ref().is_some_and(|re| re.is_match(nsn)) || has_type(r, c, nsn)? {
                 chosen = Some(r);
                 break;
             }
@@ -451,12 +467,18 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
         return None;
     }
     let c = r.compiled()?;
-    Some(has_type(r, c, nsn))
+    has_type(r, c, nsn)
 }
 
 /// Whether the fast path knows `id` (an upper-case alpha-2 code).
 pub(super) fn knows_region(id: &str) -> bool {
     TABLES.by_id.contains_key(id)
+}
+
+/// The metadata's own copy of `id` when it is an upper-case alpha-2 code the
+/// fast path knows.
+pub(super) fn region_id(id: &str) -> Option<&'static str> {
+    TABLES.by_id.get(id).map(|&i| TABLES.regions[i].meta.id)
 }
 
 /// Whether `cc` is an assigned country calling code in the metadata.
