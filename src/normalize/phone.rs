@@ -358,7 +358,7 @@ fn read(
         // does, so its validity verdict is the engine's either way
         // (tests/normalize_fastpath.rs checks both verdicts in every region).
         match fast::is_valid(p.cc, nsn) {
-            Some(true) => return Some(format!("+{}{}", p.cc, nsn)),
+            Some(true) => return Some(e164(p.cc, nsn)),
             Some(false) => return None,
             None => {}
         }
@@ -368,6 +368,20 @@ fn read(
         return None;
     }
     engine_read(digits, plus, region)
+}
+
+/// `+{cc}{nsn}` without the formatting machinery (one allocation).
+fn e164(cc: i32, nsn: &str) -> String {
+    let mut out = String::with_capacity(4 + nsn.len());
+    out.push('+');
+    let cc = cc.unsigned_abs();
+    for div in [100, 10, 1] {
+        if cc >= div || div == 1 {
+            out.push(char::from(b'0' + (cc / div % 10) as u8));
+        }
+    }
+    out.push_str(nsn);
+    out
 }
 
 fn engine_read(digits: &str, plus: bool, region: Option<&str>) -> Option<String> {

@@ -327,6 +327,22 @@ pub(super) struct Parsed {
     pub nsn: String,
 }
 
+/// `n` in decimal, in `buf` (no allocation).
+fn decimal(n: i32, buf: &mut [u8; 11]) -> &str {
+    let mut n = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
 fn region_for_cc(t: &Tables, cc: i32) -> Option<&Region> {
     t.by_cc
         .get(&cc)
@@ -390,8 +406,9 @@ pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Pa
         national = rest.to_owned();
         if let Some(d) = default {
             let c = d.compiled()?;
-            let code = d.meta.cc.to_string();
-            if let Some(potential) = rest.strip_prefix(code.as_str()) {
+            let mut buf = [0u8; 11];
+            let code = decimal(d.meta.cc, &mut buf);
+            if let Some(potential) = rest.strip_prefix(code) {
                 let potential = strip_national_prefix(d, c, potential);
                 let full = c.general_full.as_ref().is_some_and(|g| g.is_match(rest));
                 let pot = c
