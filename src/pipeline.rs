@@ -10,12 +10,12 @@ use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::Mapping;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
-use crate::report::{RowResult, Status};
+use crate::report::{RowResult, RowView, Status};
 use crate::source::{Record, RecordProblem, Source, SourceError};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Records handed to the normalizers at a time: large enough to amortise
 /// the thread hand-off, small enough to keep memory flat.
@@ -88,6 +88,30 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The report line for this row as it stands, borrowing this row's text
+    /// (what `validate` writes; [`Prepared::to_result`] is the owned form).
+    pub fn view(&self, status: Status) -> RowView<'_> {
+        RowView {
+            seq: self.seq,
+            row: self.row,
+            status,
+            reason: match self.reasons.as_slice() {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(one.as_str()),
+                many => Cow::Owned(many.join("; ")),
+            },
+            phone: if self.status == Status::Invalid {
+                ""
+            } else {
+                &self.contact.phone
+            },
+            email: &self.contact.email,
+            duplicate_of: self.duplicate_of,
+            remote_id: "",
+            raw: &self.raw,
+        }
+    }
+
     /// The report line for this row as it stands.
     pub fn to_result(&self, status: Status) -> RowResult {
         RowResult {
@@ -191,18 +215,23 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
 }
 
 /// Streams prepared rows a chunk at a time, in input order.
+///
+/// Three stages overlap: a reader thread parses records, a normalizer
+/// thread hands each chunk to rayon's pool, and the consumer deduplicates
+/// (in order) and writes while the next chunks are being prepared.
 pub struct Pipeline {
-    rx: Receiver<Result<Vec<Record>, SourceError>>,
-    mapping: Arc<Mapping>,
-    opts: PrepareOptions,
+    rx: Receiver<Result<Vec<Prepared>, SourceError>>,
     deduper: Deduper,
-    seq: u64,
 }
+
+/// Prepared chunks waiting for the consumer: enough to keep the pool busy
+/// while the consumer writes, few enough to keep memory flat.
+const PREPARED_QUEUE: usize = 2;
 
 impl Pipeline {
     /// Starts reading `source` on a background thread.
     pub fn new(source: Source, mapping: Mapping, opts: PrepareOptions) -> Pipeline {
-        let (tx, rx) = sync_channel(4);
+        let (tx, records_rx) = sync_channel(4);
         let mut records = source.records;
         std::thread::spawn(move || {
             loop {
@@ -227,12 +256,37 @@ impl Pipeline {
                 }
             }
         });
+        let (tx, rx) = sync_channel(PREPARED_QUEUE);
+        std::thread::spawn(move || normalize_chunks(records_rx, tx, &mapping, &opts));
         Pipeline {
             rx,
-            mapping: Arc::new(mapping),
-            opts,
             deduper: Deduper::new(),
-            seq: 0,
+        }
+    }
+}
+
+/// The normalizer stage: record chunks in, prepared chunks out, in order.
+/// Stops when either end hangs up.
+fn normalize_chunks(
+    rx: Receiver<Result<Vec<Record>, SourceError>>,
+    tx: SyncSender<Result<Vec<Prepared>, SourceError>>,
+    mapping: &Mapping,
+    opts: &PrepareOptions,
+) {
+    let mut seq = 0u64;
+    for chunk in rx {
+        let out = chunk.map(|chunk| {
+            let base = seq;
+            seq += chunk.len() as u64;
+            chunk
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, rec)| prepare_record(base + i as u64, rec, mapping, opts))
+                .collect()
+        });
+        let fatal = out.is_err();
+        if tx.send(out).is_err() || fatal {
+            return;
         }
     }
 }
@@ -241,19 +295,10 @@ impl Iterator for Pipeline {
     type Item = Result<Vec<Prepared>, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let chunk = match self.rx.recv().ok()? {
+        let mut prepared = match self.rx.recv().ok()? {
             Ok(c) => c,
             Err(e) => return Some(Err(e)),
         };
-        let base = self.seq;
-        self.seq += chunk.len() as u64;
-        let mapping = &self.mapping;
-        let opts = &self.opts;
-        let mut prepared: Vec<Prepared> = chunk
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, rec)| prepare_record(base + i as u64, rec, mapping, opts))
-            .collect();
         for p in prepared.iter_mut() {
             if let Some(key) = &p.key
                 && let Some(first) = self.deduper.claim(key, p.row)

@@ -4,6 +4,7 @@
 //! whatever happened to it.
 
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::BufWriter;
@@ -109,6 +110,78 @@ pub struct RowResult {
     pub raw: Vec<String>,
 }
 
+impl RowResult {
+    /// The row as a [`RowView`] borrowing this result.
+    pub fn view(&self) -> RowView<'_> {
+        RowView {
+            seq: self.seq,
+            row: self.row,
+            status: self.status,
+            reason: Cow::Borrowed(&self.reason),
+            phone: &self.phone,
+            email: &self.email,
+            duplicate_of: self.duplicate_of,
+            remote_id: &self.remote_id,
+            raw: &self.raw,
+        }
+    }
+}
+
+/// One line of the report, borrowing its text from wherever it lives (see
+/// [`ReportWriter::push_view`]); the fields mean what [`RowResult`]'s do.
+#[derive(Debug, Clone)]
+pub struct RowView<'a> {
+    /// Position in the input (0-based), for ordering.
+    pub seq: u64,
+    /// Row number as a spreadsheet user sees it.
+    pub row: u64,
+    /// What happened.
+    pub status: Status,
+    /// Stable code plus detail, `;`-separated when several.
+    pub reason: Cow<'a, str>,
+    /// E.164 phone (empty when invalid).
+    pub phone: &'a str,
+    /// Normalized e-mail.
+    pub email: &'a str,
+    /// The earlier row with the same key.
+    pub duplicate_of: Option<u64>,
+    /// The platform's id for the contact.
+    pub remote_id: &'a str,
+    /// The input's own fields, verbatim.
+    pub raw: &'a [String],
+}
+
+impl RowView<'_> {
+    /// An owned copy, for a row that has to wait for an earlier one.
+    pub fn to_owned_result(&self) -> RowResult {
+        RowResult {
+            seq: self.seq,
+            row: self.row,
+            status: self.status,
+            reason: self.reason.clone().into_owned(),
+            phone: self.phone.to_owned(),
+            email: self.email.to_owned(),
+            duplicate_of: self.duplicate_of,
+            remote_id: self.remote_id.to_owned(),
+            raw: self.raw.to_vec(),
+        }
+    }
+}
+
+/// Decimal digits of `n` in `buf`, without going through `fmt`.
+fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
 /// A report file could not be written.
 #[derive(Debug, Error)]
 pub enum ReportError {
@@ -153,7 +226,13 @@ impl Counts {
         *self.by_status.entry(status).or_default() += 1;
         for part in reason.split("; ").filter(|p| !p.is_empty()) {
             let code = part.split(':').next().unwrap_or(part).trim();
-            *self.by_reason.entry(code.to_string()).or_default() += 1;
+            // Codes repeat: only the first sighting allocates.
+            match self.by_reason.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    self.by_reason.insert(code.to_string(), 1);
+                }
+            }
         }
     }
 
@@ -229,7 +308,6 @@ pub struct ReportWriter {
     pending: HashMap<u64, RowResult>,
     next_seq: u64,
     counts: Counts,
-    line: Vec<String>,
     width: usize,
 }
 
@@ -264,7 +342,6 @@ impl ReportWriter {
             pending: HashMap::new(),
             next_seq: 0,
             counts: Counts::default(),
-            line: Vec::new(),
             width: headers.len(),
         })
     }
@@ -275,41 +352,82 @@ impl ReportWriter {
             self.pending.insert(result.seq, result);
             return Ok(());
         }
-        self.write_one(&result)?;
+        self.write_one(&result.view())?;
+        self.advance()
+    }
+
+    /// [`ReportWriter::push`] for borrowed data: a row arriving in order is
+    /// written straight from the caller's buffers, with no copy.
+    pub fn push_view(&mut self, row: &RowView<'_>) -> Result<(), ReportError> {
+        if row.seq != self.next_seq {
+            let owned = row.to_owned_result();
+            self.pending.insert(owned.seq, owned);
+            return Ok(());
+        }
+        self.write_one(row)?;
+        self.advance()
+    }
+
+    /// Moves past a written row and writes any results that were waiting
+    /// for it.
+    fn advance(&mut self) -> Result<(), ReportError> {
         self.next_seq += 1;
         while let Some(next) = self.pending.remove(&self.next_seq) {
-            self.write_one(&next)?;
+            self.write_one(&next.view())?;
             self.next_seq += 1;
         }
         Ok(())
     }
 
-    fn write_one(&mut self, r: &RowResult) -> Result<(), ReportError> {
+    fn write_one(&mut self, r: &RowView<'_>) -> Result<(), ReportError> {
         self.counts.add(r.status, &r.reason);
-        self.line.clear();
-        self.line.push(r.row.to_string());
-        self.line.push(r.status.as_str().to_string());
-        self.line.push(r.reason.clone());
-        self.line.push(r.phone.clone());
-        self.line.push(r.email.clone());
-        self.line
-            .push(r.duplicate_of.map(|d| d.to_string()).unwrap_or_default());
-        if self.opts.remote_id {
-            self.line.push(r.remote_id.clone());
-        }
-        self.line.extend(r.raw.iter().cloned());
-        let path = self.opts.report.display().to_string();
-        write_record(&mut self.report, &self.line, &path)?;
-        if let (Some(w), true) = (self.rejects.as_mut(), r.status.is_rejection()) {
-            let mut rec = r.raw.clone();
-            // A short (ragged) row is padded so `waport_error` stays in
-            // its own column when the file is opened in a spreadsheet.
-            if rec.len() < self.width {
-                rec.resize(self.width, String::new());
+        let report = &mut self.report;
+        let result = (|| -> csv::Result<()> {
+            let mut buf = [0u8; 20];
+            report.write_field(itoa(r.row, &mut buf))?;
+            report.write_field(r.status.as_str())?;
+            report.write_field(r.reason.as_bytes())?;
+            report.write_field(r.phone)?;
+            report.write_field(r.email)?;
+            match r.duplicate_of {
+                Some(d) => report.write_field(itoa(d, &mut buf))?,
+                None => report.write_field([])?,
             }
-            rec.push(r.reason.clone());
-            let path = self.opts.rejects.as_ref().map(|p| p.display().to_string());
-            write_record(w, &rec, path.as_deref().unwrap_or(""))?;
+            if self.opts.remote_id {
+                report.write_field(r.remote_id)?;
+            }
+            for f in r.raw {
+                report.write_field(f)?;
+            }
+            report.write_record(std::iter::empty::<&[u8]>())
+        })();
+        result.map_err(|e| ReportError::Write {
+            path: self.opts.report.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if let (Some(w), true) = (self.rejects.as_mut(), r.status.is_rejection()) {
+            let width = self.width;
+            let result = (|| -> csv::Result<()> {
+                for f in r.raw {
+                    w.write_field(f)?;
+                }
+                // A short (ragged) row is padded so `waport_error` stays in
+                // its own column when the file is opened in a spreadsheet.
+                for _ in r.raw.len()..width {
+                    w.write_field("")?;
+                }
+                w.write_field(r.reason.as_bytes())?;
+                w.write_record(std::iter::empty::<&[u8]>())
+            })();
+            result.map_err(|e| ReportError::Write {
+                path: self
+                    .opts
+                    .rejects
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                message: e.to_string(),
+            })?;
         }
         Ok(())
     }
@@ -326,7 +444,7 @@ impl ReportWriter {
         let mut rest: Vec<RowResult> = self.pending.drain().map(|(_, r)| r).collect();
         rest.sort_by_key(|r| r.seq);
         for r in rest {
-            self.write_one(&r)?;
+            self.write_one(&r.view())?;
         }
         let path = self.opts.report.display().to_string();
         self.report.flush().map_err(|e| ReportError::Write {

@@ -92,7 +92,7 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
             Ok(rows) => {
                 for p in rows {
                     let status = p.status;
-                    writer.push(p.to_result(status))?;
+                    writer.push_view(&p.view(status))?;
                 }
             }
             Err(e) => {

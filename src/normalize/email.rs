@@ -37,9 +37,17 @@ pub fn normalize(raw: &str) -> Result<String, InvalidEmail> {
     }
     let (local, domain) = t.split_once('@').ok_or(InvalidEmail)?;
     check_local(local)?;
-    let domain = domain.to_lowercase();
-    check_domain(&domain)?;
-    let out = format!("{local}@{domain}");
+    // One allocation for the usual ASCII domain; `to_lowercase` for the rest.
+    let mut out = String::with_capacity(t.len());
+    out.push_str(local);
+    out.push('@');
+    if domain.is_ascii() {
+        out.push_str(domain);
+        out[local.len() + 1..].make_ascii_lowercase();
+    } else {
+        out.push_str(&domain.to_lowercase());
+    }
+    check_domain(&out[local.len() + 1..])?;
     if out.len() > MAX_TOTAL {
         return Err(InvalidEmail);
     }
@@ -80,14 +88,12 @@ fn check_domain(domain: &str) -> Result<(), InvalidEmail> {
     if domain.is_empty() || domain.len() > MAX_DOMAIN || domain.starts_with('[') {
         return Err(InvalidEmail);
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
+    let Some((_, tld)) = domain.rsplit_once('.') else {
         return Err(InvalidEmail);
-    }
-    for label in &labels {
+    };
+    for label in domain.split('.') {
         check_label(label)?;
     }
-    let tld = labels[labels.len() - 1];
     if tld.is_ascii() {
         // A TLD is never numeric; email-validator wants it to end in a letter.
         if !tld.ends_with(|c: char| c.is_ascii_alphabetic()) {

@@ -16,12 +16,14 @@
 //!
 //! Reading and validation have two implementations: the engine itself, and a
 //! fast path (`phone/fast.rs`) that replays the engine's rules on the digits
-//! with the engine's own metadata (`phone/meta.rs`). The fast path only ever
-//! *accepts*; whenever it declines or rejects, the engine decides.
+//! with the engine's own metadata (`phone/meta.rs`). When the fast path
+//! parses a number, its verdict (valid or not) is final; whenever it
+//! declines, the engine decides.
 
 mod fast;
 mod meta;
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -56,7 +58,7 @@ impl PhoneError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
     /// Decided without the engine: cleaning rejected it, or the fast path
-    /// accepted it.
+    /// accepted or rejected every reading tried.
     Fast,
     /// The engine was consulted at least once.
     Engine,
@@ -201,6 +203,14 @@ fn trim(s: &str) -> &str {
     })
 }
 
+/// Drops a trailing extension (never the whole cell).
+fn strip_extension(s: &str) -> &str {
+    match EXTENSION.find(s) {
+        Some(m) if m.start() > 0 => &s[..m.start()],
+        _ => s,
+    }
+}
+
 fn clean(raw: &str) -> Result<Cleaned, PhoneError> {
     let mut s = trim(raw);
     s = trim(s.strip_prefix(['\'', '\u{2019}']).unwrap_or(s));
@@ -223,10 +233,12 @@ fn clean(raw: &str) -> Result<Cleaned, PhoneError> {
             s = num;
         }
     }
-    if let Some(m) = EXTENSION.find(s)
-        && m.start() > 0
+    // Every extension marker has a letter, `#` or `;`: a cell of digits and
+    // punctuation (nearly all of them) skips the regex.
+    if s.bytes()
+        .any(|b| b.is_ascii_alphabetic() || b == b'#' || b == b';' || b >= 0x80)
     {
-        s = &s[..m.start()];
+        s = strip_extension(s);
     }
     s = trim(s);
     // A number stored as a float shows up as "5215512345678.0".
@@ -262,9 +274,25 @@ fn clean(raw: &str) -> Result<Cleaned, PhoneError> {
     Ok(Cleaned { intl: plus, digits })
 }
 
+/// Upper-case alpha-2 codes that both the country table and the metadata
+/// know: exactly the codes [`resolve_region`] resolves to themselves.
+static KNOWN_CODES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    super::country_names::CODES
+        .iter()
+        .filter_map(|&(a2, _)| fast::region_id(a2).map(|id| (a2, id)))
+        .collect()
+});
+
 /// Upper-case alpha-2 region the metadata knows, from a code or a name.
 fn resolve_region(region: Option<&str>) -> Option<&'static str> {
-    let code = super::country::region_code(region?)?;
+    let region = region?;
+    // The pipeline already passes a resolved code: skip the name lookup.
+    if region.len() == 2
+        && let Some(&id) = KNOWN_CODES.get(region)
+    {
+        return Some(id);
+    }
+    let code = super::country::region_code(region)?;
     fast::knows_region(code).then_some(code)
 }
 
@@ -326,8 +354,13 @@ fn read(
         && let Some(p) = fast::parse(digits, plus, region)
     {
         let nsn = strip_mx_1(p.cc, &p.nsn).unwrap_or(&p.nsn);
-        if fast::is_valid(p.cc, nsn) == Some(true) {
-            return Some(format!("+{}{}", p.cc, nsn));
+        // When the fast path parsed the number it parsed it as the engine
+        // does, so its validity verdict is the engine's either way
+        // (tests/normalize_fastpath.rs checks both verdicts in every region).
+        match fast::is_valid(p.cc, nsn) {
+            Some(true) => return Some(e164(p.cc, nsn)),
+            Some(false) => return None,
+            None => {}
         }
     }
     *path = Path::Engine;
@@ -335,6 +368,20 @@ fn read(
         return None;
     }
     engine_read(digits, plus, region)
+}
+
+/// `+{cc}{nsn}` without the formatting machinery (one allocation).
+fn e164(cc: i32, nsn: &str) -> String {
+    let mut out = String::with_capacity(4 + nsn.len());
+    out.push('+');
+    let cc = cc.unsigned_abs();
+    for div in [100, 10, 1] {
+        if cc >= div || div == 1 {
+            out.push(char::from(b'0' + (cc / div % 10) as u8));
+        }
+    }
+    out.push_str(nsn);
+    out
 }
 
 fn engine_read(digits: &str, plus: bool, region: Option<&str>) -> Option<String> {

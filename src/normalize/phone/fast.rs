@@ -10,13 +10,15 @@
 //! `maybe_strip_national_prefix_and_carrier_code`, `test_number_length`,
 //! `get_region_for_number`, `get_number_type_helper`) and declines (`None`)
 //! wherever it does not replicate the engine, such as non-geographic calling
-//! codes or error paths; the caller then asks the engine. Only its *accepts*
-//! are trusted: a rejection is always re-checked by the engine.
+//! codes or error paths; the caller then asks the engine. A number it parses
+//! is parsed exactly as the engine parses it, so both its accepts and its
+//! rejections are final (tests/normalize_fastpath.rs checks both, in every
+//! region of the metadata).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use super::meta::METADATA;
 
@@ -65,8 +67,9 @@ struct Compiled {
     idd_start: Option<Regex>,
     npfp_start: Option<Regex>,
     /// For each NSN length, one regex matching any number type's pattern
-    /// that allows that length (`None`: no type allows it).
-    by_len: Vec<Option<Regex>>,
+    /// that allows that length (`None`: no type allows it; `Err`: it does
+    /// not compile, so the fast path declines), built on first use.
+    by_len: Vec<OnceLock<Result<Option<Regex>, ()>>>,
 }
 
 struct Region {
@@ -116,10 +119,17 @@ fn wrapped(p: &str) -> Option<&str> {
     (p.len() >= 6 && p.starts_with("^(?:") && p.ends_with(")$")).then_some(p)
 }
 
+/// Builds a metadata regex. Our haystacks are ASCII digits, so `\d` only
+/// needs to mean `[0-9]`: Unicode mode would make every `\d` a large UTF-8
+/// automaton, which cost most of a second and ~200 MB to compile.
+fn regex(p: &str) -> Option<Regex> {
+    RegexBuilder::new(p).unicode(false).build().ok()
+}
+
 fn compile_full(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
     match p {
         None => Ok(None),
-        Some(p) => Regex::new(wrapped(p).ok_or(())?).map(Some).map_err(|_| ()),
+        Some(p) => regex(wrapped(p).ok_or(())?).map(Some).ok_or(()),
     }
 }
 
@@ -128,7 +138,7 @@ fn compile_start(p: Option<&'static str>) -> Result<Option<Regex>, ()> {
         None => Ok(None),
         Some(p) => {
             let p = wrapped(p).ok_or(())?;
-            Regex::new(&p[..p.len() - 1]).map(Some).map_err(|_| ())
+            regex(&p[..p.len() - 1]).map(Some).ok_or(())
         }
     }
 }
@@ -152,25 +162,36 @@ fn type_descs(m: &M) -> Vec<&D> {
     v
 }
 
-fn compile(m: &M) -> Option<Compiled> {
-    let mut by_len = Vec::with_capacity(MAX_NSN + 1);
-    let types = type_descs(m);
-    for len in 0..=MAX_NSN as i32 {
-        // `is_number_matching_desc`: a type with listed lengths only matches
-        // those lengths; a type without any inherits the general check.
-        let mut alts = Vec::new();
-        for d in &types {
-            if let Some(p) = d.p
-                && (d.l.is_empty() || d.l.contains(&len))
-            {
-                let p = wrapped(p)?;
-                alts.push(&p[1..p.len() - 1]);
-            }
+/// The union regex of every number type allowing NSN length `len`, or
+/// `None` when no type allows it.
+fn compile_len(m: &M, len: usize) -> Result<Option<Regex>, ()> {
+    let len = len as i32;
+    // `is_number_matching_desc`: a type with listed lengths only matches
+    // those lengths; a type without any inherits the general check.
+    let mut alts = Vec::new();
+    for d in type_descs(m) {
+        if let Some(p) = d.p
+            && (d.l.is_empty() || d.l.contains(&len))
+        {
+            let p = wrapped(p).ok_or(())?;
+            alts.push(&p[1..p.len() - 1]);
         }
-        if alts.is_empty() {
-            by_len.push(None);
-        } else {
-            by_len.push(Some(Regex::new(&format!("^(?:{})$", alts.join("|"))).ok()?));
+    }
+    if alts.is_empty() {
+        return Ok(None);
+    }
+    regex(&format!("^(?:{})$", alts.join("|")))
+        .map(Some)
+        .ok_or(())
+}
+
+fn compile(m: &M) -> Option<Compiled> {
+    // Patterns the engine would treat as empty make the whole region the
+    // engine's; the per-length unions are built on first use (a file has
+    // one or two lengths per region, not eighteen).
+    for d in type_descs(m) {
+        if let Some(p) = d.p {
+            wrapped(p)?;
         }
     }
     Some(Compiled {
@@ -178,7 +199,7 @@ fn compile(m: &M) -> Option<Compiled> {
         ld_start: compile_start(m.ld).ok()?,
         idd_start: compile_start(m.idd).ok()?,
         npfp_start: compile_start(m.npfp).ok()?,
-        by_len,
+        by_len: (0..=MAX_NSN).map(|_| OnceLock::new()).collect(),
     })
 }
 
@@ -197,15 +218,19 @@ fn general_matches(r: &Region, c: &Compiled, nsn: &str) -> bool {
     c.general_full.as_ref().is_some_and(|re| re.is_match(nsn))
 }
 
-/// `get_number_type_helper(..) != Unknown`.
-fn has_type(r: &Region, c: &Compiled, nsn: &str) -> bool {
+/// `get_number_type_helper(..) != Unknown`; `None` when the fast path
+/// cannot tell.
+fn has_type(r: &Region, c: &Compiled, nsn: &str) -> Option<bool> {
     if !general_matches(r, c, nsn) {
-        return false;
+        return Some(false);
     }
-    c.by_len
-        .get(nsn.len())
-        .and_then(Option::as_ref)
-        .is_some_and(|re| re.is_match(nsn))
+    let Some(slot) = c.by_len.get(nsn.len()) else {
+        return Some(false);
+    };
+    match slot.get_or_init(|| compile_len(r.meta, nsn.len())) {
+        Ok(re) => Some(re.as_ref().is_some_and(|re| re.is_match(nsn))),
+        Err(()) => None,
+    }
 }
 
 /// Outcome of `test_number_length` with the unknown type.
@@ -302,6 +327,22 @@ pub(super) struct Parsed {
     pub nsn: String,
 }
 
+/// `n` in decimal, in `buf` (no allocation).
+fn decimal(n: i32, buf: &mut [u8; 11]) -> &str {
+    let mut n = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
 fn region_for_cc(t: &Tables, cc: i32) -> Option<&Region> {
     t.by_cc
         .get(&cc)
@@ -365,8 +406,9 @@ pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Pa
         national = rest.to_owned();
         if let Some(d) = default {
             let c = d.compiled()?;
-            let code = d.meta.cc.to_string();
-            if let Some(potential) = rest.strip_prefix(code.as_str()) {
+            let mut buf = [0u8; 11];
+            let code = decimal(d.meta.cc, &mut buf);
+            if let Some(potential) = rest.strip_prefix(code) {
                 let potential = strip_national_prefix(d, c, potential);
                 let full = c.general_full.as_ref().is_some_and(|g| g.is_match(rest));
                 let pot = c
@@ -429,7 +471,7 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
         for &i in list {
             let r = &t.regions[i];
             let c = r.compiled()?;
-            if c.ld_start.as_ref().is_some_and(|re| re.is_match(nsn)) || has_type(r, c, nsn) {
+            if c.ld_start.as_ref().is_some_and(|re| re.is_match(nsn)) || has_type(r, c, nsn)? {
                 chosen = Some(r);
                 break;
             }
@@ -442,12 +484,18 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
         return None;
     }
     let c = r.compiled()?;
-    Some(has_type(r, c, nsn))
+    has_type(r, c, nsn)
 }
 
 /// Whether the fast path knows `id` (an upper-case alpha-2 code).
 pub(super) fn knows_region(id: &str) -> bool {
     TABLES.by_id.contains_key(id)
+}
+
+/// The metadata's own copy of `id` when it is an upper-case alpha-2 code the
+/// fast path knows.
+pub(super) fn region_id(id: &str) -> Option<&'static str> {
+    TABLES.by_id.get(id).map(|&i| TABLES.regions[i].meta.id)
 }
 
 /// Whether `cc` is an assigned country calling code in the metadata.
