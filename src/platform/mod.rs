@@ -373,6 +373,45 @@ pub fn connect(
     })
 }
 
+/// A users batch on a platform that has no users API: every item invalid.
+pub(crate) fn no_users_api(platform: &str, n: usize) -> BatchResult {
+    BatchResult {
+        results: vec![
+            ItemResult::done(
+                Status::Invalid,
+                "",
+                format!("unsupported_entity: {platform} has no users API")
+            );
+            n
+        ],
+        halt: None,
+    }
+}
+
+/// Sends a batch one contact at a time, for APIs without a batch endpoint:
+/// once one answer halts the run, the items after it are not sent.
+pub(crate) async fn send_each<'a, F, Fut>(
+    items: &'a [Item],
+    maybe_applied: &[bool],
+    mut send_one: F,
+) -> BatchResult
+where
+    F: FnMut(&'a Item, bool) -> Fut,
+    Fut: Future<Output = (ItemResult, Option<Halt>)>,
+{
+    let mut out = BatchResult::default();
+    for (i, item) in items.iter().enumerate() {
+        if out.halt.is_some() {
+            out.results.push(ItemResult::NotSent);
+            continue;
+        }
+        let (res, halt) = send_one(item, maybe_applied.get(i).copied().unwrap_or(false)).await;
+        out.results.push(res);
+        out.halt = halt;
+    }
+    out
+}
+
 /// Maps a failed request to a per-item result: a cancellation is
 /// `NotSent`, anything else a transient failure.
 pub(crate) fn failure_result(f: http::Failure) -> ItemResult {

@@ -557,27 +557,13 @@ impl Platform for Wapiflow {
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {
         Box::pin(async move {
-            let mut out = BatchResult::default();
-            for (i, item) in items.iter().enumerate() {
-                if entity == Entity::Users {
-                    out.results.push(ItemResult::done(
-                        Status::Invalid,
-                        "",
-                        "unsupported_entity: WapiFlow has no users API",
-                    ));
-                    continue;
-                }
-                if out.halt.is_some() {
-                    out.results.push(ItemResult::NotSent);
-                    continue;
-                }
-                let (res, halt) = self
-                    .send_one(mode, item, maybe_applied.get(i).copied().unwrap_or(false))
-                    .await;
-                out.results.push(res);
-                out.halt = halt;
+            if entity == Entity::Users {
+                return super::no_users_api("WapiFlow", items.len());
             }
-            out
+            super::send_each(items, maybe_applied, |item, applied| {
+                self.send_one(mode, item, applied)
+            })
+            .await
         })
     }
 

@@ -517,34 +517,15 @@ impl Platform for Whaapy {
     ) -> BoxFuture<'a, BatchResult> {
         Box::pin(async move {
             if entity == Entity::Users {
-                return BatchResult {
-                    results: vec![
-                        ItemResult::done(
-                            Status::Invalid,
-                            "",
-                            "unsupported_entity: Whaapy has no users API"
-                        );
-                        items.len()
-                    ],
-                    halt: None,
-                };
+                return super::no_users_api("Whaapy", items.len());
             }
             if self.bulk {
                 return self.send_bulk(mode, items, maybe_applied).await;
             }
-            let mut out = BatchResult::default();
-            for (i, item) in items.iter().enumerate() {
-                if out.halt.is_some() {
-                    out.results.push(ItemResult::NotSent);
-                    continue;
-                }
-                let (res, halt) = self
-                    .send_one(mode, item, maybe_applied.get(i).copied().unwrap_or(false))
-                    .await;
-                out.results.push(res);
-                out.halt = halt;
-            }
-            out
+            super::send_each(items, maybe_applied, |item, applied| {
+                self.send_one(mode, item, applied)
+            })
+            .await
         })
     }
 
