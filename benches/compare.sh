@@ -14,7 +14,7 @@ rows=("$@")
 data=bench-data
 mkdir -p "$data"
 cargo build --release --quiet
-bin=target/release/waport
+bin=${CARGO_TARGET_DIR:-target}/release/waport
 if [ ! -x "$data/venv/bin/python" ]; then
   python3 -m venv "$data/venv"
   "$data/venv/bin/pip" install --quiet pandas phonenumbers email-validator
