@@ -139,3 +139,58 @@ fn resume_continues_an_interrupted_job_by_id() {
     assert_eq!(code(&out), 1, "a finished job cannot be resumed");
     assert!(stderr(&out).contains("already finished"));
 }
+
+#[test]
+fn ctrl_c_writes_the_whole_report_exits_130_and_the_job_resumes() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    let mut file = String::from("name,phone\n");
+    for i in 0..300 {
+        file.push_str(&format!("C{i},+52 55 7100 {i:04}\n"));
+    }
+    wd.write("c.csv", file);
+    let mut cmd = wd.command(&[
+        "import", "c.csv", "--to", "whaapy", "--rate", "50", "--json",
+    ]);
+    emu.env(&mut cmd);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    let j = json_of(&out);
+    assert_eq!(j["rows"], 300, "every row is in the report: {j}");
+    let created = j["created"].as_u64().unwrap();
+    assert!(created > 0 && created < 300, "{j}");
+    assert_eq!(j["skipped"].as_u64().unwrap() + created, 300, "{j}");
+    let (_, rows) = wd.read_csv("c.report.csv");
+    assert_eq!(rows.len(), 300);
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "skipped")
+            .all(|r| r[2] == "interrupted")
+    );
+    assert_eq!(
+        emu.contacts("whaapy").len() as u64,
+        created,
+        "requests in flight finished"
+    );
+    // Running it again continues the job and sends only what was skipped.
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "c.csv", "--to", "whaapy", "--json", "--rate", "400",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let j2 = json_of(&out);
+    assert_eq!(j2["job"], j["job"], "the interrupted job is continued");
+    assert_eq!(j2["requests"].as_u64().unwrap(), 300 - created, "{j2}");
+    assert_eq!(emu.contacts("whaapy").len(), 300);
+}
