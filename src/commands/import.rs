@@ -161,13 +161,24 @@ struct Intent {
     known: String,
 }
 
-/// Whether an answer of `created` for a contact whose id was already known
-/// is really an update (Wazzup's upsert answers the same for both).
-fn settle(status: Status, known: &str, remote_id: &str) -> Status {
-    if status == Status::Created && !known.is_empty() && known == remote_id {
+/// What an answer of `created` really means.
+///
+/// - For an id the journal already knew for the key, it is an update
+///   (Wazzup's upsert answers the same for both).
+/// - In create mode, a contact found after a lost answer (`lost_answer`)
+///   was made by the earlier attempt, or was there before with only the
+///   "duplicate" answer lost: no answer tells which. It is reported
+///   `exists`, never `created`, so a rollback cannot delete a contact the
+///   user had before; at worst it leaves one an earlier attempt made.
+fn settle(o: &ItemOutcome, known: &str, mode: Mode) -> Status {
+    if o.status != Status::Created {
+        o.status
+    } else if !known.is_empty() && known == o.remote_id {
         Status::Updated
+    } else if mode == Mode::Create && o.reason.starts_with("lost_answer") {
+        Status::Exists
     } else {
-        status
+        o.status
     }
 }
 
@@ -179,6 +190,8 @@ struct JobLog {
     /// Rows handed to the uploader, by seq.
     intents: Mutex<HashMap<u64, Intent>>,
     failed: AtomicBool,
+    /// The run's write mode (see [`settle`]).
+    mode: Mode,
 }
 
 impl JobLog {
@@ -226,7 +239,7 @@ impl UploadHooks for JobLog {
                 .iter()
                 .filter_map(|o| {
                     let known = map.remove(&o.seq).map(|i| i.known).unwrap_or_default();
-                    let status = settle(o.status, &known, &o.remote_id);
+                    let status = settle(o, &known, self.mode);
                     journal_result(status, &o.remote_id, &o.reason)
                         .map(|r| RowOutcome::of_sent(o.row, r))
                 })
@@ -432,6 +445,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             job: job.id,
             intents: Mutex::new(HashMap::new()),
             failed: AtomicBool::new(false),
+            mode: cfg.mode,
         }));
     }
 
@@ -537,7 +551,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
                 Some(Direct::Sent(base)) => {
                     let seq = base.seq;
                     if let Some(o) = early.remove(&seq) {
-                        writer.push(merge(base, o))?;
+                        writer.push(merge(base, o, cfg.mode))?;
                     } else {
                         pending.insert(seq, Pending { base });
                     }
@@ -546,7 +560,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             },
             o = out_rx.recv(), if out_open => match o {
                 Some(o) => match pending.remove(&o.seq) {
-                    Some(p) => writer.push(merge(p.base, o))?,
+                    Some(p) => writer.push(merge(p.base, o, cfg.mode))?,
                     None => { early.insert(o.seq, o); }
                 },
                 None => out_open = false,
@@ -688,8 +702,8 @@ pub fn sandbox_platform(kind: PlatformKind) -> emulator::Platform {
     }
 }
 
-fn merge(mut base: RowResult, o: ItemOutcome) -> RowResult {
-    base.status = settle(o.status, &base.remote_id, &o.remote_id);
+fn merge(mut base: RowResult, o: ItemOutcome, mode: Mode) -> RowResult {
+    base.status = settle(&o, &base.remote_id, mode);
     base.remote_id = o.remote_id;
     if !o.reason.is_empty() {
         if base.reason.is_empty() {
@@ -937,4 +951,48 @@ fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
         return Plan::Done(Status::Unchanged, remote.clone(), String::new());
     }
     Plan::Send
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(remote_id: &str, reason: &str) -> ItemOutcome {
+        ItemOutcome {
+            seq: 0,
+            row: 2,
+            status: Status::Created,
+            remote_id: remote_id.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn created_is_only_claimed_when_it_can_be_true() {
+        // An id the journal already knew: Wazzup's upsert, really an update.
+        assert_eq!(
+            settle(&created("w-1", ""), "w-1", Mode::Upsert),
+            Status::Updated
+        );
+        // A new id: created.
+        assert_eq!(
+            settle(&created("w-2", ""), "w-1", Mode::Upsert),
+            Status::Created
+        );
+        assert_eq!(
+            settle(&created("w-2", ""), "", Mode::Create),
+            Status::Created
+        );
+        // Found after a lost answer in create mode: maybe there before.
+        let lost = created(
+            "9",
+            "lost_answer: found on the platform after an attempt whose answer was lost",
+        );
+        assert_eq!(settle(&lost, "", Mode::Create), Status::Exists);
+        assert_eq!(settle(&lost, "", Mode::Upsert), Status::Created);
+        // Other statuses pass through.
+        let mut failed = created("", "boom");
+        failed.status = Status::Failed;
+        assert_eq!(settle(&failed, "x", Mode::Create), Status::Failed);
+    }
 }

@@ -403,7 +403,9 @@ impl Wapiflow {
                         ItemResult::done(
                             Status::Created,
                             id,
-                            with("lost_answer: an earlier attempt created it"),
+                            with(
+                                "lost_answer: found on the platform after an attempt whose answer was lost",
+                            ),
                         ),
                         None,
                     );

@@ -277,7 +277,7 @@ impl Whaapy {
                         ItemResult::done(
                             Status::Created,
                             existing,
-                            "lost_answer: an earlier attempt created it",
+                            "lost_answer: found on the platform after an attempt whose answer was lost",
                         ),
                         None,
                     ),
@@ -365,7 +365,7 @@ impl Whaapy {
                                 Mode::Create if maybe_applied[*i] => ItemResult::done(
                                     Status::Created,
                                     id,
-                                    "lost_answer: an earlier attempt created it",
+                                    "lost_answer: found on the platform after an attempt whose answer was lost",
                                 ),
                                 Mode::Create => ItemResult::done(Status::Exists, id, ""),
                             }

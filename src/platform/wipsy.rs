@@ -503,7 +503,7 @@ impl Wipsy {
                             ItemResult::done(
                                 Status::Created,
                                 id,
-                                "lost_answer: an earlier attempt created it",
+                                "lost_answer: found on the platform after an attempt whose answer was lost",
                             ),
                             None,
                         );
@@ -523,7 +523,7 @@ impl Wipsy {
                     ItemResult::done(
                         Status::Created,
                         id,
-                        "lost_answer: an earlier attempt created it",
+                        "lost_answer: found on the platform after an attempt whose answer was lost",
                     ),
                     None,
                 ),
