@@ -353,8 +353,9 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         },
     )
     .map_err(|e| Error::Message(e.to_string()))?;
-    let notes = platform
-        .check()
+    // The preflight is a read: a passing 502 or dropped connection must not
+    // end the run before it starts.
+    let (notes, _) = with_retries(cfg.max_attempts, || platform.check())
         .await
         .map_err(|e| Error::Message(e.to_string()))?;
     if !cfg.quiet {

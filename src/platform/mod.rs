@@ -161,6 +161,25 @@ pub struct RemoteContact {
     pub raw: serde_json::Value,
 }
 
+impl RemoteContact {
+    /// A contact read from a listing whose objects carry `created_at` and
+    /// `updated_at` (Whaapy, Wipsy, WapiFlow); `v` is kept as the raw object.
+    pub fn from_listing(remote_id: String, contact: Contact, v: &serde_json::Value) -> Self {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        RemoteContact {
+            remote_id,
+            contact,
+            created_at: text("created_at"),
+            updated_at: text("updated_at"),
+            raw: v.clone(),
+        }
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {

@@ -218,19 +218,7 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
             .collect();
     }
     c.complete_names();
-    Some(RemoteContact {
-        remote_id: id,
-        contact: c,
-        created_at: v
-            .get("created_at")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        updated_at: v
-            .get("updated_at")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        raw: v.clone(),
-    })
+    Some(RemoteContact::from_listing(id, c, v))
 }
 
 /// The WapiFlow adapter.
