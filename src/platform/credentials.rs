@@ -309,6 +309,17 @@ impl Credentials {
         }
     }
 
+    /// The one key of a platform that authenticates with a single key
+    /// (Wazzup, Whaapy, Wipsy); `label` names it in the error.
+    pub fn api_key(&self, label: &str) -> Result<String, PlatformError> {
+        match &self.secret {
+            Secret::ApiKey(k) => Ok(k.clone()),
+            Secret::ClientPair { .. } => {
+                Err(PlatformError::Config(format!("{label} needs an API key")))
+            }
+        }
+    }
+
     /// A stable, non-reversible id of the account for the journal: the
     /// first 16 hex digits of sha256(platform, secret).
     pub fn fingerprint(&self) -> String {

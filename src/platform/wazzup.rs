@@ -15,8 +15,8 @@ use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::{
     AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, Secret, auth_halt, cut, digits,
-    failure_result, status_result,
+    Platform, PlatformError, PlatformKind, RemoteContact, auth_halt, cut, digits, failure_result,
+    status_result,
 };
 use crate::contact::Contact;
 use crate::report::Status;
@@ -191,12 +191,7 @@ fn description(v: &Value, r: &Reply) -> String {
 impl Wazzup {
     /// Builds the adapter.
     pub fn new(creds: Credentials, opts: AdapterOptions) -> Result<Wazzup, PlatformError> {
-        let key = match &creds.secret {
-            Secret::ApiKey(k) => k.clone(),
-            Secret::ClientPair { .. } => {
-                return Err(PlatformError::Config("Wazzup needs an API key".into()));
-            }
-        };
+        let key = creds.api_key("Wazzup")?;
         let t = Transport::new("wazzup", opts.rate.unwrap_or(DEFAULT_RATE), opts.timeout)?;
         Ok(Wazzup {
             base: creds.base_url,

@@ -20,7 +20,7 @@ use super::http::{Reply, Transport};
 use super::wazzup::urlencode;
 use super::{
     AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Mode, Page, Platform,
-    PlatformError, PlatformKind, RemoteContact, Secret, Transient, auth_halt, failure_result,
+    PlatformError, PlatformKind, RemoteContact, Transient, auth_halt, failure_result,
     status_result,
 };
 use crate::contact::Contact;
@@ -197,12 +197,7 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
 impl Whaapy {
     /// Builds the adapter.
     pub fn new(creds: Credentials, opts: AdapterOptions) -> Result<Whaapy, PlatformError> {
-        let key = match &creds.secret {
-            Secret::ApiKey(k) => k.clone(),
-            Secret::ClientPair { .. } => {
-                return Err(PlatformError::Config("Whaapy needs an API key".into()));
-            }
-        };
+        let key = creds.api_key("Whaapy")?;
         let t = Transport::new("whaapy", opts.rate.unwrap_or(DEFAULT_RATE), opts.timeout)?;
         Ok(Whaapy {
             base: creds.base_url,

@@ -21,7 +21,7 @@ use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::{
     AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, Secret, WipsyMaps, auth_halt, digits,
+    Platform, PlatformError, PlatformKind, RemoteContact, WipsyMaps, auth_halt, digits,
     failure_result, status_result,
 };
 use crate::contact::Contact;
@@ -285,12 +285,7 @@ enum Fetch {
 impl Wipsy {
     /// Builds the adapter.
     pub fn new(creds: Credentials, opts: AdapterOptions) -> Result<Wipsy, PlatformError> {
-        let key = match &creds.secret {
-            Secret::ApiKey(k) => k.clone(),
-            Secret::ClientPair { .. } => {
-                return Err(PlatformError::Config("Wipsy needs an API key".into()));
-            }
-        };
+        let key = creds.api_key("Wipsy")?;
         let t = Transport::new("wipsy", opts.rate.unwrap_or(DEFAULT_RATE), opts.timeout)?;
         Ok(Wipsy {
             base: creds.base_url,
