@@ -664,7 +664,26 @@ impl Journal {
     /// [`JournalError::NotAJournal`] for another program's database; none of
     /// these is modified.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        // Two processes opening a new journal at once can both try to switch
+        // it to WAL; SQLite answers one of them SQLITE_BUSY at once, without
+        // calling the busy handler (it would deadlock). Opening again after
+        // a moment succeeds, so retry within the usual busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(path.as_ref()) {
+                Err(JournalError::Sqlite { source, .. })
+                    if source.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20 + fastrand::u64(0..30)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
         fingerprint::ensure_parent(&path)?;
         create_private(&path);
         let conn = connect(&path)?;
