@@ -594,7 +594,7 @@ impl Mapping {
     }
 
     /// Builds the (not yet normalized) contact for one record.
-    pub fn apply(&self, fields: &[String]) -> Contact {
+    pub fn apply(&self, fields: &crate::source::Fields) -> Contact {
         let mut contact = Contact::default();
         for col in &self.columns {
             let Some(value) = fields.get(col.index) else {
@@ -748,10 +748,10 @@ mod tests {
     #[test]
     fn second_phone_column_is_a_fallback() {
         let m = Mapping::infer(&h(&["Teléfono", "Celular", "Etiquetas"]), None).unwrap();
-        let c = m.apply(&h(&["", "5512345678", "vip; lead|frío"]));
+        let c = m.apply(&h(&["", "5512345678", "vip; lead|frío"]).into());
         assert_eq!(c.phone, "5512345678");
         assert_eq!(c.tags, vec!["vip", "lead", "frío"]);
-        let c = m.apply(&h(&["111", "222", ""]));
+        let c = m.apply(&h(&["111", "222", ""]).into());
         assert_eq!(c.phone, "111");
     }
 }

@@ -11,7 +11,7 @@ use crate::mapping::Mapping;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{RowResult, RowView, Status};
-use crate::source::{Record, RecordProblem, Source, SourceError};
+use crate::source::{Fields, Record, RecordProblem, Source, SourceError};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -84,7 +84,7 @@ pub struct Prepared {
     /// The earlier row holding the same key.
     pub duplicate_of: Option<u64>,
     /// The input's own fields.
-    pub raw: Vec<String>,
+    pub raw: Fields,
 }
 
 impl Prepared {

@@ -11,6 +11,8 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+use crate::source::Fields;
+
 /// What happened to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -107,7 +109,7 @@ pub struct RowResult {
     /// The platform's id for the contact.
     pub remote_id: String,
     /// The input's own fields, verbatim.
-    pub raw: Vec<String>,
+    pub raw: Fields,
 }
 
 impl RowResult {
@@ -148,7 +150,7 @@ pub struct RowView<'a> {
     /// The platform's id for the contact.
     pub remote_id: &'a str,
     /// The input's own fields, verbatim.
-    pub raw: &'a [String],
+    pub raw: &'a Fields,
 }
 
 impl RowView<'_> {
@@ -163,7 +165,7 @@ impl RowView<'_> {
             email: self.email.to_owned(),
             duplicate_of: self.duplicate_of,
             remote_id: self.remote_id.to_owned(),
-            raw: self.raw.to_vec(),
+            raw: self.raw.clone(),
         }
     }
 }

@@ -129,7 +129,7 @@ fn check_csv_spectrum(dir: &Path) {
             .map(|r| {
                 let r = r.unwrap();
                 assert_eq!(r.problem, None, "{stem} row {}", r.row);
-                headers.iter().cloned().zip(r.fields).collect()
+                headers.iter().cloned().zip(r.fields.to_vec()).collect()
             })
             .collect();
         assert_eq!(got, expected, "{stem}");

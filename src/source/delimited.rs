@@ -6,7 +6,7 @@ use csv::ByteRecord;
 use encoding_rs::Encoding;
 
 use super::encoding::{self, DecodingReader, Detected};
-use super::{Format, ReadOptions, Record, Source, SourceError, SourceInfo};
+use super::{Fields, Format, ReadOptions, Record, Source, SourceError, SourceInfo};
 
 /// Delimiters tried by detection, in order of preference on a tie.
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -137,13 +137,29 @@ impl Iterator for CsvRecords {
                 return Some(Err(csv_error(&self.path, e)));
             }
         }
-        let mut fields = Vec::with_capacity(self.record.len());
+        // The common case: the whole record is UTF-8 and is copied once.
+        let fields = match std::str::from_utf8(self.record.as_slice()) {
+            Ok(text) => {
+                let mut ends = Vec::with_capacity(self.record.len());
+                let mut end = 0;
+                for f in self.record.iter() {
+                    end += f.len();
+                    ends.push(end);
+                }
+                Fields::from_parts(text.to_owned(), ends)
+            }
+            Err(_) => None,
+        };
         let mut fell_back = false;
-        for f in self.record.iter() {
-            let (text, fallback) = encoding::field_text(f, self.detected.sample_non_ascii);
-            fell_back |= fallback;
-            fields.push(text);
-        }
+        let fields = fields.unwrap_or_else(|| {
+            let mut fields = Fields::with_capacity(self.record.as_slice().len(), self.record.len());
+            for f in self.record.iter() {
+                let (text, fallback) = encoding::field_text(f, self.detected.sample_non_ascii);
+                fell_back |= fallback;
+                fields.push(&text);
+            }
+            fields
+        });
         let row = self.next_row;
         self.next_row += 1;
         if fell_back && !self.warned {

@@ -19,7 +19,10 @@
 
 mod delimited;
 pub mod encoding;
+mod fields;
 mod spreadsheet;
+
+pub use fields::{Fields, FieldsIter};
 
 use std::io::Read;
 use std::path::Path;
@@ -84,7 +87,7 @@ pub struct Record {
     /// The row number a spreadsheet user sees: header is 1, first data row 2.
     pub row: u64,
     /// The fields as text, exactly as read (numbers rendered as typed).
-    pub fields: Vec<String>,
+    pub fields: Fields,
     /// Set when the record is malformed (it is still reported).
     pub problem: Option<RecordProblem>,
 }

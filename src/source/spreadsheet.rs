@@ -579,7 +579,7 @@ fn work(
             } else {
                 None
             },
-            fields,
+            fields: fields.into(),
         };
         batch.push(Ok(record));
         if batch.len() < BATCH_ROWS {
