@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::Hash;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::str::FromStr;
 
 /// What makes two rows the same contact (`--dedupe-by`).
@@ -70,10 +70,36 @@ impl std::fmt::Display for Key {
     }
 }
 
+/// Hashes a phone key with one folded 128-bit multiply.
+///
+/// The std SipHash resists collision attacks, which a user's own file does
+/// not mount, at several times the cost; with a million look-ups a second
+/// on the pipeline's ordered stage that cost shows. The fold mixes the high
+/// half of the product into the low bits the table indexes by.
+#[derive(Debug, Default, Clone, Copy)]
+struct PhoneHasher(u64);
+
+impl Hasher for PhoneHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let p = u128::from(self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+}
+
 /// Remembers the first row that took each key.
 #[derive(Debug, Default)]
 pub struct Deduper {
-    phones: HashMap<u64, u64>,
+    phones: HashMap<u64, u64, BuildHasherDefault<PhoneHasher>>,
     others: HashMap<Key, u64>,
 }
 
@@ -102,7 +128,11 @@ impl Deduper {
     }
 }
 
-fn claim_in<K: Hash + Eq>(map: &mut HashMap<K, u64>, key: K, row: u64) -> Option<u64> {
+fn claim_in<K: Hash + Eq, S: BuildHasher>(
+    map: &mut HashMap<K, u64, S>,
+    key: K,
+    row: u64,
+) -> Option<u64> {
     match map.entry(key) {
         Entry::Occupied(e) => Some(*e.get()),
         Entry::Vacant(e) => {
