@@ -161,6 +161,7 @@ impl InputArgs {
             dedupe_by: self.dedupe_by.parse().unwrap_or_default(),
             on_invalid_email: self.on_invalid_email.parse().unwrap_or_default(),
             platform,
+            keys_only: false,
         }
     }
 }

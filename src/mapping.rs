@@ -595,8 +595,25 @@ impl Mapping {
 
     /// Builds the (not yet normalized) contact for one record.
     pub fn apply(&self, fields: &crate::source::Fields) -> Contact {
+        self.apply_where(fields, |_| true)
+    }
+
+    /// [`Mapping::apply`] for the columns a row is checked and deduplicated
+    /// by (phone, e-mail, country) and nothing else: `validate` reports no
+    /// other field, and copying the rest was a tenth of its run time.
+    pub fn apply_keys(&self, fields: &crate::source::Fields) -> Contact {
+        self.apply_where(fields, |t| {
+            matches!(t, Target::Field("phone" | "email" | "country"))
+        })
+    }
+
+    fn apply_where(
+        &self,
+        fields: &crate::source::Fields,
+        keep: impl Fn(&Target) -> bool,
+    ) -> Contact {
         let mut contact = Contact::default();
-        for col in &self.columns {
+        for col in self.columns.iter().filter(|c| keep(&c.target)) {
             let Some(value) = fields.get(col.index) else {
                 continue;
             };

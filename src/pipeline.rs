@@ -55,6 +55,10 @@ pub struct PrepareOptions {
     pub on_invalid_email: EmailPolicy,
     /// Target platform whose required fields are checked.
     pub platform: Option<PlatformKind>,
+    /// Map only what the report shows (phone, e-mail, and the country they
+    /// are read in): set by `validate` without a platform, whose report
+    /// shows nothing else of the contact. Ignored when `platform` is set.
+    pub keys_only: bool,
 }
 
 impl PrepareOptions {
@@ -154,7 +158,12 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             raw: rec.fields,
         };
     }
-    let mut c = mapping.apply(&rec.fields);
+    let keys_only = opts.keys_only && opts.platform.is_none();
+    let mut c = if keys_only {
+        mapping.apply_keys(&rec.fields)
+    } else {
+        mapping.apply(&rec.fields)
+    };
     let region = country::region_code(&c.country).or(opts.default_region.as_deref());
     let raw_phone = std::mem::take(&mut c.phone);
     if raw_phone.trim().is_empty() {
@@ -184,7 +193,9 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             }
         },
     }
-    c.complete_names();
+    if !keys_only {
+        c.complete_names();
+    }
     if let Some(p) = opts.platform {
         for field in p.required_fields() {
             if *field != "phone" && c.get(field).is_some_and(|v| v.trim().is_empty()) {

@@ -87,7 +87,11 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         &headers,
     )?;
     let mut fatal = None;
-    for chunk in Pipeline::new(source, mapping, cfg.prepare.clone()) {
+    let prepare = PrepareOptions {
+        keys_only: true,
+        ..cfg.prepare.clone()
+    };
+    for chunk in Pipeline::new(source, mapping, prepare) {
         match chunk {
             Ok(rows) => {
                 for p in rows {
