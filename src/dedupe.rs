@@ -141,3 +141,50 @@ fn claim_in<K: Hash + Eq, S: BuildHasher>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_row_of_each_key_wins_and_later_ones_point_to_it() {
+        let mut d = Deduper::new();
+        // Phones that differ only in high digits or only in low digits, so
+        // a hash that ignored either half would collide them.
+        let phones: Vec<u64> = (0..50_000u64)
+            .map(|i| 34_600_000_000 + i)
+            .chain((0..50_000u64).map(|i| 1_000_000_000 * (i + 1) + 7))
+            .collect();
+        for (row, p) in phones.iter().enumerate() {
+            assert_eq!(d.claim(&Key::Phone(*p), row as u64 + 2), None);
+        }
+        for (row, p) in phones.iter().enumerate() {
+            assert_eq!(d.claim(&Key::Phone(*p), 1_000_000), Some(row as u64 + 2));
+        }
+        let email = Key::Email("ana@example.com".into());
+        assert_eq!(d.claim(&email, 7), None);
+        assert_eq!(d.claim(&email, 9), Some(7));
+        assert_eq!(
+            d.claim(
+                &Key::PhoneEmail(34_600_000_000, "ana@example.com".into()),
+                11
+            ),
+            None
+        );
+        assert_eq!(d.len(), phones.len() + 2);
+    }
+
+    #[test]
+    fn keys_need_their_parts() {
+        assert_eq!(
+            Key::build(DedupeBy::Phone, "+34600000001", ""),
+            Some(Key::Phone(34_600_000_001))
+        );
+        assert_eq!(Key::build(DedupeBy::Email, "+34600000001", ""), None);
+        assert_eq!(
+            Key::build(DedupeBy::Email, "", "Ana@Example.com"),
+            Some(Key::Email("ana@example.com".into()))
+        );
+        assert_eq!(Key::build(DedupeBy::PhoneEmail, "+34600000001", ""), None);
+    }
+}
