@@ -197,56 +197,79 @@ pub enum ReportError {
     },
 }
 
-/// A CSV file written a line at a time, quoting exactly as the csv crate's
-/// `QuoteStyle::Necessary` does (a field holding the delimiter, `"`, CR or
-/// LF is quoted, quotes doubled; lines end in LF), so the files read back
-/// with any CSV reader.
+/// Quotes fields exactly as the csv crate's `QuoteStyle::Necessary` does:
+/// a field holding the delimiter, `"`, CR or LF is quoted and its quotes
+/// doubled; lines end in LF. Files written this way read back with any CSV
+/// reader.
 ///
 /// Why not `csv::Writer`: its per-byte state machine was a tenth of a
 /// million-row validate, on the one thread everything else waits for. Here
-/// a field is a table look-up per byte and a copy.
+/// a field is a table look-up per byte and a copy, and lines can be encoded
+/// on worker threads ([`ReportLayout`]).
+#[derive(Clone, Copy)]
+struct LineEncoder {
+    delimiter: u8,
+    needs_quotes: [bool; 256],
+}
+
+impl LineEncoder {
+    fn new(delimiter: u8) -> LineEncoder {
+        let mut needs_quotes = [false; 256];
+        for b in [delimiter, b'"', b'\r', b'\n'] {
+            needs_quotes[b as usize] = true;
+        }
+        LineEncoder {
+            delimiter,
+            needs_quotes,
+        }
+    }
+
+    /// Appends one field, quoted if it has to be (no delimiter before it).
+    fn field(&self, line: &mut Vec<u8>, f: &[u8]) {
+        if f.iter().any(|b| self.needs_quotes[*b as usize]) {
+            line.push(b'"');
+            for &b in f {
+                if b == b'"' {
+                    line.push(b'"');
+                }
+                line.push(b);
+            }
+            line.push(b'"');
+        } else {
+            line.extend_from_slice(f);
+        }
+    }
+}
+
+/// A CSV file written a line at a time with a [`LineEncoder`].
 struct CsvOut {
     out: BufWriter<File>,
     line: Vec<u8>,
-    delimiter: u8,
-    needs_quotes: [bool; 256],
+    /// Fields in `line` so far (an empty field leaves no bytes).
+    fields: usize,
+    enc: LineEncoder,
     path: PathBuf,
 }
 
 impl CsvOut {
     fn create(path: &Path, delimiter: u8) -> Result<CsvOut, ReportError> {
         let file = File::create(path).map_err(|e| write_error(path, e))?;
-        let mut needs_quotes = [false; 256];
-        for b in [delimiter, b'"', b'\r', b'\n'] {
-            needs_quotes[b as usize] = true;
-        }
         Ok(CsvOut {
             out: BufWriter::with_capacity(1 << 16, file),
             line: Vec::with_capacity(1024),
-            delimiter,
-            needs_quotes,
+            fields: 0,
+            enc: LineEncoder::new(delimiter),
             path: path.to_path_buf(),
         })
     }
 
     /// Appends a field to the current line.
     fn field(&mut self, f: impl AsRef<[u8]>) {
-        let f = f.as_ref();
-        if !self.line.is_empty() {
-            self.line.push(self.delimiter);
+        if self.fields > 0 {
+            self.line.push(self.enc.delimiter);
         }
-        if f.iter().any(|b| self.needs_quotes[*b as usize]) {
-            self.line.push(b'"');
-            for &b in f {
-                if b == b'"' {
-                    self.line.push(b'"');
-                }
-                self.line.push(b);
-            }
-            self.line.push(b'"');
-        } else {
-            self.line.extend_from_slice(f);
-        }
+        self.fields += 1;
+        self.enc.field(&mut self.line, f.as_ref());
     }
 
     /// Ends the current line and hands it to the file.
@@ -259,7 +282,15 @@ impl CsvOut {
         self.line.push(b'\n');
         let result = self.out.write_all(&self.line);
         self.line.clear();
+        self.fields = 0;
         result.map_err(|e| write_error(&self.path, e))
+    }
+
+    /// Writes bytes that already are whole lines.
+    fn raw(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| write_error(&self.path, e))
     }
 
     fn record<S: AsRef<[u8]>>(&mut self, fields: &[S]) -> Result<(), ReportError> {
@@ -271,6 +302,155 @@ impl CsvOut {
 
     fn flush(&mut self) -> Result<(), ReportError> {
         self.out.flush().map_err(|e| write_error(&self.path, e))
+    }
+}
+
+/// How report lines are laid out, for encoding them away from the writer
+/// (see [`ReportWriter::layout`] and [`ReportWriter::push_line`]).
+///
+/// `validate` encodes each row's report line on the normalizer threads,
+/// leaving a gap for the two columns only the ordered stage knows (`status`
+/// may still become `duplicate`, and `duplicate_of` is filled then); the
+/// writer then only copies bytes. Import keeps [`ReportWriter::push`]: its
+/// statuses come from the platform.
+#[derive(Clone, Copy)]
+pub struct ReportLayout {
+    report: LineEncoder,
+    rejects: Option<LineEncoder>,
+    width: usize,
+}
+
+/// Report lines encoded ahead by [`ReportLayout::encode`], a batch of rows
+/// in one buffer.
+#[derive(Debug, Default)]
+pub struct EncodedLines {
+    report: Vec<u8>,
+    rejects: Vec<u8>,
+    rows: Vec<EncodedRow>,
+}
+
+/// Where one row's lines sit in an [`EncodedLines`].
+#[derive(Debug, Clone)]
+struct EncodedRow {
+    seq: u64,
+    /// The report line starts here.
+    start: usize,
+    /// `row,` ends here; the status goes next.
+    status_at: usize,
+    /// `,reason,phone,email,` ends here; `duplicate_of` goes next.
+    dup_at: usize,
+    /// The rest of the line (the input's fields and LF) ends here.
+    end: usize,
+    /// The rejects line, when the row was a rejection when encoded.
+    rejects: Option<(usize, usize)>,
+}
+
+impl EncodedLines {
+    /// Number of rows held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows' lines, in the order they were encoded.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = EncodedLine<'_>> {
+        self.rows.iter().map(|r| EncodedLine {
+            seq: r.seq,
+            head: &self.report[r.start..r.status_at],
+            middle: &self.report[r.status_at..r.dup_at],
+            tail: &self.report[r.dup_at..r.end],
+            rejects: r.rejects.map(|(a, b)| &self.rejects[a..b]),
+        })
+    }
+}
+
+/// One row's encoded lines (see [`EncodedLines::iter`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EncodedLine<'a> {
+    seq: u64,
+    /// `row,`: what comes before the status.
+    head: &'a [u8],
+    middle: &'a [u8],
+    tail: &'a [u8],
+    rejects: Option<&'a [u8]>,
+}
+
+impl EncodedLine<'_> {
+    /// The row's position in the input.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl ReportLayout {
+    /// Encodes `row`'s lines (its `status` and `duplicate_of` are left out:
+    /// [`ReportWriter::push_line`] adds them) at the end of `out`.
+    pub fn encode(&self, row: &RowView<'_>, out: &mut EncodedLines) {
+        let enc = &self.report;
+        let line = &mut out.report;
+        let start = line.len();
+        let mut buf = [0u8; 20];
+        line.extend_from_slice(itoa(row.row, &mut buf));
+        line.push(b',');
+        let status_at = line.len() - start;
+        line.push(b',');
+        enc.field(line, row.reason.as_bytes());
+        line.push(b',');
+        enc.field(line, row.phone.as_bytes());
+        line.push(b',');
+        enc.field(line, row.email.as_bytes());
+        line.push(b',');
+        let dup_at = line.len() - start;
+        for f in row.raw {
+            line.push(b',');
+            enc.field(line, f.as_bytes());
+        }
+        line.push(b'\n');
+        let rejects = match (&self.rejects, row.status.is_rejection()) {
+            (Some(enc), true) => {
+                let r = &mut out.rejects;
+                let from = r.len();
+                // The same fields as ReportWriter::push writes: the input's,
+                // padded to the header's width, then the reason.
+                let mut n = 0;
+                for f in row.raw {
+                    if n > 0 {
+                        r.push(enc.delimiter);
+                    }
+                    enc.field(r, f.as_bytes());
+                    n += 1;
+                }
+                while n < self.width {
+                    if n > 0 {
+                        r.push(enc.delimiter);
+                    }
+                    n += 1;
+                }
+                if n > 0 {
+                    r.push(enc.delimiter);
+                    enc.field(r, row.reason.as_bytes());
+                } else if row.reason.is_empty() {
+                    r.extend_from_slice(b"\"\"");
+                } else {
+                    enc.field(r, row.reason.as_bytes());
+                }
+                r.push(b'\n');
+                Some((from, r.len()))
+            }
+            _ => None,
+        };
+        out.rows.push(EncodedRow {
+            seq: row.seq,
+            start,
+            status_at: start + status_at,
+            dup_at: start + dup_at,
+            end: line.len(),
+            rejects,
+        });
     }
 }
 
@@ -372,13 +552,24 @@ pub struct ReportOptions {
     pub remote_id: bool,
 }
 
+/// A row that arrived before an earlier one.
+enum Pending {
+    Result(RowResult),
+    Line {
+        report: Vec<u8>,
+        rejects: Option<Vec<u8>>,
+        status: Status,
+        reason: String,
+    },
+}
+
 /// Writes the report (and rejects file) in input order, whatever order the
 /// results arrive in.
 pub struct ReportWriter {
     opts: ReportOptions,
     report: CsvOut,
     rejects: Option<CsvOut>,
-    pending: HashMap<u64, RowResult>,
+    pending: HashMap<u64, Pending>,
     next_seq: u64,
     counts: Counts,
     width: usize,
@@ -418,7 +609,7 @@ impl ReportWriter {
     /// Accepts one row's result (any order; written in `seq` order).
     pub fn push(&mut self, result: RowResult) -> Result<(), ReportError> {
         if result.seq != self.next_seq {
-            self.pending.insert(result.seq, result);
+            self.pending.insert(result.seq, Pending::Result(result));
             return Ok(());
         }
         self.write_one(&result.view())?;
@@ -430,11 +621,92 @@ impl ReportWriter {
     pub fn push_view(&mut self, row: &RowView<'_>) -> Result<(), ReportError> {
         if row.seq != self.next_seq {
             let owned = row.to_owned_result();
-            self.pending.insert(owned.seq, owned);
+            self.pending.insert(owned.seq, Pending::Result(owned));
             return Ok(());
         }
         self.write_one(row)?;
         self.advance()
+    }
+
+    /// How this writer lays out lines, for [`ReportLayout::encode`] on
+    /// other threads.
+    pub fn layout(&self) -> ReportLayout {
+        ReportLayout {
+            report: self.report.enc,
+            rejects: self.rejects.as_ref().map(|w| w.enc),
+            width: self.width,
+        }
+    }
+
+    /// Accepts a row whose lines were encoded ahead, with its final status,
+    /// reason (for the counts) and `duplicate_of` (any order; written in
+    /// `seq` order). The layout must be this writer's, without the
+    /// `remote_id` column, and the status must be a rejection exactly when
+    /// it was at encoding (as when `valid` becomes `duplicate`).
+    pub fn push_line(
+        &mut self,
+        line: EncodedLine<'_>,
+        status: Status,
+        reason: &str,
+        duplicate_of: Option<u64>,
+    ) -> Result<(), ReportError> {
+        debug_assert!(!self.opts.remote_id);
+        debug_assert!(self.rejects.is_none() || status.is_rejection() == line.rejects.is_some());
+        let mut buf = [0u8; 20];
+        let dup = match duplicate_of {
+            Some(d) => itoa(d, &mut buf),
+            None => &[],
+        };
+        let parts = [
+            line.head,
+            status.as_str().as_bytes(),
+            line.middle,
+            dup,
+            line.tail,
+        ];
+        if line.seq != self.next_seq {
+            self.pending.insert(
+                line.seq,
+                Pending::Line {
+                    report: parts.concat(),
+                    rejects: line.rejects.map(<[u8]>::to_vec),
+                    status,
+                    reason: reason.to_owned(),
+                },
+            );
+            return Ok(());
+        }
+        self.write_encoded(&parts, line.rejects, status, reason)?;
+        self.advance()
+    }
+
+    fn write_encoded(
+        &mut self,
+        parts: &[&[u8]],
+        rejects: Option<&[u8]>,
+        status: Status,
+        reason: &str,
+    ) -> Result<(), ReportError> {
+        self.counts.add(status, reason);
+        for p in parts {
+            self.report.raw(p)?;
+        }
+        if let (Some(w), Some(line)) = (self.rejects.as_mut(), rejects) {
+            w.raw(line)?;
+        }
+        Ok(())
+    }
+
+    fn write_pending(&mut self, p: Pending) -> Result<(), ReportError> {
+        match p {
+            Pending::Result(r) => self.write_one(&r.view()),
+            Pending::Line {
+                report,
+                rejects,
+                status,
+                reason,
+            } => self.write_encoded(&[&report], rejects.as_deref(), status, &reason),
+        }
     }
 
     /// Moves past a written row and writes any results that were waiting
@@ -442,7 +714,7 @@ impl ReportWriter {
     fn advance(&mut self) -> Result<(), ReportError> {
         self.next_seq += 1;
         while let Some(next) = self.pending.remove(&self.next_seq) {
-            self.write_one(&next.view())?;
+            self.write_pending(next)?;
             self.next_seq += 1;
         }
         Ok(())
@@ -492,10 +764,10 @@ impl ReportWriter {
     /// row (which only happens when a run is cut short), and returns the
     /// counts.
     pub fn finish(mut self) -> Result<Counts, ReportError> {
-        let mut rest: Vec<RowResult> = self.pending.drain().map(|(_, r)| r).collect();
-        rest.sort_by_key(|r| r.seq);
-        for r in rest {
-            self.write_one(&r.view())?;
+        let mut rest: Vec<(u64, Pending)> = self.pending.drain().collect();
+        rest.sort_by_key(|(seq, _)| *seq);
+        for (_, p) in rest {
+            self.write_pending(p)?;
         }
         self.report.flush()?;
         if let Some(mut w) = self.rejects.take() {

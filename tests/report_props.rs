@@ -58,3 +58,120 @@ proptest! {
         prop_assert_eq!(numbers, consecutive);
     }
 }
+
+fn report_row() -> impl Strategy<Value = (u8, String, Vec<String>, Option<u64>)> {
+    (
+        0u8..3,
+        prop_oneof![Just(String::new()), "[a-z_]{3,12}: [^\\x00]{0,12}",],
+        prop::collection::vec(field(), 0..6),
+        prop::option::of(2u64..1000),
+    )
+}
+
+/// Writes `rows` through `push` (the owned path) or through encoded lines
+/// (`ReportLayout::encode` + `push_line`, pushed in the order `order`
+/// gives) and returns the report and rejects files' bytes.
+fn write_report(
+    dir: &std::path::Path,
+    name: &str,
+    delimiter: u8,
+    rows: &[(u8, String, Vec<String>, Option<u64>)],
+    order: &[usize],
+    encoded: bool,
+) -> (Vec<u8>, Vec<u8>) {
+    use waport::report::{EncodedLines, ReportOptions, ReportWriter, RowView, Status};
+    use waport::source::Fields;
+    let headers: Vec<String> = ["nombre", "teléfono", "correo"].map(String::from).to_vec();
+    let report = dir.join(format!("{name}.report.csv"));
+    let rejects = dir.join(format!("{name}.rejects.csv"));
+    let mut w = ReportWriter::create(
+        ReportOptions {
+            report: report.clone(),
+            rejects: Some(rejects.clone()),
+            rejects_delimiter: delimiter,
+            remote_id: false,
+        },
+        &headers,
+    )
+    .unwrap();
+    let fields: Vec<Fields> = rows.iter().map(|r| r.2.iter().collect()).collect();
+    // Statuses as the pipeline has them when lines are encoded (valid or
+    // invalid), and as the ordered stage leaves them (valid may become
+    // duplicate).
+    let before = |k: u8| {
+        if k == 1 {
+            Status::Invalid
+        } else {
+            Status::Valid
+        }
+    };
+    let after = |k: u8| match k {
+        1 => Status::Invalid,
+        2 => Status::Duplicate,
+        _ => Status::Valid,
+    };
+    let view = |i: usize, status: Status| {
+        let (_, reason, _, dup) = &rows[i];
+        RowView {
+            seq: i as u64,
+            row: i as u64 + 2,
+            status,
+            reason: reason.as_str().into(),
+            phone: "+34600000000",
+            email: "ana@example.com",
+            duplicate_of: if status == Status::Duplicate {
+                *dup
+            } else {
+                None
+            },
+            remote_id: "",
+            raw: &fields[i],
+        }
+    };
+    let layout = w.layout();
+    for &i in order {
+        let (kind, reason, _, _) = &rows[i];
+        if encoded {
+            let mut lines = EncodedLines::default();
+            layout.encode(&view(i, before(*kind)), &mut lines);
+            let dup = view(i, after(*kind)).duplicate_of;
+            let line = lines.iter().next().unwrap();
+            w.push_line(line, after(*kind), reason, dup).unwrap();
+        } else {
+            w.push(view(i, after(*kind)).to_owned_result()).unwrap();
+        }
+    }
+    w.finish().unwrap();
+    (
+        std::fs::read(report).unwrap(),
+        std::fs::read(rejects).unwrap(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn lines_encoded_on_workers_are_the_bytes_the_writer_writes(
+        rows in prop::collection::vec(report_row(), 0..20),
+        delimiter in prop_oneof![Just(b','), Just(b';'), Just(b'\t')],
+        shuffle in any::<u64>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let in_order: Vec<usize> = (0..rows.len()).collect();
+        // Arrival order is any permutation: the writer puts rows back in order.
+        let mut shuffled = in_order.clone();
+        let mut rng = fastrand::Rng::with_seed(shuffle);
+        rng.shuffle(&mut shuffled);
+        let owned = write_report(dir.path(), "owned", delimiter, &rows, &in_order, false);
+        let encoded = write_report(dir.path(), "encoded", delimiter, &rows, &shuffled, true);
+        prop_assert_eq!(&owned.0, &encoded.0);
+        prop_assert_eq!(&owned.1, &encoded.1);
+        // And the report reads back as the input's own fields.
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(&encoded.0[..]);
+        for (rec, row) in rdr.records().zip(&rows) {
+            let rec = rec.unwrap();
+            let raw: Vec<&str> = rec.iter().skip(6).collect();
+            prop_assert_eq!(raw, row.2.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+}
