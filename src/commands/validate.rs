@@ -1,7 +1,7 @@
 //! `waport validate FILE`: what an import would accept and reject, and why.
 
 use crate::mapping::{MapFile, Mapping};
-use crate::pipeline::{Pipeline, PrepareOptions};
+use crate::pipeline::{Checker, PrepareOptions};
 use crate::report::{ReportOptions, ReportWriter, Status, default_report_path};
 use crate::source::{self, Format, ReadOptions, SourceInfo};
 use crate::{Error, ExitStatus};
@@ -91,12 +91,13 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         keys_only: true,
         ..cfg.prepare.clone()
     };
-    for chunk in Pipeline::new(source, mapping, prepare) {
+    for chunk in Checker::new(source, mapping, prepare, writer.layout()) {
         match chunk {
-            Ok(rows) => {
-                for p in rows {
-                    let status = p.status;
-                    writer.push_view(&p.view(status))?;
+            Ok(parts) => {
+                for part in parts {
+                    for (c, line) in part.rows.iter().zip(part.lines.iter()) {
+                        writer.push_line(line, c.status, &c.reason, c.duplicate_of)?;
+                    }
                 }
             }
             Err(e) => {
