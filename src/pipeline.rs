@@ -159,13 +159,23 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         };
     }
     let keys_only = opts.keys_only && opts.platform.is_none();
-    let mut c = if keys_only {
-        mapping.apply_keys(&rec.fields)
+    let (mut c, raw_phone, raw_email, region) = if keys_only {
+        let k = mapping.keys(&rec.fields);
+        let region = country::region_code(&k.country);
+        (
+            Contact::default(),
+            Cow::Borrowed(k.phone),
+            Cow::Borrowed(k.email),
+            region,
+        )
     } else {
-        mapping.apply(&rec.fields)
+        let mut c = mapping.apply(&rec.fields);
+        let region = country::region_code(&c.country);
+        let phone = Cow::Owned(std::mem::take(&mut c.phone));
+        let email = Cow::Owned(std::mem::take(&mut c.email));
+        (c, phone, email, region)
     };
-    let region = country::region_code(&c.country).or(opts.default_region.as_deref());
-    let raw_phone = std::mem::take(&mut c.phone);
+    let region = region.or(opts.default_region.as_deref());
     if raw_phone.trim().is_empty() {
         if opts.phone_required() {
             invalid = true;
@@ -180,7 +190,6 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             }
         }
     }
-    let raw_email = std::mem::take(&mut c.email);
     match email::normalize(&raw_email) {
         Ok(e) => c.email = e,
         Err(_) => match opts.on_invalid_email {
@@ -382,7 +391,8 @@ impl Checker {
                 .chunks(PART)
                 .enumerate()
                 .map(|(k, records)| {
-                    let mut lines = EncodedLines::default();
+                    // Lines run to about 100 bytes in typical contact files.
+                    let mut lines = EncodedLines::with_capacity(records.len(), records.len() * 128);
                     let base = base + (k * PART) as u64;
                     let rows = records
                         .into_iter()

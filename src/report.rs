@@ -224,9 +224,35 @@ impl LineEncoder {
         }
     }
 
+    /// Whether `f` holds a byte that needs quoting, eight bytes at a time
+    /// (most fields need none, and this runs for every cell of the report).
+    fn needs_quotes(&self, f: &[u8]) -> bool {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        // Non-zero exactly when some byte of `x` equals `b` (the classic
+        // "has a zero byte" test applied to x ^ b…b).
+        let has = |x: u64, b: u8| {
+            let y = x ^ (ONES * u64::from(b));
+            y.wrapping_sub(ONES) & !y & HIGH != 0
+        };
+        let mut words = f.chunks_exact(8);
+        for w in &mut words {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(w);
+            let x = u64::from_ne_bytes(bytes);
+            if has(x, self.delimiter) || has(x, b'"') || has(x, b'\n') || has(x, b'\r') {
+                return true;
+            }
+        }
+        words
+            .remainder()
+            .iter()
+            .any(|b| self.needs_quotes[*b as usize])
+    }
+
     /// Appends one field, quoted if it has to be (no delimiter before it).
     fn field(&self, line: &mut Vec<u8>, f: &[u8]) {
-        if f.iter().any(|b| self.needs_quotes[*b as usize]) {
+        if self.needs_quotes(f) {
             line.push(b'"');
             for &b in f {
                 if b == b'"' {
@@ -346,6 +372,15 @@ struct EncodedRow {
 }
 
 impl EncodedLines {
+    /// Room for `rows` rows whose report lines take about `bytes` in all.
+    pub fn with_capacity(rows: usize, bytes: usize) -> EncodedLines {
+        EncodedLines {
+            report: Vec::with_capacity(bytes),
+            rejects: Vec::new(),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
     /// Number of rows held.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -788,4 +823,35 @@ pub fn default_report_path(input: &str) -> PathBuf {
             .unwrap_or_else(|| "waport".to_string())
     };
     PathBuf::from(format!("{stem}.report.csv"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_special_byte_anywhere_in_a_field_makes_it_quoted() {
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            let enc = LineEncoder::new(delimiter);
+            for len in 0..24 {
+                let plain = vec![b'a'; len];
+                assert!(!enc.needs_quotes(&plain));
+                for at in 0..len {
+                    for special in [delimiter, b'"', b'\n', b'\r'] {
+                        let mut f = plain.clone();
+                        f[at] = special;
+                        assert!(enc.needs_quotes(&f), "{delimiter} {len} {at} {special}");
+                    }
+                    // Bytes next to the special ones (and UTF-8 bytes) do not.
+                    let mut f = plain.clone();
+                    f[at] = delimiter.wrapping_add(1);
+                    f[len - 1] = 0xC3;
+                    assert!(!enc.needs_quotes(&f) || [b'"', b'\n', b'\r'].contains(&f[at]));
+                }
+            }
+        }
+        let mut line = Vec::new();
+        LineEncoder::new(b',').field(&mut line, b"say \"hi\", ok");
+        assert_eq!(line, b"\"say \"\"hi\"\", ok\"");
+    }
 }

@@ -6,6 +6,7 @@
 //! "Brasil"). Names come from the iso-codes package's translations plus
 //! common short forms (`country_names.rs`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -31,9 +32,36 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     Index { names, codes }
 });
 
+thread_local! {
+    /// Cells already read on this thread. A file's country column holds a
+    /// handful of distinct values over and over, and folding a name costs
+    /// more than finding it here.
+    static SEEN: RefCell<HashMap<Box<str>, Option<&'static str>>> = RefCell::new(HashMap::new());
+}
+
+/// Distinct cells remembered per thread before the memory starts over.
+const SEEN_MAX: usize = 4096;
+
 /// Reads a country cell (alpha-2, alpha-3, or an English, Spanish,
 /// Portuguese or Russian name) as an ISO 3166 alpha-2 code.
 pub fn region_code(text: &str) -> Option<&'static str> {
+    if text.is_empty() {
+        return None;
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(known) = seen.get(text) {
+            return *known;
+        }
+        let found = look_up(text);
+        if seen.len() >= SEEN_MAX {
+            seen.clear();
+        }
+        seen.insert(text.into(), found);
+        found
+    })
+}
+
+fn look_up(text: &str) -> Option<&'static str> {
     let t = text.trim();
     if (2..=3).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphabetic()) {
         let upper = t.to_ascii_uppercase();
