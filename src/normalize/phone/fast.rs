@@ -15,7 +15,7 @@
 //! rejections are final (tests/normalize_fastpath.rs checks both, in every
 //! region of the metadata).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexBuilder};
@@ -87,10 +87,41 @@ struct Region {
 
 struct Tables {
     regions: Vec<Region>,
-    /// Calling code → regions, main country first (the engine's order).
-    by_cc: HashMap<i32, Vec<usize>>,
-    /// Alpha-2 id → region (geographic regions only).
-    by_id: HashMap<&'static str, usize>,
+    /// Calling code → regions, main country first (the engine's order),
+    /// indexed by the code (at most three digits): looked up several times
+    /// per number, where hashing cost more than the lookup.
+    by_cc: Vec<Vec<usize>>,
+    /// Alpha-2 id → region (geographic regions only), indexed by
+    /// [`alpha2_index`].
+    by_id: Vec<Option<usize>>,
+}
+
+/// Calling codes have at most three digits.
+const CC_LIMIT: usize = 1000;
+
+/// Dense index (below 676) of an upper-case alpha-2 code; `None` for
+/// anything else.
+pub(super) fn alpha2_index(id: &str) -> Option<usize> {
+    match id.as_bytes() {
+        &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+            Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        _ => None,
+    }
+}
+
+impl Tables {
+    /// Regions sharing calling code `cc`, main country first; `None` when
+    /// the code is not assigned.
+    fn cc_regions(&self, cc: i32) -> Option<&[usize]> {
+        let list = self.by_cc.get(usize::try_from(cc).ok()?)?;
+        (!list.is_empty()).then_some(list.as_slice())
+    }
+
+    /// The geographic region with alpha-2 id `id`.
+    fn region_index(&self, id: &str) -> Option<usize> {
+        self.by_id[alpha2_index(id)?]
+    }
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
@@ -101,17 +132,24 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             compiled: OnceLock::new(),
         })
         .collect();
-    let mut by_cc: HashMap<i32, Vec<usize>> = HashMap::new();
-    let mut by_id = HashMap::new();
+    let mut by_cc: Vec<Vec<usize>> = vec![Vec::new(); CC_LIMIT];
+    let mut by_id = vec![None; 26 * 26];
     for (i, r) in regions.iter().enumerate() {
-        let list = by_cc.entry(r.meta.cc).or_default();
-        if r.meta.main {
-            list.insert(0, i);
-        } else {
-            list.push(i);
+        // The generated metadata only has 1-3 digit codes and upper-case
+        // alpha-2 ids (tests/normalize_fastpath.rs checks it against the
+        // engine, region by region).
+        if let Some(list) = usize::try_from(r.meta.cc)
+            .ok()
+            .and_then(|cc| by_cc.get_mut(cc))
+        {
+            if r.meta.main {
+                list.insert(0, i);
+            } else {
+                list.push(i);
+            }
         }
-        if r.meta.id != "001" {
-            by_id.insert(r.meta.id, i);
+        if let Some(slot) = alpha2_index(r.meta.id) {
+            by_id[slot] = Some(i);
         }
     }
     Tables {
@@ -427,12 +465,12 @@ fn test_length(m: &M, nsn: &str) -> LenCheck {
 }
 
 /// `maybe_strip_national_prefix_and_carrier_code`, returning the number to use.
-fn strip_national_prefix(r: &Region, c: &Compiled, nsn: &str) -> String {
+fn strip_national_prefix<'a>(r: &Region, c: &Compiled, nsn: &Cow<'a, str>) -> Cow<'a, str> {
     let Some(pattern) = c.npfp_start.as_ref().filter(|_| !nsn.is_empty()) else {
-        return nsn.to_owned();
+        return nsn.clone();
     };
     let Some(end) = pattern.find_end(nsn) else {
-        return nsn.to_owned();
+        return nsn.clone();
     };
     let general = |s: &str| c.general_full.as_ref().is_some_and(|g| g.is_match(s));
     // The capture groups only matter with a transform rule, and only for a
@@ -440,7 +478,7 @@ fn strip_national_prefix(r: &Region, c: &Compiled, nsn: &str) -> String {
     if let Some(re) = c.npfp_groups.as_ref().filter(|_| end > 0) {
         let tr = r.meta.tr.unwrap_or("");
         let Some(caps) = re.captures(nsn) else {
-            return nsn.to_owned();
+            return nsn.clone();
         };
         let first = caps.get(1);
         let second = caps.get(2);
@@ -451,23 +489,26 @@ fn strip_national_prefix(r: &Region, c: &Compiled, nsn: &str) -> String {
         if transform {
             let replaced = re.replace(nsn, tr).into_owned();
             if general(nsn) && !general(&replaced) {
-                return nsn.to_owned();
+                return nsn.clone();
             }
-            return replaced;
+            return Cow::Owned(replaced);
         }
     }
-    let stripped = &nsn[end..];
-    if !general(stripped) && general(nsn) {
-        nsn.to_owned()
-    } else {
-        stripped.to_owned()
+    if end == 0 || (!general(&nsn[end..]) && general(nsn)) {
+        return nsn.clone();
+    }
+    // Borrowed from the caller's digits on the common path: no allocation.
+    match nsn {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[end..]),
+        Cow::Owned(s) => Cow::Owned(s[end..].to_owned()),
     }
 }
 
-/// A parsed number: calling code and national significant number digits.
-pub(super) struct Parsed {
+/// A parsed number: calling code and national significant number digits
+/// (borrowed from the input unless a transform rule rewrote them).
+pub(super) struct Parsed<'a> {
     pub cc: i32,
-    pub nsn: String,
+    pub nsn: Cow<'a, str>,
 }
 
 /// `n` in decimal, in `buf` (no allocation).
@@ -487,8 +528,7 @@ fn decimal(n: i32, buf: &mut [u8; 11]) -> &str {
 }
 
 fn region_for_cc(t: &Tables, cc: i32) -> Option<&Region> {
-    t.by_cc
-        .get(&cc)
+    t.cc_regions(cc)
         .and_then(|l| l.first())
         .map(|&i| &t.regions[i])
 }
@@ -496,7 +536,7 @@ fn region_for_cc(t: &Tables, cc: i32) -> Option<&Region> {
 /// Replays the engine's `parse` of `[+]digits` in `region`. `digits` must be
 /// ASCII digits only. `None` means "ask the engine" (including every case the
 /// engine would reject with a parse error).
-pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Parsed> {
+pub(super) fn parse<'a>(digits: &'a str, plus: bool, region: Option<&str>) -> Option<Parsed<'a>> {
     let t = &*TABLES;
     // The engine first needs a viable number (three digits or more for our
     // canonical input) and, without a region, a leading plus.
@@ -504,12 +544,12 @@ pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Pa
         return None;
     }
     let default = match region {
-        Some(id) => Some(&t.regions[*t.by_id.get(id)?]),
+        Some(id) => Some(&t.regions[t.region_index(id)?]),
         None if plus => None,
         None => return None,
     };
     let mut cc = 0;
-    let mut national: String;
+    let mut national: Cow<'a, str>;
     let from_idd;
     let rest: &str = if plus {
         from_idd = true;
@@ -534,25 +574,25 @@ pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Pa
             return None;
         }
         let mut found = None;
-        for i in 1..=3.min(rest.len()) {
-            if let Ok(code) = rest[..i].parse::<i32>()
-                && t.by_cc.contains_key(&code)
-            {
-                found = Some((code, &rest[i..]));
+        let mut code = 0;
+        for (i, b) in rest.bytes().take(3).enumerate() {
+            code = code * 10 + i32::from(b - b'0');
+            if t.cc_regions(code).is_some() {
+                found = Some((code, &rest[i + 1..]));
                 break;
             }
         }
         let (code, nsn) = found?;
         cc = code;
-        national = nsn.to_owned();
+        national = Cow::Borrowed(nsn);
     } else {
-        national = rest.to_owned();
+        national = Cow::Borrowed(rest);
         if let Some(d) = default {
             let c = d.compiled()?;
             let mut buf = [0u8; 11];
             let code = decimal(d.meta.cc, &mut buf);
             if let Some(potential) = rest.strip_prefix(code) {
-                let potential = strip_national_prefix(d, c, potential);
+                let potential = strip_national_prefix(d, c, &Cow::Borrowed(potential));
                 let full = c.general_full.as_ref().is_some_and(|g| g.is_match(rest));
                 let pot = c
                     .general_full
@@ -603,7 +643,7 @@ pub(super) fn parse(digits: &str, plus: bool, region: Option<&str>) -> Option<Pa
 /// "ask the engine" (non-geographic codes, uncompilable metadata).
 pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
     let t = &*TABLES;
-    let Some(list) = t.by_cc.get(&cc) else {
+    let Some(list) = t.cc_regions(cc) else {
         return Some(false);
     };
     let mut chosen = None;
@@ -632,18 +672,18 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
 
 /// Whether the fast path knows `id` (an upper-case alpha-2 code).
 pub(super) fn knows_region(id: &str) -> bool {
-    TABLES.by_id.contains_key(id)
+    TABLES.region_index(id).is_some()
 }
 
 /// The metadata's own copy of `id` when it is an upper-case alpha-2 code the
 /// fast path knows.
 pub(super) fn region_id(id: &str) -> Option<&'static str> {
-    TABLES.by_id.get(id).map(|&i| TABLES.regions[i].meta.id)
+    TABLES.region_index(id).map(|i| TABLES.regions[i].meta.id)
 }
 
 /// Whether `cc` is an assigned country calling code in the metadata.
 pub(super) fn is_calling_code(cc: u32) -> bool {
-    i32::try_from(cc).is_ok_and(|cc| TABLES.by_cc.contains_key(&cc))
+    i32::try_from(cc).is_ok_and(|cc| TABLES.cc_regions(cc).is_some())
 }
 
 /// Number of regions and non-geographic entities in the metadata table.
