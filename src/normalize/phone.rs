@@ -23,7 +23,6 @@
 mod fast;
 mod meta;
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -276,20 +275,23 @@ fn clean(raw: &str) -> Result<Cleaned, PhoneError> {
 
 /// Upper-case alpha-2 codes that both the country table and the metadata
 /// know: exactly the codes [`resolve_region`] resolves to themselves.
-static KNOWN_CODES: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
-    super::country_names::CODES
-        .iter()
-        .filter_map(|&(a2, _)| fast::region_id(a2).map(|id| (a2, id)))
-        .collect()
+/// Indexed by `fast::alpha2_index`: looked up once per row, where hashing
+/// the key cost more than the lookup.
+static KNOWN_CODES: LazyLock<Vec<Option<&'static str>>> = LazyLock::new(|| {
+    let mut known = vec![None; 26 * 26];
+    for &(a2, _) in super::country_names::CODES {
+        if let (Some(i), Some(id)) = (fast::alpha2_index(a2), fast::region_id(a2)) {
+            known[i] = Some(id);
+        }
+    }
+    known
 });
 
 /// Upper-case alpha-2 region the metadata knows, from a code or a name.
 fn resolve_region(region: Option<&str>) -> Option<&'static str> {
     let region = region?;
     // The pipeline already passes a resolved code: skip the name lookup.
-    if region.len() == 2
-        && let Some(&id) = KNOWN_CODES.get(region)
-    {
+    if let Some(id) = fast::alpha2_index(region).and_then(|i| KNOWN_CODES[i]) {
         return Some(id);
     }
     let code = super::country::region_code(region)?;
