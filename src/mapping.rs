@@ -81,6 +81,17 @@ pub struct Keys<'a> {
 pub struct Mapping {
     /// One entry per input column, in input order.
     pub columns: Vec<Column>,
+    /// The columns [`Mapping::keys`] reads, in input order, worked out once
+    /// so a row costs no comparison of field names.
+    key_columns: Vec<(usize, KeyField)>,
+}
+
+/// The fields [`Mapping::keys`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyField {
+    Phone,
+    Email,
+    Country,
 }
 
 /// A mapping file or header problem.
@@ -597,7 +608,19 @@ impl Mapping {
                 }
             }
         }
-        Ok(Mapping { columns })
+        let key_columns = columns
+            .iter()
+            .filter_map(|c| match c.target {
+                Target::Field("phone") => Some((c.index, KeyField::Phone)),
+                Target::Field("email") => Some((c.index, KeyField::Email)),
+                Target::Field("country") => Some((c.index, KeyField::Country)),
+                _ => None,
+            })
+            .collect();
+        Ok(Mapping {
+            columns,
+            key_columns,
+        })
     }
 
     /// Whether some column feeds `field`.
@@ -650,20 +673,17 @@ impl Mapping {
     /// its run time.
     pub fn keys<'a>(&self, fields: &'a crate::source::Fields) -> Keys<'a> {
         let mut keys = Keys::default();
-        for col in &self.columns {
-            let Target::Field(f) = col.target else {
-                continue;
-            };
-            let Some(value) = fields.get(col.index) else {
+        for &(index, field) in &self.key_columns {
+            let Some(value) = fields.get(index) else {
                 continue;
             };
             let value = unguard(value).trim();
-            match f {
-                "phone" if keys.phone.is_empty() => keys.phone = value,
-                "email" if keys.email.is_empty() => keys.email = value,
+            match field {
+                KeyField::Phone if keys.phone.is_empty() => keys.phone = value,
+                KeyField::Email if keys.email.is_empty() => keys.email = value,
                 // As Contact::set joins two columns mapped to one field.
-                "country" if keys.country.is_empty() => keys.country = value.into(),
-                "country" if !value.is_empty() => {
+                KeyField::Country if keys.country.is_empty() => keys.country = value.into(),
+                KeyField::Country if !value.is_empty() => {
                     keys.country = format!("{} {value}", keys.country).into();
                 }
                 _ => {}
