@@ -248,16 +248,26 @@ pub struct Pipeline {
 /// while the consumer writes, few enough to keep memory flat.
 const PREPARED_QUEUE: usize = 2;
 
+/// Chunks being normalized at once. One at a time left a core idle at
+/// the end of every chunk, while the last part finished; with a few in
+/// flight the pool always has the next chunk's parts to take.
+const IN_FLIGHT: usize = 3;
+
 /// Starts the reader and normalizer threads; `work` turns a chunk of
 /// records (whose first has sequence number `base`) into one output item,
-/// on rayon's pool.
+/// on rayon's pool. Items come out in input order.
+///
+/// A panic in `work` (a bug, never a property of the input) ends the
+/// stream with an error naming the row range, rather than looking like the
+/// end of the file: a report must never be silently short.
 fn start<T, F>(source: Source, work: F) -> Receiver<Result<T, SourceError>>
 where
     T: Send + 'static,
-    F: Fn(u64, Vec<Record>) -> T + Send + 'static,
+    F: Fn(u64, Vec<Record>) -> T + Send + Sync + 'static,
 {
     let (tx, records_rx) = sync_channel::<Result<Vec<Record>, SourceError>>(4);
     let mut records = source.records;
+    let path = source.info.path.clone();
     std::thread::spawn(move || {
         loop {
             let mut chunk = Vec::with_capacity(CHUNK);
@@ -283,15 +293,63 @@ where
     });
     let (tx, rx) = sync_channel(PREPARED_QUEUE);
     std::thread::spawn(move || {
+        let work = std::sync::Arc::new(work);
+        let mut in_flight = std::collections::VecDeque::new();
+        // Hands the oldest chunk's result on; false when the stream is over.
+        let forward = |rx: Receiver<Result<T, SourceError>>| -> bool {
+            match rx.recv() {
+                Ok(out) => {
+                    let fatal = out.is_err();
+                    tx.send(out).is_ok() && !fatal
+                }
+                Err(_) => false,
+            }
+        };
         let mut seq = 0u64;
         for chunk in records_rx {
-            let out = chunk.map(|chunk| {
-                let base = seq;
-                seq += chunk.len() as u64;
-                work(base, chunk)
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    while let Some(rx) = in_flight.pop_front() {
+                        if !forward(rx) {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let base = seq;
+            seq += chunk.len() as u64;
+            let (done_tx, done_rx) = sync_channel(1);
+            let work = std::sync::Arc::clone(&work);
+            let path = path.clone();
+            rayon::spawn(move || {
+                let first = chunk.first().map_or(0, |r| r.row);
+                let last = chunk.last().map_or(0, |r| r.row);
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(base, chunk)
+                }))
+                .map_err(|_| {
+                    SourceError::unreadable(
+                        &path,
+                        format!(
+                            "could not be checked: an internal error stopped the run in rows {first}-{last} (please report it)"
+                        ),
+                    )
+                });
+                let _ = done_tx.send(out);
             });
-            let fatal = out.is_err();
-            if tx.send(out).is_err() || fatal {
+            in_flight.push_back(done_rx);
+            if in_flight.len() >= IN_FLIGHT
+                && let Some(rx) = in_flight.pop_front()
+                && !forward(rx)
+            {
+                return;
+            }
+        }
+        while let Some(rx) = in_flight.pop_front() {
+            if !forward(rx) {
                 return;
             }
         }
@@ -436,5 +494,66 @@ impl Iterator for Checker {
             }
         }
         Some(Ok(parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Format, SourceInfo};
+
+    fn source(rows: u64) -> Source {
+        Source {
+            headers: vec!["phone".into()],
+            info: SourceInfo {
+                path: "in.csv".into(),
+                format: Format::Csv,
+                encoding: None,
+                delimiter: Some(b','),
+                sheet: None,
+                workbook: None,
+                header_row: 1,
+            },
+            records: Box::new((0..rows).map(|i| {
+                Ok(Record {
+                    row: i + 2,
+                    fields: [i.to_string()].into_iter().collect(),
+                    problem: None,
+                })
+            })),
+        }
+    }
+
+    #[test]
+    fn chunks_come_out_in_input_order_even_when_early_ones_are_slow() {
+        let rows = CHUNK as u64 * 7 + 5;
+        let rx = start(source(rows), |base, chunk| {
+            // The first chunks finish last.
+            if base < 2 * CHUNK as u64 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            chunk.iter().map(|r| r.row).collect::<Vec<u64>>()
+        });
+        let seen: Vec<u64> = rx.iter().flat_map(|c| c.unwrap()).collect();
+        assert_eq!(seen, (2..rows + 2).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_panicking_chunk_ends_the_stream_with_an_error_not_a_short_file() {
+        let rows = CHUNK as u64 * 3;
+        let rx = start(source(rows), |base, chunk| {
+            if base == CHUNK as u64 {
+                panic!("bug");
+            }
+            chunk.len()
+        });
+        let out: Vec<Result<usize, SourceError>> = rx.iter().collect();
+        assert_eq!(out.len(), 2, "the chunk before, then the error");
+        assert_eq!(*out[0].as_ref().unwrap(), CHUNK);
+        let msg = out[1].as_ref().unwrap_err().to_string();
+        let first = CHUNK + 2;
+        let last = 2 * CHUNK + 1;
+        assert!(msg.contains(&format!("rows {first}-{last}")), "{msg}");
+        assert!(msg.starts_with("in.csv "), "{msg}");
     }
 }
