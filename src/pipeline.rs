@@ -374,7 +374,8 @@ impl Pipeline {
     }
 }
 
-/// Marks `p` a duplicate when an earlier row holds its key.
+/// The earlier row holding `key`, if any; otherwise `row` claims it. A row
+/// without a key is never a duplicate.
 fn dedupe(deduper: &mut Deduper, key: Option<&Key>, row: u64) -> Option<u64> {
     deduper.claim(key?, row)
 }
