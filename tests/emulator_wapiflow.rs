@@ -8,15 +8,11 @@ use waport::emulator::{
     EmulatorHandle, Platform,
 };
 
+mod emulator_support;
+
+/// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {
-    let h = waport::emulator::start(EmulatorConfig {
-        credentials: Credentials::defaults(),
-        ..cfg
-    })
-    .await
-    .unwrap();
-    let base = format!("{}/wapiflow/external-api", h.base_url());
-    (h, reqwest::Client::new(), base)
+    emulator_support::start_with(cfg, "/wapiflow/external-api").await
 }
 
 async fn start() -> (EmulatorHandle, reqwest::Client, String) {

@@ -4,19 +4,14 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
-    Credentials, DEFAULT_WAZZUP_KEY, DEFAULT_WAZZUP_USER_ID, EmulatorConfig, EmulatorHandle,
-    Platform,
+    DEFAULT_WAZZUP_KEY, DEFAULT_WAZZUP_USER_ID, EmulatorConfig, EmulatorHandle, Platform,
 };
 
+mod emulator_support;
+
+/// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {
-    let h = waport::emulator::start(EmulatorConfig {
-        credentials: Credentials::defaults(),
-        ..cfg
-    })
-    .await
-    .unwrap();
-    let base = format!("{}/wazzup/v3", h.base_url());
-    (h, reqwest::Client::new(), base)
+    emulator_support::start_with(cfg, "/wazzup/v3").await
 }
 
 async fn start() -> (EmulatorHandle, reqwest::Client, String) {

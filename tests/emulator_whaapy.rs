@@ -3,17 +3,13 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use waport::emulator::{Credentials, DEFAULT_WHAAPY_KEY, EmulatorConfig, EmulatorHandle, Platform};
+use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, EmulatorHandle, Platform};
 
+mod emulator_support;
+
+/// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {
-    let h = waport::emulator::start(EmulatorConfig {
-        credentials: Credentials::defaults(),
-        ..cfg
-    })
-    .await
-    .unwrap();
-    let base = format!("{}/whaapy", h.base_url());
-    (h, reqwest::Client::new(), base)
+    emulator_support::start_with(cfg, "/whaapy").await
 }
 
 async fn start() -> (EmulatorHandle, reqwest::Client, String) {

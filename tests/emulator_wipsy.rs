@@ -4,19 +4,15 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
-    Credentials, DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_KEY, DEFAULT_WIPSY_STAGE_NEW,
+    DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_KEY, DEFAULT_WIPSY_STAGE_NEW,
     DEFAULT_WIPSY_TAG_CLIENTE, EmulatorConfig, EmulatorHandle, Platform,
 };
 
+mod emulator_support;
+
+/// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {
-    let h = waport::emulator::start(EmulatorConfig {
-        credentials: Credentials::defaults(),
-        ..cfg
-    })
-    .await
-    .unwrap();
-    let base = format!("{}/wipsy/functions/v1", h.base_url());
-    (h, reqwest::Client::new(), base)
+    emulator_support::start_with(cfg, "/wipsy/functions/v1").await
 }
 
 async fn start() -> (EmulatorHandle, reqwest::Client, String) {

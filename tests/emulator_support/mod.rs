@@ -1,0 +1,21 @@
+//! Shared start-up for the emulator API tests: an emulator on a random
+//! loopback port with the default credentials, a client, and the base URL
+//! of one platform's API.
+
+use waport::emulator::{Credentials, EmulatorConfig, EmulatorHandle};
+
+/// Starts an emulator configured by `cfg` (credentials forced to the
+/// defaults the tests authenticate with); the URL ends in `prefix`.
+pub async fn start_with(
+    cfg: EmulatorConfig,
+    prefix: &str,
+) -> (EmulatorHandle, reqwest::Client, String) {
+    let h = waport::emulator::start(EmulatorConfig {
+        credentials: Credentials::defaults(),
+        ..cfg
+    })
+    .await
+    .unwrap();
+    let base = format!("{}{prefix}", h.base_url());
+    (h, reqwest::Client::new(), base)
+}
