@@ -325,16 +325,10 @@ impl Wazzup {
                         ));
                         continue;
                     }
-                    let id = v["id"].as_str().unwrap_or_default().to_string();
-                    if let Some(first) = ids.get(&id) {
-                        results[i] = Some(ItemResult::done(
-                            Status::Duplicate,
-                            id,
-                            format!("same_remote_identity: row {first}"),
-                        ));
+                    if let Some(dup) = claim_id(&mut ids, &v, item.row) {
+                        results[i] = Some(dup);
                         continue;
                     }
-                    ids.insert(id, item.row);
                     payloads.push((i, v, warn.join("; ")));
                 }
                 Err(reason) => results[i] = Some(ItemResult::done(Status::Invalid, "", reason)),
@@ -353,16 +347,10 @@ impl Wazzup {
         for (i, item) in items.iter().enumerate() {
             match user_payload(&item.contact) {
                 Ok((v, warn)) => {
-                    let id = v["id"].as_str().unwrap_or_default().to_string();
-                    if let Some(first) = ids.get(&id) {
-                        results[i] = Some(ItemResult::done(
-                            Status::Duplicate,
-                            id,
-                            format!("same_remote_identity: row {first}"),
-                        ));
+                    if let Some(dup) = claim_id(&mut ids, &v, item.row) {
+                        results[i] = Some(dup);
                         continue;
                     }
-                    ids.insert(id, item.row);
                     payloads.push((i, v, warn.join("; ")));
                 }
                 Err(reason) => results[i] = Some(ItemResult::done(Status::Invalid, "", reason)),
@@ -766,6 +754,25 @@ pub(crate) fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Claims `v`'s id for `row` within one request, or returns the result for
+/// a row whose id an earlier row of the same array already uses.
+///
+/// Two rows with one id (the same external id, or phones that normalize
+/// alike under a different dedupe key) are one Wazzup entity: sending both
+/// in one array would let the later silently overwrite the earlier.
+fn claim_id(ids: &mut HashMap<String, u64>, v: &Value, row: u64) -> Option<ItemResult> {
+    let id = v["id"].as_str().unwrap_or_default();
+    if let Some(first) = ids.get(id) {
+        return Some(ItemResult::done(
+            Status::Duplicate,
+            id,
+            format!("same_remote_identity: row {first}"),
+        ));
+    }
+    ids.insert(id.to_string(), row);
+    None
 }
 
 #[cfg(test)]
