@@ -1,13 +1,15 @@
 //! Criterion benchmarks of the validate half of the pipeline: CSV read +
 //! map, and the whole validate run (read → map → normalize → dedupe →
-//! report) on a generated messy file.
+//! report) on a generated messy file, from disk and from memory.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use waport::commands::generate::{GenerateConfig, run as generate};
-use waport::commands::validate::{ValidateConfig, run as validate};
+use waport::commands::validate::{ValidateConfig, check, run as validate};
 use waport::mapping::Mapping;
-use waport::source::{ReadOptions, open};
+use waport::pipeline::PrepareOptions;
+use waport::report::{ReportOptions, ReportWriter};
+use waport::source::{ReadOptions, open, open_reader};
 
 const ROWS: u64 = 20_000;
 
@@ -64,5 +66,37 @@ fn whole_validate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, read_and_map, whole_validate);
+/// The pipeline alone: the file's bytes already in memory, the report
+/// thrown away, so only reading, mapping, normalizing, deduplicating and
+/// encoding the report are timed.
+fn in_memory_validate(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = std::fs::read(input(dir.path())).expect("read input");
+    let mut g = c.benchmark_group("validate");
+    g.throughput(Throughput::Elements(ROWS));
+    g.sample_size(10);
+    g.bench_function("in_memory_pipeline", |b| {
+        b.iter(|| {
+            let input = Box::new(std::io::Cursor::new(bytes.clone()));
+            let src = open_reader("contacts.csv", input, &ReadOptions::default()).expect("open");
+            let mapping = Mapping::infer(&src.headers, None).expect("mapping");
+            let mut writer = ReportWriter::create(
+                ReportOptions {
+                    report: "/dev/null".into(),
+                    rejects: None,
+                    rejects_delimiter: b';',
+                    remote_id: false,
+                },
+                &src.headers,
+            )
+            .expect("report");
+            let cut = check(src, mapping, &PrepareOptions::default(), &mut writer).expect("check");
+            assert!(cut.is_none());
+            black_box(writer.finish().expect("finish").rows)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, read_and_map, whole_validate, in_memory_validate);
 criterion_main!(benches);

@@ -331,3 +331,44 @@ fn records_stream_lazily_from_a_large_file() {
     assert_eq!(count, 200_000);
     assert_eq!(last_row, 200_001);
 }
+
+#[test]
+fn bytes_in_memory_read_as_the_same_file_does() {
+    for name in [
+        "contacts_cp1252_semicolon.csv",
+        "contacts_multiline.csv",
+        "contacts_utf16le_bom.txt",
+        "contacts_instructions.xlsx",
+    ] {
+        let (from_file, file_records) = read_fixture(name);
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let mut src = waport::source::open_reader(
+            name,
+            Box::new(std::io::Cursor::new(bytes)),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let records: Vec<Record> = src.records.by_ref().map(Result::unwrap).collect();
+        assert_eq!(src.headers, from_file.headers, "{name}");
+        assert_eq!(src.info.encoding, from_file.info.encoding, "{name}");
+        assert_eq!(records.len(), file_records.len(), "{name}");
+        for (a, b) in records.iter().zip(&file_records) {
+            assert_eq!((a.row, &a.fields), (b.row, &b.fields), "{name}");
+        }
+    }
+    let err = waport::source::open_reader(
+        "x.csv",
+        Box::new(std::io::Cursor::new(b"a,b\n1,2\n".to_vec())),
+        &ReadOptions {
+            encoding: Some("klingon".into()),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.starts_with("x.csv cannot be decoded: 'klingon'"),
+        "{err}"
+    );
+}

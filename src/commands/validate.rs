@@ -57,6 +57,34 @@ pub fn load_mapping(headers: &[String], map_file: Option<&PathBuf>) -> Result<Ma
     Ok(Mapping::infer(headers, file.as_ref())?)
 }
 
+/// Checks every row of `source` into `writer` (the heart of `validate`,
+/// without its files and messages). Returns the reading error that cut the
+/// input short, if one did; the rows before it are written.
+pub fn check(
+    source: source::Source,
+    mapping: Mapping,
+    prepare: &PrepareOptions,
+    writer: &mut ReportWriter,
+) -> Result<Option<source::SourceError>, Error> {
+    let prepare = PrepareOptions {
+        keys_only: true,
+        ..prepare.clone()
+    };
+    for chunk in Checker::new(source, mapping, prepare, writer.layout()) {
+        match chunk {
+            Ok(parts) => {
+                for part in parts {
+                    for (c, line) in part.rows.iter().zip(part.lines.iter()) {
+                        writer.push_line(line, c.status, &c.reason, c.duplicate_of)?;
+                    }
+                }
+            }
+            Err(e) => return Ok(Some(e)),
+        }
+    }
+    Ok(None)
+}
+
 /// Runs `validate`.
 pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
     let source = source::open(&cfg.input, &cfg.read)?;
@@ -86,26 +114,7 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         },
         &headers,
     )?;
-    let mut fatal = None;
-    let prepare = PrepareOptions {
-        keys_only: true,
-        ..cfg.prepare.clone()
-    };
-    for chunk in Checker::new(source, mapping, prepare, writer.layout()) {
-        match chunk {
-            Ok(parts) => {
-                for part in parts {
-                    for (c, line) in part.rows.iter().zip(part.lines.iter()) {
-                        writer.push_line(line, c.status, &c.reason, c.duplicate_of)?;
-                    }
-                }
-            }
-            Err(e) => {
-                fatal = Some(e);
-                break;
-            }
-        }
-    }
+    let fatal = check(source, mapping, &cfg.prepare, &mut writer)?;
     let counts = writer.finish()?;
     if let Some(e) = fatal {
         return Err(e.into());

@@ -158,19 +158,9 @@ const SAMPLE_LEN: usize = 64 * 1024;
 pub fn open(path: &str, opts: &ReadOptions) -> Result<Source, SourceError> {
     let shown = display_name(path);
     // An unknown label is a usage mistake: say so before touching the file.
-    let forced = match &opts.encoding {
-        Some(label) => Some(encoding::resolve_label(label).ok_or_else(|| {
-            SourceError::unreadable(
-                &shown,
-                format!(
-                    "cannot be decoded: '{label}' is not a known encoding (try utf-8, windows-1252, windows-1251 or utf-16le)"
-                ),
-            )
-        })?),
-        None => None,
-    };
+    let forced = forced_encoding(opts, &shown)?;
 
-    let mut input: Box<dyn Read + Send> = if path == "-" {
+    let input: Box<dyn Read + Send> = if path == "-" {
         Box::new(std::io::stdin())
     } else {
         let file = std::fs::File::open(path).map_err(|e| SourceError::io(&shown, e))?;
@@ -182,6 +172,47 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<Source, SourceError> {
         }
         Box::new(file)
     };
+    open_input(path, &shown, input, opts, forced, path != "-")
+}
+
+/// Opens a CSV or spreadsheet read from `input` (bytes in memory, a pipe);
+/// `name` is used in messages and its extension as a hint, as a path is.
+pub fn open_reader(
+    name: &str,
+    input: Box<dyn Read + Send>,
+    opts: &ReadOptions,
+) -> Result<Source, SourceError> {
+    let forced = forced_encoding(opts, name)?;
+    open_input(name, name, input, opts, forced, false)
+}
+
+/// The encoding `--encoding` names, if any; an unknown label is an error.
+fn forced_encoding(
+    opts: &ReadOptions,
+    shown: &str,
+) -> Result<Option<&'static encoding_rs::Encoding>, SourceError> {
+    match &opts.encoding {
+        Some(label) => encoding::resolve_label(label).map(Some).ok_or_else(|| {
+            SourceError::unreadable(
+                shown,
+                format!(
+                    "cannot be decoded: '{label}' is not a known encoding (try utf-8, windows-1252, windows-1251 or utf-16le)"
+                ),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+fn open_input(
+    path: &str,
+    shown: &str,
+    mut input: Box<dyn Read + Send>,
+    opts: &ReadOptions,
+    forced: Option<&'static encoding_rs::Encoding>,
+    on_disk: bool,
+) -> Result<Source, SourceError> {
+    let shown = shown.to_string();
     let sample = read_sample(&mut input, SAMPLE_LEN).map_err(|e| SourceError::io(&shown, e))?;
     if sample.is_empty() {
         return Err(SourceError::Empty { path: shown });
@@ -189,7 +220,7 @@ pub fn open(path: &str, opts: &ReadOptions) -> Result<Source, SourceError> {
 
     match sniff(&sample) {
         Sniffed::Zip | Sniffed::Ole => {
-            return spreadsheet::open(path, &shown, sample, input, opts);
+            return spreadsheet::open(path, &shown, sample, input, opts, on_disk);
         }
         Sniffed::Other(what) => {
             return Err(SourceError::unreadable(

@@ -112,6 +112,7 @@ pub(super) fn open(
     sample: Vec<u8>,
     mut rest: Box<dyn Read + Send>,
     opts: &ReadOptions,
+    on_disk: bool,
 ) -> Result<Source, SourceError> {
     let kinds = candidate_kinds(path, &sample);
     let limit = if kinds[0] == Kind::Xls || kinds[0] == Kind::Ods {
@@ -128,8 +129,8 @@ pub(super) fn open(
             ),
         )
     };
-    let input = if path == "-" {
-        // calamine needs to seek, and standard input cannot.
+    let input = if !on_disk {
+        // calamine needs to seek, and standard input (or any stream) cannot.
         let mut bytes = sample;
         (&mut rest)
             .take(limit + 1)
