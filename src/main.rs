@@ -178,27 +178,12 @@ struct UploadArgs {
     /// Read the platform and report what would happen; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Requests per second (default: the platform's documented or conservative pace).
-    #[arg(long, value_name = "N")]
-    rate: Option<f64>,
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
     /// Contacts per request (capped at the platform's maximum, e.g. 100 for Wazzup).
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
-    /// Attempts per request before a row is `failed`.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
-    /// Credentials profile in waport.toml.
-    #[arg(long, value_name = "NAME")]
-    profile: Option<String>,
-    /// waport.toml to read profiles and Wipsy tag/field ids from.
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
     /// Wazzup responsibleUserId for new contacts (default: the first user).
     #[arg(long, value_name = "ID")]
     responsible_user: Option<String>,
@@ -211,6 +196,40 @@ struct UploadArgs {
     /// Send every row, even those unchanged since the last import.
     #[arg(long)]
     full: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// How to reach a platform: flags shared by every command that talks to one.
+#[derive(clap::Args, Clone)]
+struct ConnectArgs {
+    /// Requests per second (default: the platform's documented or conservative pace).
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Attempts per request before giving up on it (an imported row is then `failed`).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_attempts: u32,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Credentials profile in waport.toml.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// waport.toml to read profiles (and Wipsy tag/field/stage ids) from.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    /// At least one attempt.
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts.max(1)
+    }
+
+    /// The timeout, at least a tenth of a second.
+    fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout.max(0.1))
+    }
 }
 
 #[derive(clap::Args)]
@@ -259,21 +278,8 @@ struct ExportArgs {
     /// What to export (users: Wazzup only).
     #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
     entity: String,
-    /// Requests per second.
-    #[arg(long, value_name = "N")]
-    rate: Option<f64>,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
-    /// Attempts per page.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
-    /// Credentials profile in waport.toml.
-    #[arg(long, value_name = "NAME")]
-    profile: Option<String>,
-    /// waport.toml to read profiles from.
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Print one JSON summary object on stdout.
     #[arg(long)]
     json: bool,
@@ -362,21 +368,8 @@ struct RollbackArgs {
     /// Report path (default: rollback-<job>.report.csv).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Requests per second.
-    #[arg(long, value_name = "N")]
-    rate: Option<f64>,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
-    /// Attempts per delete.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
-    /// Credentials profile in waport.toml.
-    #[arg(long, value_name = "NAME")]
-    profile: Option<String>,
-    /// waport.toml to read profiles from.
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Job journal (default: $WAPORT_JOURNAL, else the data dir).
     #[arg(long, value_name = "PATH", env = "WAPORT_JOURNAL")]
     journal: Option<PathBuf>,
@@ -409,14 +402,14 @@ impl UploadArgs {
             entity: self.entity.parse().unwrap_or_default(),
             mode: self.mode.parse().unwrap_or_default(),
             dry_run: self.dry_run,
-            rate: self.rate,
+            rate: self.connect.rate,
             concurrency: self.concurrency.max(1),
             batch_size: self.batch_size,
-            max_attempts: self.max_attempts.max(1),
-            timeout: Duration::from_secs_f64(self.timeout.max(0.1)),
+            max_attempts: self.connect.max_attempts(),
+            timeout: self.connect.timeout(),
             sandbox: false,
-            profile: self.profile.clone(),
-            config: self.config.clone(),
+            profile: self.connect.profile.clone(),
+            config: self.connect.config.clone(),
             responsible_user: self.responsible_user.clone(),
             whaapy_bulk: self.whaapy_bulk,
             journal: self.journal.clone(),
@@ -495,11 +488,11 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
         format,
         columns: a.columns,
         excel: a.excel,
-        rate: a.rate,
-        timeout: Duration::from_secs_f64(a.timeout.max(0.1)),
-        max_attempts: a.max_attempts.max(1),
-        profile: a.profile,
-        config: a.config,
+        rate: a.connect.rate,
+        timeout: a.connect.timeout(),
+        max_attempts: a.connect.max_attempts(),
+        profile: a.connect.profile,
+        config: a.connect.config,
         quiet: a.quiet,
         json: a.json,
     })?)
@@ -584,11 +577,11 @@ fn main() -> ExitCode {
             journal: a.journal,
             dry_run: a.dry_run,
             report: a.report,
-            rate: a.rate,
-            timeout: Duration::from_secs_f64(a.timeout.max(0.1)),
-            max_attempts: a.max_attempts.max(1),
-            profile: a.profile,
-            config: a.config,
+            rate: a.connect.rate,
+            timeout: a.connect.timeout(),
+            max_attempts: a.connect.max_attempts(),
+            profile: a.connect.profile,
+            config: a.connect.config,
             json: a.json,
             quiet: a.quiet,
         })
