@@ -5,7 +5,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use waport::commands::generate::{GenerateConfig, run as generate};
-use waport::commands::validate::{ValidateConfig, check, run as validate};
+use waport::commands::validate::{RowsConfig, ValidateConfig, check, run as validate};
 use waport::mapping::Mapping;
 use waport::pipeline::PrepareOptions;
 use waport::report::{ReportOptions, ReportWriter};
@@ -55,9 +55,12 @@ fn whole_validate(c: &mut Criterion) {
     g.bench_function("messy_16_countries", |b| {
         b.iter(|| {
             validate(ValidateConfig {
-                input: path.clone(),
-                report: Some(report.clone()),
-                quiet: true,
+                rows: RowsConfig {
+                    input: path.clone(),
+                    report: Some(report.clone()),
+                    quiet: true,
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .expect("validate")

@@ -12,7 +12,7 @@ use waport::commands::generate::GenerateConfig;
 use waport::commands::import::ImportConfig;
 use waport::commands::jobs::{JobsConfig, RollbackConfig};
 use waport::commands::migrate::MigrateConfig;
-use waport::commands::validate::ValidateConfig;
+use waport::commands::validate::{RowsConfig, ValidateConfig};
 use waport::export::ExportFormat;
 use waport::journal::JobId;
 use waport::pipeline::PrepareOptions;
@@ -381,6 +381,25 @@ struct RollbackArgs {
     quiet: bool,
 }
 
+/// The rows settings `validate` and `import` share; `platform` is the
+/// target whose required fields are checked.
+fn rows_config(
+    input: &InputArgs,
+    report: &ReportArgs,
+    platform: Option<PlatformKind>,
+) -> RowsConfig {
+    RowsConfig {
+        input: input.file.clone(),
+        read: input.read_options(),
+        map_file: input.map_file.clone(),
+        prepare: input.prepare_options(platform),
+        report: report.report.clone(),
+        rejects: report.rejects.clone(),
+        json: report.json,
+        quiet: report.quiet,
+    }
+}
+
 impl UploadArgs {
     /// The import settings these flags give, around `input`.
     fn import_config(
@@ -390,14 +409,7 @@ impl UploadArgs {
         to: PlatformKind,
     ) -> ImportConfig {
         ImportConfig {
-            input: input.file.clone(),
-            read: input.read_options(),
-            map_file: input.map_file.clone(),
-            prepare: input.prepare_options(Some(to)),
-            report: report.report.clone(),
-            rejects: report.rejects.clone(),
-            json: report.json,
-            quiet: report.quiet,
+            rows: rows_config(&input, report, Some(to)),
             platform: to,
             entity: self.entity.parse().unwrap_or_default(),
             mode: self.mode.parse().unwrap_or_default(),
@@ -514,14 +526,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitStatus> = match cli.command {
         Command::Validate(a) => waport::commands::validate::run(ValidateConfig {
-            input: a.input.file.clone(),
-            read: a.input.read_options(),
-            map_file: a.input.map_file.clone(),
-            prepare: a.input.prepare_options(a.to),
-            report: a.report.report,
-            rejects: a.report.rejects,
-            json: a.report.json,
-            quiet: a.report.quiet,
+            rows: rows_config(&a.input, &a.report, a.to),
             show_mapping: a.show_mapping,
         })
         .map_err(anyhow::Error::from),

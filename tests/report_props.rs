@@ -2,7 +2,7 @@
 //! exactly once, in order, with its spreadsheet row number.
 
 use proptest::prelude::*;
-use waport::commands::validate::{ValidateConfig, run};
+use waport::commands::validate::{RowsConfig, ValidateConfig, run};
 
 fn field() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -42,9 +42,12 @@ proptest! {
             .count();
         let report = dir.path().join("r.csv");
         run(ValidateConfig {
-            input: input.display().to_string(),
-            report: Some(report.clone()),
-            quiet: true,
+            rows: RowsConfig {
+                input: input.display().to_string(),
+                report: Some(report.clone()),
+                quiet: true,
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();

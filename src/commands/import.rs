@@ -7,7 +7,7 @@
 //! the last import, already confirmed by an interrupted run) never reach
 //! the uploader.
 
-use crate::commands::validate::{describe_source, load_mapping};
+use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{
     self, JobId, JobKind, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome,
@@ -17,7 +17,7 @@ use crate::pipeline::{Pipeline, PrepareOptions, Prepared};
 use crate::platform::credentials::{Credentials, Secret};
 use crate::platform::{AdapterOptions, Entity, Mode, Platform, PlatformKind, connect};
 use crate::report::{Counts, ReportOptions, ReportWriter, RowResult, Status, default_report_path};
-use crate::source::{self, ReadOptions, Source};
+use crate::source::{self, Source};
 use crate::upload::retry::with_retries;
 use crate::upload::{self, Cancel, Item, ItemOutcome, UploadConfig, UploadHooks, UploadStats};
 use crate::{Error, ExitStatus};
@@ -33,22 +33,8 @@ use tokio::sync::mpsc;
 /// Everything `import` needs, already checked by the binary.
 #[derive(Debug, Clone)]
 pub struct ImportConfig {
-    /// Input path, `-` for stdin.
-    pub input: String,
-    /// Reader overrides.
-    pub read: ReadOptions,
-    /// `--map FILE`.
-    pub map_file: Option<PathBuf>,
-    /// Normalization and dedupe rules (its `platform` is the target).
-    pub prepare: PrepareOptions,
-    /// `--report PATH`.
-    pub report: Option<PathBuf>,
-    /// `--rejects PATH`.
-    pub rejects: Option<PathBuf>,
-    /// `--json`.
-    pub json: bool,
-    /// `--quiet`.
-    pub quiet: bool,
+    /// The rows and their report.
+    pub rows: RowsConfig,
     /// Target platform.
     pub platform: PlatformKind,
     /// Contacts or users.
@@ -303,7 +289,7 @@ pub fn run(cfg: ImportConfig) -> Result<ExitStatus, Error> {
     run_with(cfg, None)
 }
 
-/// Runs an import of `given` records instead of `cfg.input`'s file.
+/// Runs an import of `given` records instead of `cfg.rows.input`'s file.
 pub fn run_with(cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -328,7 +314,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         .await
         .map_err(|e| Error::Message(format!("cannot start the sandbox emulator: {e}")))?;
         let base = handle.base_url();
-        if !cfg.quiet {
+        if !cfg.rows.quiet {
             eprintln!("sandbox: emulator listening on {base}");
         }
         sandbox = Some(handle);
@@ -339,9 +325,9 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     };
     let (source, given_fp) = match given {
         Some(g) => (g.source, Some(g.fingerprint)),
-        None => (source::open(&cfg.input, &cfg.read)?, None),
+        None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
     };
-    let mapping = load_mapping(&source.headers, cfg.map_file.as_ref())?;
+    let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     let platform = connect(
         cfg.platform,
         creds.clone(),
@@ -358,7 +344,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let (notes, _) = with_retries(cfg.max_attempts, || platform.check())
         .await
         .map_err(|e| Error::Message(e.to_string()))?;
-    if !cfg.quiet {
+    if !cfg.rows.quiet {
         for n in &notes {
             eprintln!("{}: {n}", cfg.platform);
         }
@@ -377,10 +363,10 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         let mut j = open_journal(cfg.journal.as_ref())?;
         let fingerprint = if given_fp.is_some() {
             given_fp.clone()
-        } else if cfg.input == "-" {
+        } else if cfg.rows.input == "-" {
             None
         } else {
-            Some(journal::fingerprint_file(std::path::Path::new(&cfg.input)).map_err(jerr)?)
+            Some(journal::fingerprint_file(std::path::Path::new(&cfg.rows.input)).map_err(jerr)?)
         };
         let entity = cfg.entity.name();
         let resumable = match (cfg.resume, &fingerprint) {
@@ -415,7 +401,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
                         JobKind::Import
                     },
                     command: journal::sanitize_args(&cfg.command_line),
-                    input_path: (cfg.input != "-").then(|| cfg.input.clone()),
+                    input_path: (cfg.rows.input != "-").then(|| cfg.rows.input.clone()),
                     input_fingerprint: fingerprint.clone(),
                     platform: cfg.platform.name().to_string(),
                     account_fp: account_fp.clone(),
@@ -435,7 +421,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             .last_sent_hashes(cfg.platform.name(), &account_fp, entity)
             .map_err(jerr)?;
         lock = Some(l);
-        if !cfg.quiet {
+        if !cfg.rows.quiet {
             match resumed_job {
                 Some(id) => eprintln!("resuming job {id}: {} rows already recorded", earlier.len()),
                 None => eprintln!("job {}", job.id),
@@ -453,13 +439,14 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let info = source.info.clone();
     let headers = source.headers.clone();
     let report_path = cfg
+        .rows
         .report
         .clone()
-        .unwrap_or_else(|| default_report_path(&cfg.input));
+        .unwrap_or_else(|| default_report_path(&cfg.rows.input));
     let mut writer = ReportWriter::create(
         ReportOptions {
             report: report_path.clone(),
-            rejects: cfg.rejects.clone(),
+            rejects: cfg.rows.rejects.clone(),
             rejects_delimiter: info.delimiter.unwrap_or(b','),
             remote_id: true,
         },
@@ -520,7 +507,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             resumed: resumed_job.is_some(),
             max_attempts: cfg.max_attempts,
         };
-        let prepare = cfg.prepare.clone();
+        let prepare = cfg.rows.prepare.clone();
         std::thread::spawn(move || feed(source, mapping, prepare, ctx, item_tx, direct_tx))
     };
 
@@ -625,7 +612,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         log.as_ref().map(|l| l.job),
     );
     if let Some(h) = sandbox {
-        if !cfg.quiet {
+        if !cfg.rows.quiet {
             let held = h.contacts(sandbox_platform(cfg.platform));
             let n = held.as_array().map(|a| a.len()).unwrap_or(0);
             eprintln!(
@@ -651,19 +638,19 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
 /// input get a counter without one.
 fn import_progress(cfg: &ImportConfig) -> indicatif::ProgressBar {
     use std::io::{IsTerminal, Read};
-    if cfg.quiet || cfg.json || !std::io::stderr().is_terminal() {
+    if cfg.rows.quiet || cfg.rows.json || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let lines = (|| {
-        let lower = cfg.input.to_ascii_lowercase();
-        if cfg.input == "-"
+        let lower = cfg.rows.input.to_ascii_lowercase();
+        if cfg.rows.input == "-"
             || [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
                 .iter()
                 .any(|e| lower.ends_with(e))
         {
             return None;
         }
-        let mut f = std::fs::File::open(&cfg.input).ok()?;
+        let mut f = std::fs::File::open(&cfg.rows.input).ok()?;
         let mut buf = vec![0u8; 1 << 16];
         let mut n = 0u64;
         loop {
@@ -728,7 +715,7 @@ fn summarize(
     info: &crate::source::SourceInfo,
     job: Option<JobId>,
 ) {
-    if cfg.json {
+    if cfg.rows.json {
         let mut m = counts.to_json(Status::IMPORT);
         if cfg.dry_run {
             m.insert("valid".into(), json!(counts.get(Status::Valid)));
@@ -747,7 +734,7 @@ fn summarize(
         }
         println!("{}", Value::Object(m));
     }
-    if cfg.quiet {
+    if cfg.rows.quiet {
         return;
     }
     let statuses: &[Status] = if cfg.dry_run {
@@ -764,7 +751,7 @@ fn summarize(
     };
     eprint!(
         "{} ({}) → {}{}\n{}{} requests, {} retries, {} rate-limited, {:.1} s\nreport: {}\n",
-        cfg.input,
+        cfg.rows.input,
         describe_source(info),
         cfg.platform,
         if cfg.dry_run {
@@ -782,7 +769,7 @@ fn summarize(
     if let Some(h) = &stats.halt {
         eprintln!("stopped early: {}", h.reason);
     }
-    if let Some(r) = &cfg.rejects {
+    if let Some(r) = &cfg.rows.rejects {
         eprintln!("rejects: {}", r.display());
     }
 }

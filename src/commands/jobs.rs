@@ -118,8 +118,8 @@ pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig,
         journal::Mode::Upsert => Mode::Upsert,
         _ => Mode::Create,
     };
-    base.prepare.platform = Some(base.platform);
-    base.input = input;
+    base.rows.prepare.platform = Some(base.platform);
+    base.rows.input = input;
     base.resume = Some(job);
     Ok(base)
 }

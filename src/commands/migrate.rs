@@ -130,7 +130,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     let mut filled = BTreeSet::new();
     let mut hasher = Sha256::new();
     let mut read = 0u64;
-    let progress = progress_bar(cfg.import.quiet, "contacts read");
+    let progress = progress_bar(cfg.import.rows.quiet, "contacts read");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -172,6 +172,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         .collect();
     let mapped: BTreeSet<String> = cfg
         .import
+        .rows
         .map_file
         .as_deref()
         .and_then(|p| MapFile::load(p).ok())
@@ -182,7 +183,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         .map(String::as_str)
         .filter(|c| !mapped.contains(&c.trim().to_lowercase()))
         .collect();
-    if !cfg.import.quiet {
+    if !cfg.import.rows.quiet {
         for n in &notes {
             eprintln!("note: {n}");
         }
@@ -251,9 +252,9 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         .collect();
     let fingerprint = format!("migrate:{}:{digest}", cfg.from);
     let mut import = cfg.import;
-    import.input = label.clone();
-    if import.report.is_none() {
-        import.report = Some(PathBuf::from(format!(
+    import.rows.input = label.clone();
+    if import.rows.report.is_none() {
+        import.rows.report = Some(PathBuf::from(format!(
             "migrate-{}-to-{to}.report.csv",
             cfg.from
         )));

@@ -7,16 +7,17 @@ use crate::source::{self, Format, ReadOptions, SourceInfo};
 use crate::{Error, ExitStatus};
 use std::path::PathBuf;
 
-/// Everything `validate` needs, already checked by the binary.
+/// Which rows a command reads, how it checks them and where it reports
+/// them: what `validate` and `import` share.
 #[derive(Debug, Clone, Default)]
-pub struct ValidateConfig {
+pub struct RowsConfig {
     /// Input path, `-` for stdin.
     pub input: String,
     /// Reader overrides.
     pub read: ReadOptions,
     /// `--map FILE`.
     pub map_file: Option<PathBuf>,
-    /// Normalization and dedupe rules.
+    /// Normalization and dedupe rules (for an import, `platform` is the target).
     pub prepare: PrepareOptions,
     /// `--report PATH` (default `<stem>.report.csv`).
     pub report: Option<PathBuf>,
@@ -26,6 +27,13 @@ pub struct ValidateConfig {
     pub json: bool,
     /// `--quiet`: no summary on stderr.
     pub quiet: bool,
+}
+
+/// Everything `validate` needs, already checked by the binary.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateConfig {
+    /// The rows and their report.
+    pub rows: RowsConfig,
     /// `--show-mapping`: print the mapping and stop.
     pub show_mapping: bool,
 }
@@ -87,12 +95,12 @@ pub fn check(
 
 /// Runs `validate`.
 pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
-    let source = source::open(&cfg.input, &cfg.read)?;
-    let mapping = load_mapping(&source.headers, cfg.map_file.as_ref())?;
+    let source = source::open(&cfg.rows.input, &cfg.rows.read)?;
+    let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     if cfg.show_mapping {
         println!(
             "{} ({}): {} columns",
-            cfg.input,
+            cfg.rows.input,
             describe_source(&source.info),
             source.headers.len()
         );
@@ -102,38 +110,39 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
     let info = source.info.clone();
     let headers = source.headers.clone();
     let report_path = cfg
+        .rows
         .report
         .clone()
-        .unwrap_or_else(|| default_report_path(&cfg.input));
+        .unwrap_or_else(|| default_report_path(&cfg.rows.input));
     let mut writer = ReportWriter::create(
         ReportOptions {
             report: report_path.clone(),
-            rejects: cfg.rejects.clone(),
+            rejects: cfg.rows.rejects.clone(),
             rejects_delimiter: info.delimiter.unwrap_or(b','),
             remote_id: false,
         },
         &headers,
     )?;
-    let fatal = check(source, mapping, &cfg.prepare, &mut writer)?;
+    let fatal = check(source, mapping, &cfg.rows.prepare, &mut writer)?;
     let counts = writer.finish()?;
     if let Some(e) = fatal {
         return Err(e.into());
     }
-    if cfg.json {
+    if cfg.rows.json {
         println!(
             "{}",
             serde_json::Value::Object(counts.to_json(Status::VALIDATE))
         );
     }
-    if !cfg.quiet {
+    if !cfg.rows.quiet {
         eprint!(
             "{} ({})\n{}report: {}\n",
-            cfg.input,
+            cfg.rows.input,
             describe_source(&info),
             counts.human(Status::VALIDATE),
             report_path.display()
         );
-        if let Some(r) = &cfg.rejects {
+        if let Some(r) = &cfg.rows.rejects {
             eprintln!("rejects: {}", r.display());
         }
     }
