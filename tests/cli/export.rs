@@ -1,20 +1,9 @@
 //! `waport export` end to end against the emulator: each platform's paging,
 //! faults while reading, the three formats, and re-import of an export.
 
-use crate::workdir::{Emulator, Workdir, code, stderr, stdout};
+use crate::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
-
-/// The JSON summary: the last line on stdout.
-pub fn json_of(out: &std::process::Output) -> Value {
-    let text = stdout(out);
-    let line = text
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(out)));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 /// `n` distinct valid contacts with both names, a Mexican mobile, an
 /// e-mail, a company and a city.
@@ -94,72 +83,28 @@ pub fn seed_failing_early() -> String {
 /// that a faulty emulator then loads: reads can meet faults without the
 /// filling import having to fight them too.
 pub struct Filler {
-    child: std::process::Child,
-    base: String,
+    emu: Emulator,
 }
 
 impl Filler {
     pub fn start(state: &std::path::Path) -> Filler {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_waport"))
-            .args(["emulate", "--listen", "127.0.0.1:0", "--state"])
-            .arg(state)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start emulator");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
-            .to_string();
-        Filler { child, base }
-    }
-
-    /// Runs waport against this emulator (the same environment as
-    /// [`Emulator::env`]).
-    pub fn run(&self, wd: &Workdir, args: &[&str]) -> std::process::Output {
-        let b = &self.base;
-        let mut cmd = wd.command(args);
-        cmd.env("WAZZUP_BASE_URL", format!("{b}/wazzup/v3"))
-            .env("WHAAPY_BASE_URL", format!("{b}/whaapy"))
-            .env("WIPSY_BASE_URL", format!("{b}/wipsy/functions/v1"))
-            .env("WAPIFLOW_BASE_URL", format!("{b}/wapiflow/external-api"))
-            .env("WAZZUP_API_KEY", waport::emulator::DEFAULT_WAZZUP_KEY)
-            .env("WHAAPY_API_KEY", waport::emulator::DEFAULT_WHAAPY_KEY)
-            .env("WIPSY_API_KEY", waport::emulator::DEFAULT_WIPSY_KEY)
-            .env(
-                "WAPIFLOW_CLIENT_ID",
-                waport::emulator::DEFAULT_WAPIFLOW_CLIENT_ID,
-            )
-            .env(
-                "WAPIFLOW_CLIENT_SECRET",
-                waport::emulator::DEFAULT_WAPIFLOW_CLIENT_SECRET,
-            );
-        cmd.output().expect("run waport")
+        let state = state.to_str().expect("UTF-8 temp path");
+        Filler {
+            emu: Emulator::start(&["--state", state]),
+        }
     }
 
     /// Imports `file` into `platform` quickly; every row must be created.
     pub fn import(&self, wd: &Workdir, file: &str, platform: &str, extra: &[&str]) {
         let mut args = vec!["import", file, "--to", platform, "--quiet", "--rate", "300"];
         args.extend_from_slice(extra);
-        let out = self.run(wd, &args);
+        let out = wd.run_against(&self.emu, &args);
         assert_eq!(code(&out), 0, "fill {platform}: {}", stderr(&out));
     }
 
-    /// SIGTERM, so the emulator saves its state file, then waits.
-    pub fn stop(mut self) {
-        let st = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(st.success());
-        let st = self.child.wait().unwrap();
-        assert!(st.success(), "emulator exit: {st:?}");
+    /// Stops the emulator so that it saves its state file.
+    pub fn stop(self) {
+        self.emu.terminate();
     }
 }
 

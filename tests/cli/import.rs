@@ -1,17 +1,8 @@
 //! `waport import` end to end against the emulator on a random port.
 
-use crate::workdir::{Emulator, Workdir, code, stderr, stdout};
+use crate::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-fn json_of(out: &std::process::Output) -> Value {
-    let text = stdout(out);
-    let line = text
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(out)));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 fn contacts_file(n: usize, start: u64) -> String {
     let mut s = String::from("Nombre,Apellido,Teléfono,Correo\n");

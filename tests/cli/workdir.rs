@@ -95,6 +95,16 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The `--json` summary: the last line on stdout.
+pub fn json_of(o: &Output) -> serde_json::Value {
+    let text = stdout(o);
+    let line = text
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", stderr(o)));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 /// A `waport emulate` child process on a random loopback port, killed on drop.
 pub struct Emulator {
     child: std::process::Child,
@@ -153,6 +163,18 @@ impl Emulator {
                 "WAPIFLOW_CLIENT_SECRET",
                 waport::emulator::DEFAULT_WAPIFLOW_CLIENT_SECRET,
             );
+    }
+
+    /// SIGTERM (an emulator with `--state` saves its state then), and
+    /// waits for a clean exit.
+    pub fn terminate(mut self) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+        let st = self.child.wait().expect("wait for emulator");
+        assert!(st.success(), "emulator exit: {st:?}");
     }
 
     /// GET a path of the emulator and parse the JSON body.
