@@ -1,27 +1,11 @@
 //! Delimited-text reading through `waport::source::open`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use waport::source::{Format, ReadOptions, Record, RecordProblem, Source, SourceError, open};
+use waport::source::{Format, ReadOptions, RecordProblem, SourceError, open};
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn read(path: &str, opts: &ReadOptions) -> (Source, Vec<Record>) {
-    let mut src = open(path, opts).unwrap();
-    let records: Vec<Record> = src.records.by_ref().map(Result::unwrap).collect();
-    (src, records)
-}
-
-fn read_fixture(name: &str) -> (Source, Vec<Record>) {
-    read(&fixture(name), &ReadOptions::default())
-}
+mod source_support;
+use source_support::{drain, fixture, read_fixture, read_with as read};
 
 const SPANISH_HEADER: [&str; 6] = [
     "Nombre",
@@ -342,13 +326,14 @@ fn bytes_in_memory_read_as_the_same_file_does() {
     ] {
         let (from_file, file_records) = read_fixture(name);
         let bytes = std::fs::read(fixture(name)).unwrap();
-        let mut src = waport::source::open_reader(
-            name,
-            Box::new(std::io::Cursor::new(bytes)),
-            &ReadOptions::default(),
-        )
-        .unwrap();
-        let records: Vec<Record> = src.records.by_ref().map(Result::unwrap).collect();
+        let (src, records) = drain(
+            waport::source::open_reader(
+                name,
+                Box::new(std::io::Cursor::new(bytes)),
+                &ReadOptions::default(),
+            )
+            .unwrap(),
+        );
         assert_eq!(src.headers, from_file.headers, "{name}");
         assert_eq!(src.info.encoding, from_file.info.encoding, "{name}");
         assert_eq!(records.len(), file_records.len(), "{name}");

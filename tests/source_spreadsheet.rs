@@ -1,26 +1,9 @@
 //! Workbook reading through `waport::source::open`.
 
-use std::path::PathBuf;
+use waport::source::{Format, ReadOptions, RecordProblem, SourceError, open};
 
-use waport::source::{Format, ReadOptions, Record, RecordProblem, Source, SourceError, open};
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn read_with(path: &str, opts: &ReadOptions) -> (Source, Vec<Record>) {
-    let mut src = open(path, opts).unwrap();
-    let records: Vec<Record> = src.records.by_ref().map(Result::unwrap).collect();
-    (src, records)
-}
-
-fn read(name: &str) -> (Source, Vec<Record>) {
-    read_with(&fixture(name), &ReadOptions::default())
-}
+mod source_support;
+use source_support::{fixture, read_fixture as read, read_with};
 
 fn sheet(name: &str) -> ReadOptions {
     ReadOptions {
