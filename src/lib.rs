@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod report;
 pub mod source;
+pub mod time;
 pub mod upload;
 
 /// Process exit codes, documented in README and `--help`.

@@ -70,7 +70,7 @@ pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
             s.job.state.as_str(),
             s.job.platform,
             s.job.entity,
-            journal::format_timestamp(s.job.started_at),
+            crate::time::rfc3339(s.job.started_at),
             c.total(),
             c.created,
             c.updated,

@@ -393,35 +393,9 @@ pub(crate) fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Civil date (year, month, day) of a day count since 1970-01-01
-/// (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `2026-01-28T12:00:00Z` for a Unix time.
-pub(crate) fn rfc3339(t: i64) -> String {
-    let (y, mo, d) = civil(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
-}
-
 /// `2026-01` for a Unix time: the key of a monthly quota.
 pub(crate) fn year_month(t: i64) -> String {
-    let (y, mo, _) = civil(t.div_euclid(86_400));
+    let (y, mo, _) = crate::time::civil_from_days(t.div_euclid(86_400));
     format!("{y:04}-{mo:02}")
 }
 
@@ -494,9 +468,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_known_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_769_601_600), "2026-01-28T12:00:00Z");
+    fn monthly_quota_key() {
         assert_eq!(year_month(1_769_601_600), "2026-01");
     }
 

@@ -9,9 +9,10 @@
 
 use super::shared::{
     SoftClientError, chars, header_str, json, parse_multipart, parse_urlencoded, query_map,
-    rfc3339, unix_now,
+    unix_now,
 };
 use super::{Emu, Platform, lock};
+use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};

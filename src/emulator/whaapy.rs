@@ -5,10 +5,11 @@
 //! documents leave open is marked "Assumption".
 
 use super::shared::{
-    bearer, hex_decode, hex_encode, is_e164, is_email, is_uuid, json, query_map, rfc3339, unix_now,
+    bearer, hex_decode, hex_encode, is_e164, is_email, is_uuid, json, query_map, unix_now,
     uuid_from,
 };
 use super::{Emu, Platform, lock};
+use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};

@@ -14,9 +14,10 @@
 //! too: to find a contact by phone, a client pages through the contacts.
 
 use super::shared::{
-    header_str, is_email, is_uuid, json, query_map, rfc3339, unix_now, uuid_from, year_month,
+    header_str, is_email, is_uuid, json, query_map, unix_now, uuid_from, year_month,
 };
 use super::{Emu, Platform, lock};
+use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State as AxState};

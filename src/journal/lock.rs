@@ -7,7 +7,8 @@
 //! `kill -9` is therefore taken over by the next run instead of blocking it.
 
 use super::process::ProcessId;
-use super::{JobId, JournalError, Result, connect, format_timestamp, now, sql_err};
+use super::{JobId, JournalError, Result, connect, now, sql_err};
+use crate::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 
@@ -74,10 +75,7 @@ impl TargetLock {
                 path: path.to_path_buf(),
                 platform: platform.to_string(),
                 account_fp: account_fp.to_string(),
-                holder: format!(
-                    "{who} (pid {pid} on {host}, since {})",
-                    format_timestamp(acquired)
-                ),
+                holder: format!("{who} (pid {pid} on {host}, since {})", rfc3339(acquired)),
             });
         }
         let token = format!(

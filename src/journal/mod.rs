@@ -1508,29 +1508,6 @@ impl RawJob {
     }
 }
 
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-27T10:00:00Z`), for
-/// `waport jobs` and error messages.
-pub fn format_timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1543,12 +1520,5 @@ mod tests {
         assert!("j-0".parse::<JobId>().is_err());
         assert!("job".parse::<JobId>().is_err());
         assert_eq!(JobId(42).to_string(), "j-42");
-    }
-
-    #[test]
-    fn timestamps_format_as_rfc3339() {
-        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_timestamp(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(format_timestamp(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 }
