@@ -60,15 +60,7 @@ impl Workdir {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_waport"));
         cmd.current_dir(self.dir.path()).args(args);
-        for var in [
-            "WAZZUP_API_KEY",
-            "WHAAPY_API_KEY",
-            "WIPSY_API_KEY",
-            "WAPIFLOW_CLIENT_ID",
-            "WAPIFLOW_CLIENT_SECRET",
-            "WAPORT_JOURNAL",
-            "NO_COLOR",
-        ] {
+        for var in CREDENTIALS.iter().chain(&["WAPORT_JOURNAL", "NO_COLOR"]) {
             cmd.env_remove(var);
         }
         cmd.env("WAPORT_JOURNAL", self.path("journal.sqlite"));
@@ -79,6 +71,16 @@ impl Workdir {
         self.command(args).output().expect("run waport")
     }
 }
+
+/// The variables credentials come from, cleared so the developer's own
+/// environment never reaches a test.
+const CREDENTIALS: [&str; 5] = [
+    "WAZZUP_API_KEY",
+    "WHAAPY_API_KEY",
+    "WIPSY_API_KEY",
+    "WAPIFLOW_CLIENT_ID",
+    "WAPIFLOW_CLIENT_SECRET",
+];
 
 /// Exit code of a finished process.
 pub fn code(o: &Output) -> i32 {
@@ -121,13 +123,7 @@ impl Emulator {
             .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
-        for var in [
-            "WAZZUP_API_KEY",
-            "WHAAPY_API_KEY",
-            "WIPSY_API_KEY",
-            "WAPIFLOW_CLIENT_ID",
-            "WAPIFLOW_CLIENT_SECRET",
-        ] {
+        for var in CREDENTIALS {
             cmd.env_remove(var);
         }
         let mut child = cmd.spawn().expect("start emulator");
