@@ -129,8 +129,9 @@ impl RowResult {
     }
 }
 
-/// One line of the report, borrowing its text from wherever it lives (see
-/// [`ReportWriter::push_view`]); the fields mean what [`RowResult`]'s do.
+/// One line of the report, borrowing its text from wherever it lives (what
+/// [`ReportLayout::encode`] reads on the worker threads); the fields mean
+/// what [`RowResult`]'s do.
 #[derive(Debug, Clone)]
 pub struct RowView<'a> {
     /// Position in the input (0-based), for ordering.
@@ -648,18 +649,6 @@ impl ReportWriter {
             return Ok(());
         }
         self.write_one(&result.view())?;
-        self.advance()
-    }
-
-    /// [`ReportWriter::push`] for borrowed data: a row arriving in order is
-    /// written straight from the caller's buffers, with no copy.
-    pub fn push_view(&mut self, row: &RowView<'_>) -> Result<(), ReportError> {
-        if row.seq != self.next_seq {
-            let owned = row.to_owned_result();
-            self.pending.insert(owned.seq, Pending::Result(owned));
-            return Ok(());
-        }
-        self.write_one(row)?;
         self.advance()
     }
 
