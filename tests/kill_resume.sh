@@ -3,7 +3,7 @@
 # imports into the emulator with faults on ("response lost" among them),
 # twenty times, then run it once more to the end. The emulator must hold
 # every valid contact exactly once and the report must have every row once.
-# The automated twin of this script is tests/cli/resume.rs (cargo test).
+# The automated twin of this script is tests/integration/cli/resume.rs (cargo test).
 #
 # usage: tests/kill_resume.sh [PLATFORM] [ROWS]     (default: whaapy 300)
 # needs: curl, python3

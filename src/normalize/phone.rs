@@ -358,7 +358,7 @@ fn read(
         let nsn = strip_mx_1(p.cc, &p.nsn).unwrap_or(&p.nsn);
         // When the fast path parsed the number it parsed it as the engine
         // does, so its validity verdict is the engine's either way
-        // (tests/normalize_fastpath.rs checks both verdicts in every region).
+        // (tests/integration/normalize_fastpath.rs checks both verdicts in every region).
         match fast::is_valid(p.cc, nsn) {
             Some(true) => return Some(e164(p.cc, nsn)),
             Some(false) => return None,

@@ -12,7 +12,7 @@
 //! wherever it does not replicate the engine, such as non-geographic calling
 //! codes or error paths; the caller then asks the engine. A number it parses
 //! is parsed exactly as the engine parses it, so both its accepts and its
-//! rejections are final (tests/normalize_fastpath.rs checks both, in every
+//! rejections are final (tests/integration/normalize_fastpath.rs checks both, in every
 //! region of the metadata).
 
 use std::borrow::Cow;
@@ -136,7 +136,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let mut by_id = vec![None; 26 * 26];
     for (i, r) in regions.iter().enumerate() {
         // The generated metadata only has 1-3 digit codes and upper-case
-        // alpha-2 ids (tests/normalize_fastpath.rs checks it against the
+        // alpha-2 ids (tests/integration/normalize_fastpath.rs checks it against the
         // engine, region by region).
         if let Some(list) = usize::try_from(r.meta.cc)
             .ok()

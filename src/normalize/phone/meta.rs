@@ -1,6 +1,6 @@
 // @generated from rlibphonenumber 2.2.15's embedded metadata (libphonenumber metadata 9.0.42).
 // One entry per PhoneMetadata, in the engine's order; patterns are kept verbatim (pre-anchored `^(?:…)$`).
-// Regenerate when the rlibphonenumber version changes; tests/normalize_fastpath.rs checks it against the engine.
+// Regenerate when the rlibphonenumber version changes; tests/integration/normalize_fastpath.rs checks it against the engine.
 use super::fast::{D, M};
 
 /// Every region's metadata needed to parse and validate national significant numbers.

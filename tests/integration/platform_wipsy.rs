@@ -1,6 +1,6 @@
 //! The Wipsy adapter against the emulator.
 
-mod platform_support;
+use crate::platform_support;
 
 use platform_support::*;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use waport::emulator::{
     EmulatorHandle, Platform,
 };
 
-mod emulator_support;
+use crate::emulator_support;
 
 /// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {

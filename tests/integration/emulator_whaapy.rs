@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, EmulatorHandle, Platform};
 
-mod emulator_support;
+use crate::emulator_support;
 
 /// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {

@@ -1,6 +1,6 @@
 //! The Whaapy adapter against the emulator.
 
-mod platform_support;
+use crate::platform_support;
 
 use platform_support::*;
 use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};

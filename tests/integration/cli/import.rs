@@ -1,6 +1,6 @@
 //! `waport import` end to end against the emulator on a random port.
 
-use crate::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
+use crate::cli::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

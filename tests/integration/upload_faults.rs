@@ -3,7 +3,7 @@
 //! every platform exactly as a fault-free run does: no doubles, nothing
 //! missing.
 
-mod platform_support;
+use crate::platform_support;
 
 use platform_support::*;
 use serde_json::Value;

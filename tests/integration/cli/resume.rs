@@ -2,7 +2,7 @@
 //! platform holds every valid contact exactly once while the final report
 //! has every row exactly once.
 
-use crate::workdir::{Emulator, Workdir, code, stderr};
+use crate::cli::workdir::{Emulator, Workdir, code, stderr};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 

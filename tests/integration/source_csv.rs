@@ -4,7 +4,7 @@ use std::io::Write;
 
 use waport::source::{Format, ReadOptions, RecordProblem, SourceError, open};
 
-mod source_support;
+use crate::source_support;
 use source_support::{drain, fixture, read_fixture, read_with as read};
 
 const SPANISH_HEADER: [&str; 6] = [

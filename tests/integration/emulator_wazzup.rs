@@ -7,7 +7,7 @@ use waport::emulator::{
     DEFAULT_WAZZUP_KEY, DEFAULT_WAZZUP_USER_ID, EmulatorConfig, EmulatorHandle, Platform,
 };
 
-mod emulator_support;
+use crate::emulator_support;
 
 /// This platform's API on a fresh emulator.
 async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, String) {

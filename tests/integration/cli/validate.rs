@@ -1,6 +1,6 @@
 //! `waport validate` end to end.
 
-use crate::workdir::{Workdir, code, stderr, stdout};
+use crate::cli::workdir::{Workdir, code, stderr, stdout};
 use std::io::Write;
 use std::process::Stdio;
 

@@ -1,7 +1,7 @@
 //! `waport export` end to end against the emulator: each platform's paging,
 //! faults while reading, the three formats, and re-import of an export.
 
-use crate::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
+use crate::cli::workdir::{Emulator, Workdir, code, json_of, stderr, stdout};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 

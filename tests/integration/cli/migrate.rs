@@ -1,7 +1,7 @@
 //! `waport migrate` end to end: one emulator holds both platforms.
 
-use crate::export::{Filler, held, people, seed_failing_early};
-use crate::workdir::{Emulator, Workdir, code, json_of, stderr};
+use crate::cli::export::{Filler, held, people, seed_failing_early};
+use crate::cli::workdir::{Emulator, Workdir, code, json_of, stderr};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -1,6 +1,6 @@
 //! `waport jobs`, `resume` and `rollback` against the emulator.
 
-use crate::workdir::{Emulator, Workdir, code, stderr, stdout};
+use crate::cli::workdir::{Emulator, Workdir, code, stderr, stdout};
 use serde_json::Value;
 
 fn json_of(out: &std::process::Output) -> Value {

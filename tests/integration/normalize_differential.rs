@@ -4,8 +4,7 @@
 //! the same E.164, except for its known bugs and our Mexico rule, which are
 //! listed explicitly below.
 
-#[path = "normalize_support/phone_gen.rs"]
-mod phone_gen;
+use crate::phone_gen;
 
 use phone_gen::{PLANS, clean_cell};
 use proptest::prelude::*;

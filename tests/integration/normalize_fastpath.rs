@@ -2,8 +2,7 @@
 //! engine accepts with the same E.164; and the full normalizer always agrees
 //! with the engine-only normalizer.
 
-#[path = "normalize_support/phone_gen.rs"]
-mod phone_gen;
+use crate::phone_gen;
 
 use phone_gen::{PLANS, cell};
 use proptest::prelude::*;

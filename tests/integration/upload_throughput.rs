@@ -1,7 +1,7 @@
 //! Pacing precision: with the emulator limiting to R requests/s and
 //! `--rate R`, throughput reaches ≥ 97% of R with no 429.
 
-mod platform_support;
+use crate::platform_support;
 
 use platform_support::*;
 use std::time::Instant;

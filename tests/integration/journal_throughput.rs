@@ -1,6 +1,6 @@
 //! How fast the journal records rows: it must cost far less than the network.
 //!
-//! `cargo test --release --test journal_throughput -- --nocapture` prints the
+//! `cargo test --release --test integration journal_throughput -- --nocapture` prints the
 //! rates. The release target is 200,000 recorded outcomes a second; debug
 //! builds only check that the work completes correctly.
 

@@ -2,7 +2,7 @@
 
 use waport::source::{Format, ReadOptions, RecordProblem, SourceError, open};
 
-mod source_support;
+use crate::source_support;
 use source_support::{fixture, read_fixture as read, read_with};
 
 fn sheet(name: &str) -> ReadOptions {

@@ -726,7 +726,7 @@ proptest! {
 
 /// The real sheet limit: 1,048,575 data rows fill `contacts`, the next row
 /// starts `contacts_2`. Slow (a full sheet of every column), so ignored by
-/// default: `cargo test --test export_writers -- --ignored`.
+/// default: `cargo test --test integration export_writers -- --ignored`.
 #[test]
 #[ignore = "writes a full 1,048,575-row sheet"]
 fn xlsx_full_sheet_spills_into_a_second() {
