@@ -13,12 +13,13 @@
 //! binary only parses the command line and calls into it.
 
 pub mod commands;
-pub mod contact;
 pub mod dedupe;
 pub mod emulator;
 pub mod export;
 pub mod journal;
 pub mod mapping;
+pub mod model;
+pub mod net;
 pub mod normalize;
 pub mod pipeline;
 pub mod platform;
@@ -46,6 +47,18 @@ pub enum ExitStatus {
     Interrupted = 130,
 }
 
+/// Runs `fut` on a multi-threaded tokio runtime of two workers: the one
+/// runtime every networked command uses (the machine waport targets has two
+/// cores, and the work is waiting on the network, not computing).
+pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(fut))
+}
+
 impl ExitStatus {
     /// The numeric code handed to the operating system.
     pub fn code(self) -> u8 {
@@ -66,6 +79,18 @@ pub enum Error {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    /// The job journal failed.
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    /// A platform refused or could not be reached.
+    #[error(transparent)]
+    Platform(#[from] platform::PlatformError),
+    /// The emulator (`--sandbox`, `emulate`) could not start.
+    #[error("cannot start the emulator")]
+    Emulator(#[from] emulator::EmulatorError),
+    /// The async runtime could not be built.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Message(String),

@@ -13,10 +13,11 @@ use waport::commands::import::ImportConfig;
 use waport::commands::jobs::{JobsConfig, RollbackConfig};
 use waport::commands::migrate::MigrateConfig;
 use waport::commands::validate::{RowsConfig, ValidateConfig};
+use waport::dedupe::DedupeBy;
 use waport::export::ExportFormat;
 use waport::journal::JobId;
-use waport::pipeline::PrepareOptions;
-use waport::platform::Entity;
+use waport::model::{Entity, WriteMode};
+use waport::pipeline::{EmailPolicy, PrepareOptions};
 use waport::platform::PlatformKind;
 use waport::source::ReadOptions;
 
@@ -92,11 +93,11 @@ struct InputArgs {
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
     /// What makes two rows the same contact.
-    #[arg(long, value_name = "KEY", default_value = "phone", value_parser = ["phone", "email", "phone+email"])]
-    dedupe_by: String,
+    #[arg(long, value_name = "KEY", value_enum, default_value_t = DedupeBy::Phone)]
+    dedupe_by: DedupeBy,
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
-    #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
-    on_invalid_email: String,
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
+    on_invalid_email: EmailPolicy,
 }
 
 /// Report flags shared by validate, import and migrate.
@@ -158,8 +159,8 @@ impl InputArgs {
     fn prepare_options(&self, platform: Option<PlatformKind>) -> PrepareOptions {
         PrepareOptions {
             default_region: self.default_region.clone(),
-            dedupe_by: self.dedupe_by.parse().unwrap_or_default(),
-            on_invalid_email: self.on_invalid_email.parse().unwrap_or_default(),
+            dedupe_by: self.dedupe_by,
+            on_invalid_email: self.on_invalid_email,
             platform,
             keys_only: false,
         }
@@ -170,11 +171,11 @@ impl InputArgs {
 #[derive(clap::Args, Clone)]
 struct UploadArgs {
     /// What to import.
-    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
-    entity: String,
+    #[arg(long, value_enum, default_value_t = Entity::Contacts)]
+    entity: Entity,
     /// create: leave existing contacts alone (`exists`); upsert: update them.
-    #[arg(long, default_value = "upsert", value_parser = ["create", "upsert"])]
-    mode: String,
+    #[arg(long, value_enum, default_value_t = WriteMode::Upsert)]
+    mode: WriteMode,
     /// Read the platform and report what would happen; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -276,8 +277,8 @@ struct ExportArgs {
     #[arg(long)]
     excel: bool,
     /// What to export (users: Wazzup only).
-    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
-    entity: String,
+    #[arg(long, value_enum, default_value_t = Entity::Contacts)]
+    entity: Entity,
     #[command(flatten)]
     connect: ConnectArgs,
     /// Print one JSON summary object on stdout.
@@ -309,11 +310,11 @@ struct MigrateArgs {
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
     /// What makes two contacts the same.
-    #[arg(long, value_name = "KEY", default_value = "phone", value_parser = ["phone", "email", "phone+email"])]
-    dedupe_by: String,
+    #[arg(long, value_name = "KEY", value_enum, default_value_t = DedupeBy::Phone)]
+    dedupe_by: DedupeBy,
     /// What to do with an invalid e-mail.
-    #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
-    on_invalid_email: String,
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
+    on_invalid_email: EmailPolicy,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -411,8 +412,8 @@ impl UploadArgs {
         ImportConfig {
             rows: rows_config(&input, report, Some(to)),
             platform: to,
-            entity: self.entity.parse().unwrap_or_default(),
-            mode: self.mode.parse().unwrap_or_default(),
+            entity: self.entity,
+            mode: self.mode,
             dry_run: self.dry_run,
             rate: self.connect.rate,
             concurrency: self.concurrency.max(1),
@@ -492,7 +493,7 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
         Some(f) => Some(f.parse::<ExportFormat>()?),
         None => None,
     };
-    let entity: Entity = a.entity.parse().map_err(anyhow::Error::msg)?;
+    let entity = a.entity;
     Ok(waport::commands::export::run(ExportConfig {
         platform: a.from,
         entity,
@@ -567,8 +568,8 @@ fn main() -> ExitCode {
                 sheet: a.sheet.clone(),
                 map_file: a.map_file.clone(),
                 default_region: a.default_region.clone(),
-                dedupe_by: "phone".into(),
-                on_invalid_email: "reject".into(),
+                dedupe_by: DedupeBy::Phone,
+                on_invalid_email: EmailPolicy::Reject,
             };
             let base = a
                 .upload

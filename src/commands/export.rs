@@ -5,8 +5,8 @@
 //! pages are spooled to a temporary JSONL file first (memory stays flat
 //! however large the account), then written in the chosen format.
 
-use crate::contact::Contact;
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
+use crate::model::Contact;
 use crate::platform::credentials::Credentials;
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
 use crate::upload::retry::with_retries;
@@ -222,12 +222,7 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
         Some(f) => f,
         None => ExportFormat::from_path(&cfg.output).map_err(|e| Error::Message(e.to_string()))?,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(async {
+    crate::block_on(async {
         let started = Instant::now();
         let platform = connect_platform(
             cfg.platform,
@@ -270,5 +265,5 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
             );
         }
         Ok(ExitStatus::Ok)
-    })
+    })?
 }

@@ -4,10 +4,10 @@
 use crate::commands::export::connect_platform;
 use crate::commands::import::{ImportConfig, account_fp, jerr, open_journal};
 use crate::journal::{
-    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowResult as JRow,
+    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowRecord as JRow,
 };
 use crate::platform::credentials::Credentials;
-use crate::platform::{Entity, Mode, PlatformError, PlatformKind};
+use crate::platform::{Entity, PlatformError, PlatformKind, WriteMode};
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use serde_json::json;
@@ -115,8 +115,8 @@ pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig,
         .map_err(Error::Message)?;
     base.entity = stored.entity.parse::<Entity>().map_err(Error::Message)?;
     base.mode = match stored.mode {
-        journal::Mode::Upsert => Mode::Upsert,
-        _ => Mode::Create,
+        journal::JobMode::Upsert => WriteMode::Upsert,
+        _ => WriteMode::Create,
     };
     base.rows.prepare.platform = Some(base.platform);
     base.rows.input = input;
@@ -215,7 +215,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
                 platform: job.platform.clone(),
                 account_fp: job.account_fp.clone(),
                 entity: job.entity.clone(),
-                mode: journal::Mode::Delete,
+                mode: journal::JobMode::Delete,
                 parent: Some(job.id),
             })
             .map_err(jerr)?;

@@ -11,9 +11,9 @@
 
 use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
-use crate::contact::Contact;
 use crate::export::{Column, Columns};
 use crate::mapping::MapFile;
+use crate::model::Contact;
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -91,7 +91,7 @@ pub fn supported_fields(kind: PlatformKind) -> &'static [&'static str] {
 
 /// The canonical fields of `c` that hold something.
 fn filled_fields(c: &Contact, into: &mut BTreeSet<String>) {
-    for f in crate::contact::FIELDS {
+    for f in crate::model::contact::FIELDS {
         if c.get(f).is_some_and(|v| !v.trim().is_empty()) {
             into.insert((*f).to_string());
         }
@@ -131,12 +131,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     let mut hasher = Sha256::new();
     let mut read = 0u64;
     let progress = progress_bar(cfg.import.rows.quiet, "contacts read");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-    let (pages, _retries, notes) = rt.block_on(read_all(
+    let (pages, _retries, notes) = crate::block_on(read_all(
         source.as_ref(),
         Entity::Contacts,
         cfg.import.max_attempts,
@@ -157,8 +152,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
                 .and_then(|_| out.write_all(b"\n"))
                 .map_err(io)
         },
-    ))?;
-    drop(rt);
+    ))??;
     out.flush().map_err(io)?;
     drop(out);
     progress.finish_and_clear();

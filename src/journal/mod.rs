@@ -263,7 +263,7 @@ text_enum!(
 
 text_enum!(
     /// How rows are written to the platform.
-    Mode {
+    JobMode {
         /// Only create; existing contacts are left alone.
         Create => "create",
         /// Create or update.
@@ -351,7 +351,7 @@ pub struct NewJob {
     /// `contacts` or `users`.
     pub entity: String,
     /// Write mode.
-    pub mode: Mode,
+    pub mode: JobMode,
     /// For a rollback: the job being rolled back.
     pub parent: Option<JobId>,
 }
@@ -376,7 +376,7 @@ pub struct Job {
     /// `contacts` or `users`.
     pub entity: String,
     /// Write mode.
-    pub mode: Mode,
+    pub mode: JobMode,
     /// For a rollback: the job rolled back.
     pub parent: Option<JobId>,
     /// State; a stored `running` whose process is gone reads as `interrupted`.
@@ -484,7 +484,7 @@ pub struct RowIntent {
 
 /// How a row ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowResult {
+pub enum RowRecord {
     /// The platform acknowledged it. `remote_id` may be empty when the
     /// platform does not say (then `remote_state` is not updated).
     Confirmed {
@@ -520,17 +520,17 @@ pub enum RowResult {
     },
 }
 
-impl RowResult {
+impl RowRecord {
     fn columns(&self) -> (RowStatus, Option<Outcome>, Option<&str>, Option<&str>) {
         match self {
-            RowResult::Confirmed { outcome, remote_id } => {
+            RowRecord::Confirmed { outcome, remote_id } => {
                 (RowStatus::Confirmed, Some(*outcome), Some(remote_id), None)
             }
-            RowResult::Failed { reason } => (RowStatus::Failed, None, None, Some(reason)),
-            RowResult::Invalid { reason } => (RowStatus::Invalid, None, None, Some(reason)),
-            RowResult::Duplicate { reason } => (RowStatus::Duplicate, None, None, Some(reason)),
-            RowResult::Skipped { reason } => (RowStatus::Skipped, None, None, Some(reason)),
-            RowResult::Unchanged { remote_id } => {
+            RowRecord::Failed { reason } => (RowStatus::Failed, None, None, Some(reason)),
+            RowRecord::Invalid { reason } => (RowStatus::Invalid, None, None, Some(reason)),
+            RowRecord::Duplicate { reason } => (RowStatus::Duplicate, None, None, Some(reason)),
+            RowRecord::Skipped { reason } => (RowStatus::Skipped, None, None, Some(reason)),
+            RowRecord::Unchanged { remote_id } => {
                 (RowStatus::Unchanged, None, Some(remote_id), None)
             }
         }
@@ -548,12 +548,12 @@ pub struct RowOutcome {
     /// Content hash; `None` keeps the one given to [`Journal::mark_pending`].
     pub content_hash: Option<String>,
     /// What happened.
-    pub result: RowResult,
+    pub result: RowRecord,
 }
 
 impl RowOutcome {
     /// The outcome of a row that was marked pending: key and hash are kept.
-    pub fn of_sent(row: u64, result: RowResult) -> Self {
+    pub fn of_sent(row: u64, result: RowRecord) -> Self {
         RowOutcome {
             row,
             dedupe_key: None,
@@ -563,7 +563,7 @@ impl RowOutcome {
     }
 
     /// The outcome of a row that never went through `mark_pending`.
-    pub fn new(row: u64, dedupe_key: &str, content_hash: &str, result: RowResult) -> Self {
+    pub fn new(row: u64, dedupe_key: &str, content_hash: &str, result: RowRecord) -> Self {
         RowOutcome {
             row,
             dedupe_key: Some(dedupe_key.to_string()),

@@ -5,44 +5,20 @@
 //! channel, whatever happens (sent, refused, failed after retries, skipped
 //! because of a quota, an interruption or a repeat).
 
-pub mod rate;
+pub mod collect;
+pub mod plan;
 pub mod retry;
 
-use crate::contact::Contact;
-use crate::platform::{BatchResult, Entity, Halt, ItemResult, Mode, Platform, PlatformError};
-use crate::report::Status;
+use crate::model::{Entity, Status, WriteMode};
+pub use crate::model::{Item, ItemOutcome};
+pub use crate::net::{Cancel, INTERRUPTED};
+use crate::platform::{BatchResult, Halt, ItemResult, Platform, PlatformError};
 use retry::Backoff;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, mpsc};
-
-/// A contact to send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    /// Position in the input (0-based).
-    pub seq: u64,
-    /// Row number as a spreadsheet user sees it.
-    pub row: u64,
-    /// The normalized contact.
-    pub contact: Contact,
-}
-
-/// What happened to one item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemOutcome {
-    /// Position in the input.
-    pub seq: u64,
-    /// Row number.
-    pub row: u64,
-    /// Final status.
-    pub status: Status,
-    /// The platform's id, when known.
-    pub remote_id: String,
-    /// Codes with detail, `; `-separated.
-    pub reason: String,
-}
+use tokio::sync::{Semaphore, mpsc};
 
 /// How to upload.
 #[derive(Debug, Clone)]
@@ -50,7 +26,7 @@ pub struct UploadConfig {
     /// Contacts or users.
     pub entity: Entity,
     /// Create only, or create and update.
-    pub mode: Mode,
+    pub mode: WriteMode,
     /// Requests per second (`--rate`); `None`: the platform's default.
     pub rate: Option<f64>,
     /// Requests in flight at once (`--concurrency`), at least 1.
@@ -67,7 +43,7 @@ impl Default for UploadConfig {
     fn default() -> Self {
         UploadConfig {
             entity: Entity::Contacts,
-            mode: Mode::Create,
+            mode: WriteMode::Create,
             rate: None,
             concurrency: 8,
             batch_size: None,
@@ -117,50 +93,6 @@ impl UploadStats {
         self.halt.as_ref().and_then(|h| h.error.as_ref())
     }
 }
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    flag: AtomicBool,
-    notify: Notify,
-}
-
-/// A cancellation flag: after [`Cancel::cancel`], no new request starts,
-/// requests in flight finish, and the remaining items come back `skipped`
-/// with reason `interrupted`. Cheap to clone; all clones share the flag.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<CancelInner>);
-
-impl Cancel {
-    /// A flag not yet raised.
-    pub fn new() -> Cancel {
-        Cancel::default()
-    }
-
-    /// Raises the flag (idempotent; callable from a signal handler task).
-    pub fn cancel(&self) {
-        self.0.flag.store(true, Ordering::SeqCst);
-        self.0.notify.notify_waiters();
-    }
-
-    /// Whether the flag is raised.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.flag.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once the flag is raised.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.0.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// The reason of items not sent because of cancellation.
-pub const INTERRUPTED: &str = "interrupted";
 
 /// Shared state of one run.
 struct Shared {
@@ -214,6 +146,7 @@ fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> It
         status,
         remote_id,
         reason,
+        in_doubt: false,
     }
 }
 
@@ -371,7 +304,10 @@ async fn process(shared: &Shared, items: Vec<Item>) {
     shared.hooks.before_send(&items);
     let mut pending: Vec<(Item, bool, String)> = items
         .into_iter()
-        .map(|i| (i, false, String::new()))
+        .map(|i| {
+            let maybe = i.maybe_applied;
+            (i, maybe, String::new())
+        })
         .collect();
     let mut attempt: u32 = 1;
     let max_attempts = shared.cfg.max_attempts.max(1);
@@ -409,7 +345,11 @@ async fn process(shared: &Shared, items: Vec<Item>) {
                     status,
                     remote_id,
                     reason,
-                } => outs.push(outcome(&item, status, remote_id, reason)),
+                    in_doubt,
+                } => outs.push(ItemOutcome {
+                    in_doubt,
+                    ..outcome(&item, status, remote_id, reason)
+                }),
                 ItemResult::NotSent => {
                     let reason = shared
                         .stop_reason()
@@ -478,8 +418,8 @@ async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
             .map(|(found, _)| found);
         match found {
             Ok(Some(id)) => match shared.cfg.mode {
-                Mode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
-                Mode::Upsert => {
+                WriteMode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
+                WriteMode::Upsert => {
                     let reason = format!("dry_run: would update {id}");
                     outs.push(outcome(item, Status::Valid, id, reason));
                 }

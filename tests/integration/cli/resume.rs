@@ -125,3 +125,92 @@ fn kill_9_twenty_times_then_resume_wazzup() {
 fn kill_9_twenty_times_then_resume_wipsy() {
     kill_and_resume("wipsy", "/phone", 100, "150");
 }
+
+/// A row journaled `pending` (its request may or may not have left when the
+/// run died) whose phone the account already holds: in upsert mode the
+/// resumed run must send the row's content, not call the row `updated`
+/// and record its hash — or every later nightly run would call it
+/// `unchanged` and the new content would never reach the platform.
+#[test]
+fn a_pending_row_found_on_the_platform_is_sent_not_assumed_updated() {
+    use waport::journal::{JobKind, JobMode, JobState, Journal, NewJob, RowIntent};
+    use waport::platform::PlatformKind;
+    use waport::platform::credentials::{Credentials, Secret};
+
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    // The account holds the person under an old name (made by another
+    // journal: to this one, a contact it never saw).
+    wd.write("old.csv", "name,phone\nNombre Viejo,+34 612 345 678\n");
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import",
+            "old.csv",
+            "--to",
+            "whaapy",
+            "--journal",
+            "other.sqlite",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // This file's job died with row 2 in flight.
+    let file = wd.write("p.csv", "name,phone\nNombre Nuevo,+34 612 345 678\n");
+    let creds = Credentials::new(
+        PlatformKind::Whaapy,
+        &format!("{}/whaapy", emu.base),
+        Secret::ApiKey(waport::emulator::DEFAULT_WHAAPY_KEY.into()),
+    );
+    let account = waport::commands::import::account_fp(PlatformKind::Whaapy, &creds);
+    {
+        let mut j = Journal::open(&wd.path("j.sqlite")).unwrap();
+        let job = j
+            .start_job(&NewJob {
+                kind: JobKind::Import,
+                command: "waport import p.csv --to whaapy".into(),
+                input_path: Some("p.csv".into()),
+                input_fingerprint: Some(waport::journal::fingerprint_file(&file).unwrap()),
+                platform: "whaapy".into(),
+                account_fp: account,
+                entity: "contacts".into(),
+                mode: JobMode::Upsert,
+                parent: None,
+            })
+            .unwrap();
+        j.mark_pending(
+            job.id,
+            &[RowIntent {
+                row: 2,
+                dedupe_key: "34612345678".into(),
+                content_hash: "whatever-was-planned".into(),
+            }],
+        )
+        .unwrap();
+        j.end_job(job.id, JobState::Interrupted).unwrap();
+    }
+
+    let run = || {
+        wd.run_against(
+            &emu,
+            &["import", "p.csv", "--to", "whaapy", "--journal", "j.sqlite"],
+        )
+    };
+    let out = run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming job"), "{}", stderr(&out));
+    let held = emu.contacts("whaapy");
+    assert_eq!(held.len(), 1, "one person, one contact: {held:?}");
+    assert_eq!(
+        held[0]["name"], "Nombre Nuevo",
+        "the row's content reached the platform: {held:?}"
+    );
+    let (_, rows) = wd.read_csv("p.report.csv");
+    assert_eq!(rows[0][1], "updated", "{rows:?}");
+
+    // The nightly re-run: now it is truly unchanged.
+    let out = run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (_, rows) = wd.read_csv("p.report.csv");
+    assert_eq!(rows[0][1], "unchanged", "{rows:?}");
+}
