@@ -47,6 +47,32 @@ pub enum ExitStatus {
     Interrupted = 130,
 }
 
+/// Writes `text` to standard output; an error (a closed pipe) is returned,
+/// never a panic as `print!` would.
+pub fn print(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Stdout)
+}
+
+/// Whether `e` (or any error it was caused by) is a closed pipe: the
+/// reader of our output went away (`waport jobs | head -1`), which is not
+/// a failure.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Runs `fut` on a multi-threaded tokio runtime of two workers: the one
 /// runtime every networked command uses (the machine waport targets has two
 /// cores, and the work is waiting on the network, not computing).
@@ -91,6 +117,10 @@ pub enum Error {
     /// The async runtime could not be built.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// Standard output could not be written (a closed pipe among others:
+    /// the binary exits 0 quietly on that one, as ripgrep and xsv do).
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Message(String),

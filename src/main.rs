@@ -617,6 +617,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),
+        // The reader of our output went away (`waport jobs | head -1`):
+        // not a failure, and nothing to say.
+        Err(e) if waport::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("waport: {e:#}");
             ExitCode::from(ExitStatus::Fatal.code())

@@ -234,8 +234,8 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
         let (rows, pages, retries, notes) = export_to(platform.as_ref(), &cfg, format).await?;
         let elapsed = started.elapsed().as_secs_f64();
         if cfg.json {
-            println!(
-                "{}",
+            crate::print(&format!(
+                "{}\n",
                 serde_json::json!({
                     "platform": cfg.platform.name(),
                     "entity": cfg.entity.name(),
@@ -247,7 +247,7 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                     "notes": notes,
                     "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
                 })
-            );
+            ))?;
         }
         if !cfg.quiet {
             for n in &notes {

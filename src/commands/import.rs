@@ -13,12 +13,13 @@
 use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
+use crate::model::ItemOutcome;
 use crate::pipeline::Pipeline;
 use crate::platform::credentials::{Credentials, Secret};
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, WriteMode, connect};
 use crate::report::{Counts, ReportOptions, ReportWriter, Status, default_report_path};
 use crate::source::{self, Source};
-use crate::upload::collect::{Collector, JobLog};
+use crate::upload::collect::{Collector, JobLog, Planned};
 use crate::upload::plan::{PlanOutput, Planner};
 use crate::upload::retry::with_retries;
 use crate::upload::{self, Cancel, UploadConfig, UploadHooks, UploadStats};
@@ -148,6 +149,21 @@ struct Target {
     sandbox: Option<EmulatorHandle>,
 }
 
+impl ImportConfig {
+    /// The send stage's settings.
+    fn upload_config(&self) -> UploadConfig {
+        UploadConfig {
+            entity: self.entity,
+            mode: self.mode,
+            rate: self.rate,
+            concurrency: self.concurrency,
+            batch_size: self.batch_size,
+            max_attempts: self.max_attempts,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
 /// Credentials (or the sandbox), the adapter, and its preflight check.
 async fn connect_target(cfg: &ImportConfig) -> Result<Target, Error> {
     let mut sandbox = None;
@@ -192,6 +208,19 @@ struct Job {
     log: Arc<JobLog>,
     lock: journal::TargetLock,
     planner: Planner,
+}
+
+impl Job {
+    /// Ends the job in `state` and releases the account lock.
+    fn finish(self, state: JobState) -> Result<(), Error> {
+        self.log
+            .with_journal(|j| j.end_job(self.log.job(), state))
+            .transpose()?;
+        // The lock file is removed on a best-effort basis: a stale one is
+        // taken over by the next run (its process is gone).
+        let _ = self.lock.release();
+        Ok(())
+    }
 }
 
 /// Opens the journal and starts or resumes this input's job; fills the
@@ -311,7 +340,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     }
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).
-    let job = if !cfg.dry_run && !cfg.sandbox {
+    let mut job = if !cfg.dry_run && !cfg.sandbox {
         Some(open_job(&mut cfg, &target.account_fp, given_fp.as_deref())?)
     } else {
         None
@@ -336,38 +365,25 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
 
     // send
     let (item_tx, item_rx) = mpsc::channel(2048);
-    let (out_tx, mut out_rx) = mpsc::channel(2048);
+    let (out_tx, out_rx) = mpsc::channel(2048);
     let log = job.as_ref().map(|j| j.log.clone());
     let hooks: Arc<dyn UploadHooks> = match &log {
         Some(l) => l.clone(),
         None => Arc::new(upload::NoHooks),
     };
-    let upload_cfg = UploadConfig {
-        entity: cfg.entity,
-        mode: cfg.mode,
-        rate: cfg.rate,
-        concurrency: cfg.concurrency,
-        batch_size: cfg.batch_size,
-        max_attempts: cfg.max_attempts,
-        dry_run: cfg.dry_run,
-    };
     let sender = tokio::spawn(upload::run(
         platform.clone(),
-        upload_cfg,
+        cfg.upload_config(),
         item_rx,
         out_tx,
         hooks,
         cancel.clone(),
     ));
     // plan (with the read pipeline, on its own thread)
-    let (planned_tx, mut planned_rx) = mpsc::channel(4096);
+    let (planned_tx, planned_rx) = mpsc::channel(4096);
     let planner = job
-        .as_ref()
-        .map(|j| Planner {
-            earlier: j.planner.earlier.clone(),
-            deltas: j.planner.deltas.clone(),
-            full: j.planner.full,
-        })
+        .as_mut()
+        .map(|j| std::mem::take(&mut j.planner))
         .unwrap_or_default();
     let feeder = {
         let rows = Pipeline::new(source, mapping, cfg.rows.prepare.clone());
@@ -383,28 +399,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         })
     };
     // collect
-    let progress = import_progress(&cfg);
-    let mut collector = Collector::new(&mut writer, log.as_deref(), cfg.mode);
-    let (mut planned_open, mut out_open) = (true, true);
-    let mut shown = Instant::now();
-    while planned_open || out_open {
-        tokio::select! {
-            p = planned_rx.recv(), if planned_open => match p {
-                Some(p) => collector.planned(p)?,
-                None => planned_open = false,
-            },
-            o = out_rx.recv(), if out_open => match o {
-                Some(o) => collector.outcome(o)?,
-                None => out_open = false,
-            },
-        }
-        if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
-            shown = Instant::now();
-            show_progress(&progress, collector.counts(), collector.in_flight());
-        }
-    }
-    collector.flush();
-    progress.finish_and_clear();
+    collect(&cfg, &mut writer, log.as_deref(), planned_rx, out_rx).await?;
     let stats: UploadStats = sender
         .await
         .map_err(|e| Error::Message(format!("the send stage failed: {e}")))?;
@@ -421,10 +416,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         } else {
             JobState::Finished
         };
-        job.log
-            .with_journal(|j| j.end_job(job.log.job(), state))
-            .transpose()?;
-        let _ = job.lock.release();
+        job.finish(state)?;
     }
     fed?;
     if let Some(e) = stats.fatal() {
@@ -439,7 +431,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         &report_path,
         &info,
         job_id,
-    );
+    )?;
     if let Some(h) = target.sandbox {
         sandbox_summary(&cfg, h).await;
     }
@@ -450,6 +442,40 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The collect stage's loop: every planned row and every outcome into the
+/// report and journal, until both streams end.
+async fn collect(
+    cfg: &ImportConfig,
+    writer: &mut ReportWriter,
+    log: Option<&JobLog>,
+    mut planned: mpsc::Receiver<Planned>,
+    mut outcomes: mpsc::Receiver<ItemOutcome>,
+) -> Result<(), Error> {
+    let progress = import_progress(cfg);
+    let mut collector = Collector::new(writer, log, cfg.mode);
+    let (mut planned_open, mut out_open) = (true, true);
+    let mut shown = Instant::now();
+    while planned_open || out_open {
+        tokio::select! {
+            p = planned.recv(), if planned_open => match p {
+                Some(p) => collector.planned(p)?,
+                None => planned_open = false,
+            },
+            o = outcomes.recv(), if out_open => match o {
+                Some(o) => collector.outcome(o)?,
+                None => out_open = false,
+            },
+        }
+        if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
+            shown = Instant::now();
+            show_progress(&progress, collector.counts(), collector.in_flight());
+        }
+    }
+    collector.flush();
+    progress.finish_and_clear();
+    Ok(())
 }
 
 /// One progress line: rows done so far by status, and rows in flight.
@@ -544,7 +570,7 @@ fn summarize(
     report_path: &std::path::Path,
     info: &crate::source::SourceInfo,
     job: Option<JobId>,
-) {
+) -> Result<(), Error> {
     if cfg.rows.json {
         let mut m = counts.to_json(Status::IMPORT);
         if cfg.dry_run {
@@ -562,10 +588,10 @@ fn summarize(
         if let Some(j) = job {
             m.insert("job".into(), json!(j.to_string()));
         }
-        println!("{}", Value::Object(m));
+        crate::print(&format!("{}\n", Value::Object(m)))?;
     }
     if cfg.rows.quiet {
-        return;
+        return Ok(());
     }
     let statuses: &[Status] = if cfg.dry_run {
         &[
@@ -602,4 +628,5 @@ fn summarize(
     if let Some(r) = &cfg.rows.rejects {
         eprintln!("rejects: {}", r.display());
     }
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
     let jobs = j.list_jobs(cfg.limit).map_err(jerr)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let w = |e: std::io::Error| Error::Message(format!("cannot write to standard output: {e}"));
+    let w = Error::Stdout;
     if cfg.json {
         for s in &jobs {
             writeln!(out, "{}", json!({"job": s.job, "counts": s.counts})).map_err(w)?;
@@ -162,7 +162,6 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         )));
     }
     let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
-    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
     let creds = Credentials::resolve(kind, cfg.profile.as_deref(), cfg.config.as_deref())
         .map_err(|e| Error::Message(e.to_string()))?;
     if account_fp(kind, &creds) != job.account_fp {
@@ -203,104 +202,18 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             *counts.entry("would_delete").or_default() += 1;
         }
     } else if !created.is_empty() {
-        let lock = j
-            .acquire_target_lock(kind.name(), &job.account_fp)
-            .map_err(jerr)?;
-        let rb = j
-            .start_job(&NewJob {
-                kind: JobKind::Rollback,
-                command: format!("waport rollback {}", job.id),
-                input_path: None,
-                input_fingerprint: None,
-                platform: job.platform.clone(),
-                account_fp: job.account_fp.clone(),
-                entity: job.entity.clone(),
-                mode: journal::JobMode::Delete,
-                parent: Some(job.id),
-            })
-            .map_err(jerr)?;
-        lock.attach_job(rb.id).map_err(jerr)?;
-        let platform = connect_platform(
-            kind,
-            cfg.profile.as_deref(),
-            cfg.config.as_deref(),
-            cfg.rate,
-            cfg.timeout,
-        )?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-        let mut outcomes = Vec::new();
-        let mut unsupported: Option<String> = None;
-        for c in &created {
-            let (status, reason, jrow) = match &unsupported {
-                Some(why) => (
-                    "failed",
-                    why.clone(),
-                    JRow::Failed {
-                        reason: why.clone(),
-                    },
-                ),
-                None => {
-                    let r = rt
-                        .block_on(with_retries(cfg.max_attempts, || {
-                            platform.delete(entity, &c.remote_id)
-                        }))
-                        .map(|_| ());
-                    match r {
-                        Ok(()) => (
-                            "deleted",
-                            String::new(),
-                            JRow::Confirmed {
-                                outcome: Outcome::Deleted,
-                                remote_id: c.remote_id.clone(),
-                            },
-                        ),
-                        Err(PlatformError::Http { status: 404, .. }) => (
-                            "gone",
-                            "already deleted on the platform".to_string(),
-                            JRow::Confirmed {
-                                outcome: Outcome::Gone,
-                                remote_id: c.remote_id.clone(),
-                            },
-                        ),
-                        Err(e @ PlatformError::Unsupported { .. }) => {
-                            let why = format!("cannot_delete: {e}");
-                            unsupported = Some(why.clone());
-                            ("failed", why.clone(), JRow::Failed { reason: why })
-                        }
-                        Err(e) => {
-                            let why = format!("delete_failed: {e}");
-                            ("failed", why.clone(), JRow::Failed { reason: why })
-                        }
-                    }
-                }
-            };
+        delete_created(&mut j, &job, &cfg, &created, &mut |row, status, reason| {
             *counts.entry(status).or_default() += 1;
             report
                 .write_record([
-                    c.row.to_string().as_str(),
+                    row.row.to_string().as_str(),
                     status,
-                    &reason,
-                    &c.remote_id,
-                    &c.dedupe_key,
+                    reason,
+                    &row.remote_id,
+                    &row.dedupe_key,
                 ])
-                .map_err(werr)?;
-            outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
-            if outcomes.len() >= 200 {
-                j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-                outcomes.clear();
-            }
-        }
-        j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-        let state = if counts.contains_key("failed") {
-            JobState::Failed
-        } else {
-            JobState::Finished
-        };
-        j.end_job(rb.id, state).map_err(jerr)?;
-        let _ = lock.release();
+                .map_err(werr)
+        })?;
     }
     report
         .flush()
@@ -314,7 +227,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             m.insert(k.into(), json!(counts.get(k).copied().unwrap_or(0)));
         }
         m.insert("dry_run".into(), json!(cfg.dry_run));
-        println!("{}", serde_json::Value::Object(m));
+        crate::print(&format!("{}\n", serde_json::Value::Object(m)))?;
     }
     if !cfg.quiet {
         let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -339,4 +252,110 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Ok
     })
+}
+
+/// Deletes, one by one, the contacts job `job` created (rollback's write
+/// half): starts the rollback job under the account lock, journals each
+/// outcome, and hands each row's status to `on_row` for the report.
+fn delete_created(
+    j: &mut journal::Journal,
+    job: &journal::Job,
+    cfg: &RollbackConfig,
+    created: &[journal::CreatedRow],
+    on_row: &mut dyn FnMut(&journal::CreatedRow, &'static str, &str) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
+    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
+    let lock = j
+        .acquire_target_lock(kind.name(), &job.account_fp)
+        .map_err(jerr)?;
+    let rb = j
+        .start_job(&NewJob {
+            kind: JobKind::Rollback,
+            command: format!("waport rollback {}", job.id),
+            input_path: None,
+            input_fingerprint: None,
+            platform: job.platform.clone(),
+            account_fp: job.account_fp.clone(),
+            entity: job.entity.clone(),
+            mode: journal::JobMode::Delete,
+            parent: Some(job.id),
+        })
+        .map_err(jerr)?;
+    lock.attach_job(rb.id).map_err(jerr)?;
+    let platform = connect_platform(
+        kind,
+        cfg.profile.as_deref(),
+        cfg.config.as_deref(),
+        cfg.rate,
+        cfg.timeout,
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let mut failed = false;
+    let mut outcomes = Vec::new();
+    let mut unsupported: Option<String> = None;
+    for c in created {
+        let (status, reason, jrow) = match &unsupported {
+            Some(why) => (
+                "failed",
+                why.clone(),
+                JRow::Failed {
+                    reason: why.clone(),
+                },
+            ),
+            None => {
+                let r = rt
+                    .block_on(with_retries(cfg.max_attempts, || {
+                        platform.delete(entity, &c.remote_id)
+                    }))
+                    .map(|_| ());
+                match r {
+                    Ok(()) => (
+                        "deleted",
+                        String::new(),
+                        JRow::Confirmed {
+                            outcome: Outcome::Deleted,
+                            remote_id: c.remote_id.clone(),
+                        },
+                    ),
+                    Err(PlatformError::Http { status: 404, .. }) => (
+                        "gone",
+                        "already deleted on the platform".to_string(),
+                        JRow::Confirmed {
+                            outcome: Outcome::Gone,
+                            remote_id: c.remote_id.clone(),
+                        },
+                    ),
+                    Err(e @ PlatformError::Unsupported { .. }) => {
+                        let why = format!("cannot_delete: {e}");
+                        unsupported = Some(why.clone());
+                        ("failed", why.clone(), JRow::Failed { reason: why })
+                    }
+                    Err(e) => {
+                        let why = format!("delete_failed: {e}");
+                        ("failed", why.clone(), JRow::Failed { reason: why })
+                    }
+                }
+            }
+        };
+        failed |= status == "failed";
+        on_row(c, status, &reason)?;
+        outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
+        if outcomes.len() >= 200 {
+            j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+            outcomes.clear();
+        }
+    }
+    j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+    let state = if failed {
+        JobState::Failed
+    } else {
+        JobState::Finished
+    };
+    j.end_job(rb.id, state).map_err(jerr)?;
+    let _ = lock.release();
+    Ok(())
 }

@@ -98,13 +98,13 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
     let source = source::open(&cfg.rows.input, &cfg.rows.read)?;
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     if cfg.show_mapping {
-        println!(
-            "{} ({}): {} columns",
+        crate::print(&format!(
+            "{} ({}): {} columns\n{}",
             cfg.rows.input,
             describe_source(&source.info),
-            source.headers.len()
-        );
-        print!("{}", mapping.describe());
+            source.headers.len(),
+            mapping.describe()
+        ))?;
         return Ok(ExitStatus::Ok);
     }
     let info = source.info.clone();
@@ -129,10 +129,10 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         return Err(e.into());
     }
     if cfg.rows.json {
-        println!(
-            "{}",
+        crate::print(&format!(
+            "{}\n",
             serde_json::Value::Object(counts.to_json(Status::VALIDATE))
-        );
+        ))?;
     }
     if !cfg.rows.quiet {
         eprint!(

@@ -89,7 +89,7 @@ fn spawn_child(role: &str, path: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_entry",
+            "journal_concurrency::child_process_entry",
             "--nocapture",
             "--test-threads=1",
         ])
