@@ -111,6 +111,19 @@ pub enum Error {
     /// A platform refused or could not be reached.
     #[error(transparent)]
     Platform(#[from] platform::PlatformError),
+    /// An export could not be written.
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    /// A file waport writes (spool, report) could not be written or read
+    /// back.
+    #[error("cannot write {what}")]
+    Write {
+        /// What was being written, for the message.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The emulator (`--sandbox`, `emulate`) could not start.
     #[error("cannot start the emulator")]
     Emulator(#[from] emulator::EmulatorError),
