@@ -542,7 +542,7 @@ impl Wazzup {
 
 fn cancel_halt() -> Halt {
     Halt {
-        reason: crate::upload::INTERRUPTED.into(),
+        reason: crate::net::INTERRUPTED.into(),
         error: None,
     }
 }
