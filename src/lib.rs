@@ -14,6 +14,7 @@
 
 pub mod commands;
 pub mod dedupe;
+pub mod dirs;
 pub mod emulator;
 pub mod export;
 pub mod journal;

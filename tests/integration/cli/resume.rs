@@ -214,3 +214,70 @@ fn a_pending_row_found_on_the_platform_is_sent_not_assumed_updated() {
     let (_, rows) = wd.read_csv("p.report.csv");
     assert_eq!(rows[0][1], "unchanged", "{rows:?}");
 }
+
+/// The account lock covers the account, not one journal: a second import
+/// into the same account with another journal is refused while the first
+/// holds it, and goes through once it is released.
+#[test]
+fn a_second_journal_cannot_write_to_a_locked_account() {
+    use waport::journal::Journal;
+    use waport::platform::PlatformKind;
+    use waport::platform::credentials::{Credentials, Secret};
+
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write("a.csv", "name,phone\nAna,+34 612 345 679\n");
+    let creds = Credentials::new(
+        PlatformKind::Whaapy,
+        &format!("{}/whaapy", emu.base),
+        Secret::ApiKey(waport::emulator::DEFAULT_WHAAPY_KEY.into()),
+    );
+    let account = waport::commands::import::account_fp(PlatformKind::Whaapy, &creds);
+    let first = Journal::open(wd.path("first.sqlite")).unwrap();
+    let lock = first.acquire_target_lock("whaapy", &account).unwrap();
+
+    let import = || {
+        wd.run_against(
+            &emu,
+            &[
+                "import",
+                "a.csv",
+                "--to",
+                "whaapy",
+                "--journal",
+                "second.sqlite",
+            ],
+        )
+    };
+    let out = import();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("in use by"), "{}", stderr(&out));
+    assert!(
+        emu.contacts("whaapy").is_empty(),
+        "nothing sent while locked"
+    );
+
+    drop(lock);
+    let out = import();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(emu.contacts("whaapy").len(), 1);
+}
+
+/// A machine with no `HOME` (a Windows scheduled task, a bare service
+/// account) still imports: the journal and the account locks go to the OS
+/// data folder, which the OS names without `HOME`.
+#[test]
+fn import_works_without_home() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write("h.csv", "name,phone\nHugo,+34 612 345 680\n");
+    let mut cmd = wd.command(&["import", "h.csv", "--to", "whaapy"]);
+    emu.env(&mut cmd);
+    for var in ["HOME", "WAPORT_JOURNAL", "XDG_DATA_HOME", "XDG_CONFIG_HOME"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("job j-"), "journaled: {}", stderr(&out));
+    assert_eq!(emu.contacts("whaapy").len(), 1);
+}
