@@ -16,6 +16,31 @@ use crate::source::Fields;
 /// Re-exported: the report is where most readers meet a status.
 pub use crate::model::Status;
 
+/// `--max-invalid`: how many invalid rows a scheduled run tolerates before
+/// it exits 3, as a count (`25`) or a share of the data rows (`2%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxInvalid {
+    /// At most this many invalid rows.
+    Rows(u64),
+    /// At most this percentage of the data rows (0–100).
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxInvalid {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || format!("\"{s}\" is not a row count (25) or a percentage (2%, 0.5%)");
+        match t.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(MaxInvalid::Percent(v)),
+                _ => Err(bad()),
+            },
+            None => t.parse::<u64>().map(MaxInvalid::Rows).map_err(|_| bad()),
+        }
+    }
+}
+
 /// One line of the report.
 #[derive(Debug, Clone)]
 pub struct RowResult {
@@ -459,9 +484,25 @@ impl Counts {
 
     /// Whether any row makes the run exit 3.
     pub fn has_rejections(&self) -> bool {
-        self.by_status
+        self.rejects_beyond(None)
+    }
+
+    /// Whether the run exits 3 under `--max-invalid`: any failed or
+    /// skipped row does (the platform or the run, not the data, is at
+    /// fault), and invalid rows do once they are more than `max` tolerates.
+    pub fn rejects_beyond(&self, max: Option<MaxInvalid>) -> bool {
+        let invalid = self.get(Status::Invalid);
+        let others = self
+            .by_status
             .iter()
-            .any(|(s, n)| s.is_rejection() && *n > 0)
+            .any(|(s, n)| s.is_rejection() && *s != Status::Invalid && *n > 0);
+        let tolerated = match max {
+            None => 0,
+            Some(MaxInvalid::Rows(n)) => n,
+            // Of the data rows; rounded down, so 1% of 150 rows is 1.
+            Some(MaxInvalid::Percent(p)) => (self.rows as f64 * p / 100.0).floor() as u64,
+        };
+        others || invalid > tolerated
     }
 
     /// The JSON summary: `rows`, one count per listed status, `reasons`.

@@ -437,7 +437,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     }
     Ok(if was_interrupted {
         ExitStatus::Interrupted
-    } else if counts.has_rejections() {
+    } else if counts.rejects_beyond(cfg.rows.max_invalid) {
         ExitStatus::RowsRejected
     } else {
         ExitStatus::Ok

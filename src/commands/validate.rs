@@ -27,6 +27,8 @@ pub struct RowsConfig {
     pub json: bool,
     /// `--quiet`: no summary on stderr.
     pub quiet: bool,
+    /// `--max-invalid`: invalid rows tolerated before exit code 3.
+    pub max_invalid: Option<crate::report::MaxInvalid>,
 }
 
 /// Everything `validate` needs, already checked by the binary.
@@ -146,7 +148,7 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
             eprintln!("rejects: {}", r.display());
         }
     }
-    Ok(if counts.has_rejections() {
+    Ok(if counts.rejects_beyond(cfg.rows.max_invalid) {
         ExitStatus::RowsRejected
     } else {
         ExitStatus::Ok

@@ -278,6 +278,10 @@ fn import_works_without_home() {
     }
     let out = cmd.output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("job j-"), "journaled: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("job j-"),
+        "journaled: {}",
+        stderr(&out)
+    );
     assert_eq!(emu.contacts("whaapy").len(), 1);
 }
