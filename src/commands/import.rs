@@ -333,6 +333,12 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     // The preflight is a read: a passing 502 or dropped connection must not
     // end the run before it starts.
     let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
+    tracing::info!(
+        "{}: credentials accepted; reading {} ({})",
+        cfg.platform,
+        cfg.rows.input,
+        describe_source(&source.info)
+    );
     if !cfg.rows.quiet {
         for n in &notes {
             eprintln!("{}: {n}", cfg.platform);

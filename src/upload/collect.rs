@@ -243,6 +243,14 @@ impl<'a> Collector<'a> {
 
     /// Takes an outcome from the send stage.
     pub fn outcome(&mut self, o: ItemOutcome) -> Result<(), ReportError> {
+        tracing::debug!(
+            row = o.row,
+            status = o.status.as_str(),
+            remote_id = %o.remote_id,
+            in_doubt = o.in_doubt,
+            "sent: {}",
+            o.reason
+        );
         match self.waiting.remove(&o.seq) {
             Some(base) => self.writer.push(merge(base, o, self.mode)),
             None => {
