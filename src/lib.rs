@@ -125,6 +125,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The journal could not record a write, so sending stopped at once
+    /// (the report still accounts for every row).
+    #[error(
+        "{0}; nothing more was sent. Free the space (or fix the journal's folder) and run the same command again: it resumes where this run stopped"
+    )]
+    JournalStopped(String),
     /// The emulator (`--sandbox`, `emulate`) could not start.
     #[error("cannot start the emulator")]
     Emulator(#[from] emulator::EmulatorError),

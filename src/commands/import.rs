@@ -414,15 +414,22 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         .map_err(|_| Error::Message("the reading thread panicked".into()))?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
+    let journal_failure = log.as_ref().and_then(|l| l.failure());
     if let Some(job) = job {
-        let state = if stats.fatal().is_some() || fed.is_err() {
+        let state = if stats.fatal().is_some() || fed.is_err() || journal_failure.is_some() {
             JobState::Failed
         } else if was_interrupted {
             JobState::Interrupted
         } else {
             JobState::Finished
         };
-        job.finish(state)?;
+        let ended = job.finish(state);
+        if let Some(why) = journal_failure {
+            // Ending the job may fail for the same reason; the cause is
+            // the first failure.
+            return Err(Error::JournalStopped(why));
+        }
+        ended?;
     }
     fed?;
     if let Some(e) = stats.fatal() {

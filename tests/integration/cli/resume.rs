@@ -285,3 +285,59 @@ fn import_works_without_home() {
     );
     assert_eq!(emu.contacts("whaapy").len(), 1);
 }
+
+/// A journal that cannot be written (a full disk) stops sending at once:
+/// nothing reaches the platform that the journal cannot account for, the
+/// run exits 1 with the cause, every row is still in the report once, and
+/// the next run, with space back, finishes exactly once per contact.
+#[test]
+fn a_journal_write_failure_stops_sending_and_the_next_run_resumes() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    let n = 300;
+    wd.write("k.csv", file(n));
+    let args = [
+        "import",
+        "k.csv",
+        "--to",
+        "whaapy",
+        "--rate",
+        "500",
+        "--journal",
+        "j.sqlite",
+    ];
+    let mut cmd = wd.command(&args);
+    emu.env(&mut cmd);
+    cmd.env("WAPORT_FAULT_JOURNAL_WRITES", "6");
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("journal write failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("run the same command again"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, rows) = wd.read_csv("k.report.csv");
+    assert_eq!(rows.len(), n + 1, "every row reported once");
+    let sent_at_most = rows.iter().filter(|r| r[1] == "created").count();
+    let held = emu.contacts("whaapy").len();
+    assert!(held < 30, "sending stopped at once: {held} contacts sent");
+    assert!(sent_at_most <= held, "{sent_at_most} created, {held} held");
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "skipped")
+            .all(|r| r[2].contains("journal write failed")),
+        "{rows:?}"
+    );
+
+    let out = wd.run_against(&emu, &args);
+    assert_eq!(code(&out), 3, "only the bad row: {}", stderr(&out));
+    let held = emu.contacts("whaapy");
+    assert_eq!(held.len(), n, "one contact per person after the resume");
+    let phones: BTreeSet<String> = held.iter().map(|c| c["phone_number"].to_string()).collect();
+    assert_eq!(phones.len(), n);
+}
