@@ -314,7 +314,17 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
         if tokio::signal::ctrl_c().await.is_ok() {
             flag.store(true, Ordering::SeqCst);
             cancel.cancel();
-            eprintln!("\ninterrupted: finishing requests in flight, then writing the report");
+            eprintln!(
+                "\ninterrupted: finishing requests in flight, then writing the report (Ctrl-C again to quit now)"
+            );
+            // A second Ctrl-C quits at once. The journal stays consistent
+            // (each write is one SQLite transaction): rows whose requests
+            // were in flight stay `pending`, and the next run looks them up
+            // before sending again.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted again: quitting now; run the same command to resume");
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+            }
         }
     });
     interrupted
@@ -322,6 +332,8 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
 
 async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
+    let cancel = Cancel::new();
+    let interrupted = on_ctrl_c(&cancel);
     // Credentials first: a missing key stops the run before the file is read.
     let target = connect_target(&cfg).await?;
     let (source, given_fp) = match given {
@@ -366,9 +378,6 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         },
         &source.headers,
     )?;
-    let cancel = Cancel::new();
-    let interrupted = on_ctrl_c(&cancel);
-
     // send
     let (item_tx, item_rx) = mpsc::channel(2048);
     let (out_tx, out_rx) = mpsc::channel(2048);

@@ -2,7 +2,7 @@
 //! platform holds every valid contact exactly once while the final report
 //! has every row exactly once.
 
-use crate::cli::workdir::{Emulator, Workdir, code, stderr};
+use crate::cli::workdir::{Emulator, Workdir, code, stderr, stdout};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -340,4 +340,49 @@ fn a_journal_write_failure_stops_sending_and_the_next_run_resumes() {
     assert_eq!(held.len(), n, "one contact per person after the resume");
     let phones: BTreeSet<String> = held.iter().map(|c| c["phone_number"].to_string()).collect();
     assert_eq!(phones.len(), n);
+}
+
+/// Ctrl-C twice quits at once, without waiting for requests in flight; the
+/// journal stays consistent (rows in flight stay pending for the next run
+/// to look up, as after a kill -9: see the tests above).
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_the_journal_consistent() {
+    let wd = Workdir::new();
+    // Every answer takes 4 s: a run that waited for its requests in
+    // flight could not end sooner.
+    let slow = Emulator::start(&["--latency-ms", "4000"]);
+    wd.write("k.csv", file(20));
+    let args = ["import", "k.csv", "--to", "whaapy", "--journal", "j.sqlite"];
+    let mut cmd = wd.command(&args);
+    slow.env(&mut cmd);
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Past the preflight (one 4 s answer): the job is started and its
+    // first requests are in flight.
+    std::thread::sleep(Duration::from_millis(5500));
+    let int = || {
+        let st = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    int();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = std::time::Instant::now();
+    int();
+    let status = child.wait().unwrap();
+    assert!(
+        second.elapsed() < Duration::from_millis(3500),
+        "quit without waiting for the 4 s answers: {:?}",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("quitting now"), "{err}");
+    // The journal is consistent: the job is listed, as interrupted.
+    let out = wd.run(&["jobs", "--journal", "j.sqlite"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("interrupted"), "{}", stdout(&out));
 }
