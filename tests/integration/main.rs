@@ -15,6 +15,7 @@ mod emulator_wazzup;
 mod emulator_whaapy;
 mod emulator_wipsy;
 mod export_writers;
+mod generated_tables;
 mod journal_concurrency;
 mod journal_rows;
 mod journal_sanitize;
