@@ -31,7 +31,11 @@ fn first_difference(have: &str, want: &str) -> String {
         match (have_lines.next(), want_lines.next()) {
             (None, None) => break,
             (h, w) if h == w => {}
-            (h, w) => return format!("line {n}: committed {h:?}, generated {w:?}"),
+            (h, w) => {
+                let show =
+                    |l: Option<&str>| l.map_or("end of file".to_owned(), |l| format!("{l:?}"));
+                return format!("line {n}: committed {}, generated {}", show(h), show(w));
+            }
         }
     }
     "only in line endings".to_owned()
