@@ -94,12 +94,13 @@ pub(super) fn is_vcard(path: &str, sample: &[u8]) -> bool {
     matches!(
         super::extension(path).as_deref(),
         Some("vcf") | Some("vcard")
-    ) || starts_with_begin(&container_prefix(sample))
+    ) || starts_with_begin(&container_prefix(sample, 1024))
 }
 
-/// The first bytes of the sample as UTF-8 (UTF-16 with a BOM decoded).
-fn container_prefix(sample: &[u8]) -> Vec<u8> {
-    let head = &sample[..sample.len().min(1024)];
+/// Up to `limit` first bytes of the sample as UTF-8 (UTF-16 with a BOM
+/// decoded).
+fn container_prefix(sample: &[u8], limit: usize) -> Vec<u8> {
+    let head = &sample[..sample.len().min(limit)];
     match Encoding::for_bom(head) {
         Some((enc, bom)) if enc != UTF_8 => enc
             .decode_without_bom_handling(&head[bom..])
@@ -139,7 +140,7 @@ pub(super) fn open(
         (None, Some(enc)) if enc == UTF_16LE || enc == UTF_16BE => enc,
         _ => UTF_8,
     };
-    let text = container_prefix(&sample);
+    let text = container_prefix(&sample, sample.len());
     if !contains_begin(&text) && sample.len() < super::SAMPLE_LEN {
         return Err(SourceError::unreadable(
             shown,
@@ -224,6 +225,26 @@ impl Lines {
 struct Logical {
     line_no: u64,
     text: Vec<u8>,
+    /// (quoted-printable, base64) once the head has been read whole, so a
+    /// long folded value does not have its head parsed again per line.
+    encoding: Option<(bool, bool)>,
+}
+
+impl Logical {
+    fn encoding(&mut self) -> (bool, bool) {
+        if let Some(e) = self.encoding {
+            return e;
+        }
+        match Head::parse(&self.text) {
+            Some(h) => {
+                let e = (h.quoted_printable, h.base64);
+                self.encoding = Some(e);
+                e
+            }
+            // No `:` yet (a head folded over lines): ask again next line.
+            None => (false, false),
+        }
+    }
 }
 
 /// How a card's text ended.
@@ -329,12 +350,10 @@ impl Cards {
                 }));
             }
             if let Some(cur) = lines.last_mut() {
-                let head = Head::parse(&cur.text);
+                let (quoted_printable, base64) = cur.encoding();
                 // Quoted-printable soft line break (vCard 2.1): the value
                 // goes on, verbatim, on the next physical line.
-                if head.as_ref().is_some_and(|h| h.quoted_printable)
-                    && cur.text.last() == Some(&b'=')
-                {
+                if quoted_printable && cur.text.last() == Some(&b'=') {
                     cur.text.pop();
                     cur.text.extend_from_slice(&l);
                     continue;
@@ -347,8 +366,7 @@ impl Cards {
                     continue;
                 }
                 // Some 2.1 writers put base64 data on unindented lines.
-                if head.as_ref().is_some_and(|h| h.base64) && !is_blank(&l) && !l.contains(&b':')
-                {
+                if base64 && !is_blank(&l) && !l.contains(&b':') {
                     cur.text.extend_from_slice(l.trim_ascii());
                     continue;
                 }
@@ -358,7 +376,10 @@ impl Cards {
             if is_blank(&l) {
                 continue;
             }
-            lines.push(Logical { line_no: n, text: l });
+            lines.push(Logical {
+                line_no: n,
+                text: l,
+            });
         }
     }
 }
@@ -479,7 +500,9 @@ fn split_unquoted(text: &str, sep: char) -> Vec<&str> {
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Head {
@@ -658,7 +681,10 @@ fn decode_qp(raw: &[u8]) -> Result<Vec<u8>, String> {
     while i < raw.len() {
         if raw[i] == b'=' {
             let hex = |b: u8| (b as char).to_digit(16);
-            match (raw.get(i + 1).and_then(|b| hex(*b)), raw.get(i + 2).and_then(|b| hex(*b))) {
+            match (
+                raw.get(i + 1).and_then(|b| hex(*b)),
+                raw.get(i + 2).and_then(|b| hex(*b)),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push((h * 16 + l) as u8);
                     i += 3;
@@ -755,7 +781,10 @@ impl Tel {
         let label = self.label.as_deref().unwrap_or("").to_lowercase();
         let has_type = |ts: &[&str]| self.types.iter().any(|t| ts.contains(&t.as_str()));
         let label_says = |ws: &[&str]| ws.iter().any(|w| label.contains(w));
-        if has_type(&["whatsapp", "x-whatsapp"]) || label_says(&["whatsapp"]) || label.trim() == "wa" {
+        if has_type(&["whatsapp", "x-whatsapp"])
+            || label_says(&["whatsapp"])
+            || label.trim() == "wa"
+        {
             return Some(0);
         }
         let mobile = has_type(&["cell", "mobile", "iphone", "cellular"])
@@ -1090,7 +1119,8 @@ mod tests {
     fn folded_lines_are_unfolded_even_inside_an_escape_or_a_character() {
         // "Núñez" folded between the two bytes of "ñ", and a note folded
         // between a backslash and the comma it escapes.
-        let mut bytes = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Rosa N\xC3\xBA\xC3\r\n \xB1ez\r\n".to_vec();
+        let mut bytes =
+            b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Rosa N\xC3\xBA\xC3\r\n \xB1ez\r\n".to_vec();
         bytes.extend_from_slice(
             b"NOTE:uno\\\r\n\t, dos\r\nTEL;TYPE=CELL:+51 987\r\n  654 321\r\nEND:VCARD\r\n",
         );
@@ -1153,7 +1183,11 @@ END:VCARD",
         let rs = read(&text);
         assert_eq!(rs.len(), 2);
         let r = &rs[0];
-        assert_eq!(field(r, "Phone"), "+52 1 55 1234 5678", "WhatsApp label wins");
+        assert_eq!(
+            field(r, "Phone"),
+            "+52 1 55 1234 5678",
+            "WhatsApp label wins"
+        );
         assert_eq!(
             field(r, "Other Phones"),
             "+52 55 5280 1234 (work); +52 55 5280 9999 (fax)"
@@ -1163,7 +1197,11 @@ END:VCARD",
         assert_eq!(field(r, "Country"), "MX", "X-ABADR fills an empty country");
         assert_eq!(field(r, "City"), "Ciudad de México");
         let r = &rs[1];
-        assert_eq!(field(r, "Phone"), "+57 310 555 0199", "a mobile beats a preferred main line");
+        assert_eq!(
+            field(r, "Phone"),
+            "+57 310 555 0199",
+            "a mobile beats a preferred main line"
+        );
         assert_eq!(field(r, "Other Phones"), "+57 601 234 5678 (main)");
         assert_eq!(rs.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 2]);
     }
@@ -1305,10 +1343,36 @@ END:VCARD",
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(text.as_bytes());
         assert!(is_vcard("-", &bom));
-        assert_eq!(field(&read_bytes(&bom, None)[0], "Phone"), "+34 600 111 222");
+        assert_eq!(
+            field(&read_bytes(&bom, None)[0], "Phone"),
+            "+34 600 111 222"
+        );
         assert!(is_vcard("-", b"\r\n  begin:vcard\r\n"));
         assert!(!is_vcard("-", b"Name,Phone\r\nBEGIN:VCARD,1\r\n"));
         assert!(is_vcard("x.VCF", b"whatever"));
+    }
+
+    #[test]
+    fn base64_photos_are_skipped_however_they_are_wrapped() {
+        let text = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ana\r\n\
+PHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD\r\n  /2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U\r\n\r\n\
+LOGO;ENCODING=BASE64;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB\r\nCAYAAAAfFcSJAAAADUlEQVR42mNk\r\n\r\n\
+TEL;CELL:+34 600 111 222\r\nEND:VCARD\r\n";
+        let r = &read(text)[0];
+        assert_eq!(problem(r), None);
+        assert_eq!(field(r, "Phone"), "+34 600 111 222");
+    }
+
+    #[test]
+    fn a_preamble_longer_than_a_kilobyte_before_the_first_card_is_reported() {
+        let text = format!(
+            "{}\r\nBEGIN:VCARD\r\nFN:Ana\r\nTEL;TYPE=CELL:+34 600 111 222\r\nEND:VCARD\r\n",
+            "x".repeat(2000)
+        );
+        let rs = read(&text);
+        assert_eq!(rs.len(), 2);
+        assert!(problem(&rs[0]).is_some_and(|p| p.contains("line 1 is outside")));
+        assert_eq!(field(&rs[1], "Name"), "Ana");
     }
 
     #[test]
