@@ -379,6 +379,7 @@ impl Cards {
             lines.push(Logical {
                 line_no: n,
                 text: l,
+                encoding: None,
             });
         }
     }
@@ -947,10 +948,10 @@ fn read_card(
                 Err(e) => problems.push(e),
             },
             "NOTE" => {
-                if let Some(v) = keep(p.whole(fallback), problems) {
-                    if !v.trim().is_empty() {
-                        notes.push(v.trim().to_string());
-                    }
+                if let Some(v) = keep(p.whole(fallback), problems)
+                    && !v.trim().is_empty()
+                {
+                    notes.push(v.trim().to_string());
                 }
             }
             "CATEGORIES" => {
