@@ -18,7 +18,7 @@
 
 use super::sink::Sink;
 use super::{ContactWriter, ExportError, ExportRow};
-use crate::contact::Contact;
+use crate::model::Contact;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
