@@ -289,11 +289,11 @@ struct ExportArgs {
     /// Platform to read.
     #[arg(long, value_name = "PLATFORM")]
     from: PlatformKind,
-    /// Output file: .csv, .xlsx or .jsonl (`-` for standard output with --format).
+    /// Output file: .csv, .xlsx, .jsonl or .vcf (`-` for standard output with --format).
     #[arg(long, short, value_name = "FILE")]
     output: PathBuf,
     /// Format, when the extension does not say.
-    #[arg(long, value_parser = ["csv", "xlsx", "jsonl"])]
+    #[arg(long, value_parser = ["csv", "xlsx", "jsonl", "vcf"])]
     format: Option<String>,
     /// Columns to write, in this order (e.g. `phone,name,email`).
     #[arg(long, value_name = "A,B,C")]

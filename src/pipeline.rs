@@ -144,14 +144,18 @@ fn quoted(s: &str) -> String {
 pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOptions) -> Prepared {
     let mut reasons = Vec::new();
     let mut invalid = false;
-    if let Some(RecordProblem::Ragged { expected, found }) = rec.problem {
+    if let Some(problem) = rec.problem {
+        let reason = match problem {
+            RecordProblem::Ragged { expected, found } => {
+                format!("ragged_row: expected {expected} fields, found {found}")
+            }
+            RecordProblem::Malformed { code, detail } => format!("{code}: {detail}"),
+        };
         return Prepared {
             seq,
             row: rec.row,
             status: Status::Invalid,
-            reasons: vec![format!(
-                "ragged_row: expected {expected} fields, found {found}"
-            )],
+            reasons: vec![reason],
             contact: Contact::default(),
             key: None,
             duplicate_of: None,

@@ -58,6 +58,10 @@ pub fn describe_source(info: &SourceInfo) -> String {
             "spreadsheet, sheet \"{}\"",
             info.sheet.as_deref().unwrap_or("?")
         ),
+        Format::VCard => format!(
+            "vCard, {}; report rows are card numbers",
+            info.encoding.as_deref().unwrap_or("UTF-8")
+        ),
     }
 }
 

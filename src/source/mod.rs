@@ -1,5 +1,6 @@
-//! Readers: CSV (any delimiter, any common encoding) and spreadsheets
-//! (XLSX, XLSM, XLS, XLSB, ODS), all yielding the same [`Record`] stream.
+//! Readers: CSV (any delimiter, any common encoding), spreadsheets
+//! (XLSX, XLSM, XLSB, XLS, ODS) and vCard (`.vcf`), all yielding the same
+//! [`Record`] stream.
 //!
 //! [`open`] looks at the first bytes of the input, not only at its name:
 //! a workbook renamed `.csv` is still read as a workbook, and a text export
@@ -9,7 +10,8 @@
 //! - Row numbers are what a spreadsheet user sees. In a CSV the header is
 //!   row 1 and the n-th data record is row n + 1, whatever the line count
 //!   (a quoted field may span lines; blank lines are skipped and not
-//!   counted). In a workbook the row is the sheet's own row number.
+//!   counted). In a workbook the row is the sheet's own row number. In a
+//!   vCard file the row is the card's ordinal (see [`vcard`]).
 //! - Header names are trimmed; an empty name becomes `column_N` (N counts
 //!   from 1) and a repeated name gets `_2`, `_3`, ... so every column has a
 //!   distinct name.
@@ -21,6 +23,7 @@ mod delimited;
 pub mod encoding;
 mod fields;
 mod spreadsheet;
+pub mod vcard;
 
 pub use fields::{Fields, FieldsIter};
 
@@ -48,6 +51,8 @@ pub enum Format {
     Csv,
     /// A workbook read through calamine.
     Spreadsheet,
+    /// vCard cards, one record each under [`vcard::HEADERS`].
+    VCard,
 }
 
 /// What the reader detected, for the summary line.
@@ -65,7 +70,8 @@ pub struct SourceInfo {
     pub sheet: Option<String>,
     /// Workbook flavour (`xlsx`, `xlsb`, `xls`, `ods`); `None` for a CSV.
     pub workbook: Option<&'static str>,
-    /// Row number of the header (1 for a CSV; the sheet row in a workbook).
+    /// Row number of the header (1 for a CSV; the sheet row in a workbook;
+    /// 0 for a vCard file, which has none).
     pub header_row: u64,
 }
 
@@ -78,6 +84,14 @@ pub enum RecordProblem {
         expected: usize,
         /// Fields in this record.
         found: usize,
+    },
+    /// The record could not be read whole (a malformed vCard card); the
+    /// report shows `code: detail`.
+    Malformed {
+        /// The stable reason code (`invalid_vcard`).
+        code: &'static str,
+        /// What is wrong and where, for the user.
+        detail: String,
     },
 }
 
@@ -149,7 +163,8 @@ pub struct Source {
 /// How many bytes are looked at to decide format, encoding and delimiter.
 const SAMPLE_LEN: usize = 64 * 1024;
 
-/// Opens a CSV or spreadsheet (by content, then extension); `-` is stdin.
+/// Opens a CSV, spreadsheet or vCard file (by content, then extension);
+/// `-` is stdin.
 ///
 /// Only a bounded sample is read here; the records are read lazily as the
 /// returned iterator is consumed, so memory does not grow with the row
@@ -229,6 +244,9 @@ fn open_input(
             ));
         }
         Sniffed::Text => {}
+    }
+    if vcard::is_vcard(path, &sample) {
+        return vcard::open(path, &shown, sample, input, forced);
     }
     let truncated = sample.len() == SAMPLE_LEN;
     delimited::open(path, &shown, sample, truncated, input, opts, forced)

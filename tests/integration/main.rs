@@ -40,3 +40,4 @@ mod source_third_party;
 mod upload_faults;
 mod upload_retry;
 mod upload_throughput;
+mod vcard;

@@ -8,4 +8,4 @@ mod jobs;
 mod migrate;
 mod resume;
 mod validate;
-mod workdir;
+pub(crate) mod workdir;
