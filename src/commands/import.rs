@@ -7,7 +7,7 @@
 //! the last import, already confirmed by an interrupted run) never reach
 //! the uploader.
 
-use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
+use crate::commands::validate::{RowsConfig, check_mapping, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{
     self, JobId, JobKind, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome,
@@ -328,6 +328,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
     };
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
+    check_mapping(&mapping, &cfg.rows.prepare)?;
     let platform = connect(
         cfg.platform,
         creds.clone(),

@@ -4,6 +4,7 @@
 mod export;
 mod import;
 mod jobs;
+mod layouts;
 mod migrate;
 mod resume;
 mod validate;
