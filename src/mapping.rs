@@ -502,7 +502,7 @@ fn recognise_full(header: &str, context: &[String]) -> Option<Recognised> {
     }
     let folded = fold_header(strip_qualifiers(header));
     if let Some(field) = INDEX.get(&folded) {
-        return Some(Recognised::field(*field));
+        return Some(Recognised::field(field));
     }
     for (name, field, signature) in synonyms::CONTEXTUAL {
         if fold_header(name) == folded
@@ -510,7 +510,7 @@ fn recognise_full(header: &str, context: &[String]) -> Option<Recognised> {
                 .iter()
                 .any(|s| context.iter().any(|h| fold_header(h) == fold_header(s)))
         {
-            return Some(Recognised::field(*field));
+            return Some(Recognised::field(field));
         }
     }
     recognise_numbered(&folded)
@@ -583,7 +583,7 @@ fn has_separator(cell: &str) -> bool {
 /// must each have 7 digits or more, so `089/1234567` (an area code written
 /// with a slash) or `+7 900 123-45-67, доб. 12` stays one number.
 fn split_values(cell: &str, phones: bool) -> Option<Vec<&str>> {
-    if !has_separator(cell) && !(!phones && cell.trim().contains(char::is_whitespace)) {
+    if !has_separator(cell) && (phones || !cell.trim().contains(char::is_whitespace)) {
         return None;
     }
     let is_sep = |c: char| matches!(c, ',' | ';' | '/' | '\n' | '\r') || (!phones && c == ' ');
@@ -785,7 +785,7 @@ impl Mapping {
         self.phones.len() > 1
     }
 
-    fn cell<'a>(fields: &'a crate::source::Fields, index: usize) -> &'a str {
+    fn cell(fields: &crate::source::Fields, index: usize) -> &str {
         fields.get(index).map_or("", |v| unguard(v).trim())
     }
 

@@ -218,7 +218,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             reasons.push(phone::PhoneError::Missing.code().to_string());
         }
     } else {
-        match phone::normalize(&raw_phone, region) {
+        match phone::normalize(raw_phone, region) {
             Ok(e164) => c.phone = e164,
             Err(e) => {
                 invalid = true;
@@ -226,7 +226,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             }
         }
     }
-    match email::normalize(&raw_email) {
+    match email::normalize(raw_email) {
         Ok(e) => c.email = e,
         Err(_) => match opts.on_invalid_email {
             EmailPolicy::Reject => {

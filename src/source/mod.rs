@@ -327,7 +327,7 @@ fn sniff(sample: &[u8]) -> Sniffed {
 
 /// Whether the sample holds NUL bytes that are not UTF-16 text: UTF-16
 /// (with or without a BOM) puts the NULs of its ASCII characters all on
-/// even or all on odd positions; binary data scatters them.
+/// even or all on odd positions, and has many; binary data scatters a few.
 fn looks_binary(sample: &[u8]) -> bool {
     if sample.starts_with(b"\xFF\xFE") || sample.starts_with(b"\xFE\xFF") {
         return false;
@@ -343,7 +343,10 @@ fn looks_binary(sample: &[u8]) -> bool {
             }
         }
     }
-    even + odd > 0 && even.min(odd) * 10 > even + odd
+    let nuls = even + odd;
+    // UTF-16 text puts a NUL in every ASCII character (separators, digits,
+    // line ends): never as rare as one byte in twenty.
+    nuls > 0 && (even.min(odd) * 10 > nuls || nuls * 20 < head.len())
 }
 
 /// Reads up to `limit` bytes, fewer only at end of input.
@@ -393,6 +396,20 @@ pub(crate) fn ragged(expected: usize, found: usize) -> Option<RecordProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_mean_binary_unless_they_are_utf16_text() {
+        let utf16: Vec<u8> = "Имя,Телефон\r\nОльга,+79161234567\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(!looks_binary(&utf16));
+        let mut junk = vec![0x5Au8; 512];
+        junk[145] = 0;
+        junk[401] = 0;
+        assert!(looks_binary(&junk));
+        assert!(!looks_binary(b"Nombre,Tel\xe9fono\r\n"));
+    }
 
     #[test]
     fn headers_are_trimmed_named_and_distinct() {
