@@ -41,6 +41,17 @@ impl std::str::FromStr for MaxInvalid {
     }
 }
 
+/// The reason of a `skipped` row that is a report's footer line (a
+/// Salesforce report's `Grand Totals (N records)`), not a contact.
+pub const FOOTER: &str = "footer";
+
+/// Whether a row counts as rejected (exit code 3, the rejects file): a
+/// rejection status, except a footer line, which was never a contact and
+/// has nothing to fix.
+pub fn is_rejected(status: Status, reason: &str) -> bool {
+    status.is_rejection() && !(status == Status::Skipped && reason == FOOTER)
+}
+
 /// One line of the report.
 #[derive(Debug, Clone)]
 pub struct RowResult {
@@ -398,7 +409,7 @@ impl ReportLayout {
             enc.field(line, f.as_bytes());
         }
         line.push(b'\n');
-        let rejects = match (&self.rejects, row.status.is_rejection()) {
+        let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
             (Some(enc), true) => {
                 let r = &mut out.rejects;
                 let from = r.len();
@@ -458,6 +469,9 @@ pub struct Counts {
     pub by_status: BTreeMap<Status, u64>,
     /// Rows per reason code (the part of a reason before `:`).
     pub by_reason: BTreeMap<String, u64>,
+    /// Skipped rows that are footer lines (see [`FOOTER`]): reported, but
+    /// no reason for exit code 3.
+    pub footers: u64,
 }
 
 impl Counts {
@@ -465,6 +479,9 @@ impl Counts {
     pub fn add(&mut self, status: Status, reason: &str) {
         self.rows += 1;
         *self.by_status.entry(status).or_default() += 1;
+        if status == Status::Skipped && reason == FOOTER {
+            self.footers += 1;
+        }
         for part in reason.split("; ").filter(|p| !p.is_empty()) {
             let code = part.split(':').next().unwrap_or(part).trim();
             // Codes repeat: only the first sighting allocates.
@@ -489,13 +506,18 @@ impl Counts {
 
     /// Whether the run exits 3 under `--max-invalid`: any failed or
     /// skipped row does (the platform or the run, not the data, is at
-    /// fault), and invalid rows do once they are more than `max` tolerates.
+    /// fault) except report footers, and invalid rows do once they are more
+    /// than `max` tolerates.
     pub fn rejects_beyond(&self, max: Option<MaxInvalid>) -> bool {
         let invalid = self.get(Status::Invalid);
-        let others = self
-            .by_status
-            .iter()
-            .any(|(s, n)| s.is_rejection() && *s != Status::Invalid && *n > 0);
+        let others = self.by_status.iter().any(|(s, n)| {
+            let footers = if *s == Status::Skipped {
+                self.footers
+            } else {
+                0
+            };
+            s.is_rejection() && *s != Status::Invalid && *n > footers
+        });
         let tolerated = match max {
             None => 0,
             Some(MaxInvalid::Rows(n)) => n,
@@ -643,7 +665,9 @@ impl ReportWriter {
         duplicate_of: Option<u64>,
     ) -> Result<(), ReportError> {
         debug_assert!(!self.opts.remote_id);
-        debug_assert!(self.rejects.is_none() || status.is_rejection() == line.rejects.is_some());
+        debug_assert!(
+            self.rejects.is_none() || is_rejected(status, reason) == line.rejects.is_some()
+        );
         let mut buf = [0u8; 20];
         let dup = match duplicate_of {
             Some(d) => itoa(d, &mut buf),
@@ -732,7 +756,7 @@ impl ReportWriter {
             report.field(f);
         }
         report.end_line()?;
-        if let (Some(w), true) = (self.rejects.as_mut(), r.status.is_rejection()) {
+        if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
             for f in r.raw {
                 w.field(f);
             }

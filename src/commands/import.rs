@@ -10,7 +10,7 @@
 //! stage on the async runtime; the collect stage on this task puts every
 //! row's outcome into the report (in input order) and the journal.
 
-use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
+use crate::commands::validate::{RowsConfig, check_mapping, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
 use crate::model::ItemOutcome;
@@ -341,6 +341,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
     };
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
+    check_mapping(&mapping, &cfg.rows.prepare)?;
     let platform = target.platform.clone();
     // The preflight is a read: a passing 502 or dropped connection must not
     // end the run before it starts.

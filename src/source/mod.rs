@@ -22,6 +22,7 @@
 mod delimited;
 pub mod encoding;
 mod fields;
+mod html;
 mod spreadsheet;
 pub mod vcard;
 
@@ -237,12 +238,8 @@ fn open_input(
         Sniffed::Zip | Sniffed::Ole => {
             return spreadsheet::open(path, &shown, sample, input, opts, on_disk);
         }
-        Sniffed::Other(what) => {
-            return Err(SourceError::unreadable(
-                &shown,
-                format!("is not a CSV or spreadsheet: {what}"),
-            ));
-        }
+        Sniffed::Html => return html::open(path, &shown, sample, input),
+        Sniffed::Other(what) => return Err(unsupported(&shown, what)),
         Sniffed::Text => {}
     }
     if vcard::is_vcard(path, &sample) {
@@ -261,8 +258,20 @@ fn display_name(path: &str) -> String {
     }
 }
 
+/// The error for an input that is no format waport reads.
+fn unsupported(shown: &str, what: &str) -> SourceError {
+    SourceError::unreadable(
+        shown,
+        format!(
+            "is not a CSV or spreadsheet (unsupported format: {what}); waport reads CSV/TSV text, XLSX, XLSM, XLSB, XLS, ODS and HTML tables saved as .xls"
+        ),
+    )
+}
+
 /// What the first bytes say the input is.
 enum Sniffed {
+    /// An HTML document with a table (Bitrix24's "Excel" export).
+    Html,
     /// A ZIP container: XLSX, XLSM, XLSB or ODS.
     Zip,
     /// An OLE compound file: XLS (or an encrypted OOXML workbook).
@@ -281,8 +290,28 @@ fn sniff(sample: &[u8]) -> Sniffed {
         (b"\xff\xd8\xff", "it is a JPEG image"),
         (b"Rar!", "it is a RAR archive"),
         (b"7z\xbc\xaf", "it is a 7-Zip archive"),
+        (b"GIF8", "it is a GIF image"),
+        (b"SQLite format 3\0", "it is an SQLite database"),
+        (b"BEGIN:VCALENDAR", "it is an iCalendar file"),
     ];
     if sample.starts_with(b"PK\x03\x04") || sample.starts_with(b"PK\x05\x06") {
+        // A workbook's first entries name its parts; Mailchimp's export is
+        // a ZIP of CSV files, which calamine would call a broken workbook.
+        let workbook = [
+            &b"[Content_Types].xml"[..],
+            b"xl/",
+            b"_rels/",
+            b"docProps/",
+            b"mimetype",
+            b"content.xml",
+        ]
+        .iter()
+        .any(|part| sample.windows(part.len()).any(|w| w == *part));
+        if !workbook && sample.windows(4).any(|w| w.eq_ignore_ascii_case(b".csv")) {
+            return Sniffed::Other(
+                "it is a ZIP archive of CSV files (as Mailchimp exports): unzip it and give waport the CSV inside",
+            );
+        }
         return Sniffed::Zip;
     }
     if sample.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
@@ -293,7 +322,49 @@ fn sniff(sample: &[u8]) -> Sniffed {
             return Sniffed::Other(what);
         }
     }
+    if html::looks_like_html(sample) {
+        return if html::has_table(sample) {
+            Sniffed::Html
+        } else {
+            Sniffed::Other(
+                "it is an HTML page with no table: export the list as CSV instead (in Bitrix24: the list's gear menu, Export to CSV)",
+            )
+        };
+    }
+    if sample.starts_with(b"{\rtf") {
+        return Sniffed::Other("it is an RTF document");
+    }
+    if sample.starts_with(b"\x7fELF") {
+        return Sniffed::Other("it is a program, not data");
+    }
+    if looks_binary(sample) {
+        return Sniffed::Other("it looks like binary data");
+    }
     Sniffed::Text
+}
+
+/// Whether the sample holds NUL bytes that are not UTF-16 text: UTF-16
+/// (with or without a BOM) puts the NULs of its ASCII characters all on
+/// even or all on odd positions, and has many; binary data scatters a few.
+fn looks_binary(sample: &[u8]) -> bool {
+    if sample.starts_with(b"\xFF\xFE") || sample.starts_with(b"\xFE\xFF") {
+        return false;
+    }
+    let head = &sample[..sample.len().min(4096)];
+    let (mut even, mut odd) = (0usize, 0usize);
+    for (i, b) in head.iter().enumerate() {
+        if *b == 0 {
+            if i % 2 == 0 {
+                even += 1;
+            } else {
+                odd += 1;
+            }
+        }
+    }
+    let nuls = even + odd;
+    // UTF-16 text puts a NUL in every ASCII character (separators, digits,
+    // line ends): never as rare as one byte in twenty.
+    nuls > 0 && (even.min(odd) * 10 > nuls || nuls * 20 < head.len())
 }
 
 /// Reads up to `limit` bytes, fewer only at end of input.
@@ -343,6 +414,20 @@ pub(crate) fn ragged(expected: usize, found: usize) -> Option<RecordProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_mean_binary_unless_they_are_utf16_text() {
+        let utf16: Vec<u8> = "Имя,Телефон\r\nОльга,+79161234567\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(!looks_binary(&utf16));
+        let mut junk = vec![0x5Au8; 512];
+        junk[145] = 0;
+        junk[401] = 0;
+        assert!(looks_binary(&junk));
+        assert!(!looks_binary(b"Nombre,Tel\xe9fono\r\n"));
+    }
 
     #[test]
     fn headers_are_trimmed_named_and_distinct() {

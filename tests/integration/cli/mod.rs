@@ -5,6 +5,7 @@ mod conveniences;
 mod export;
 mod import;
 mod jobs;
+mod layouts;
 mod migrate;
 mod resume;
 mod validate;
