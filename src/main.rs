@@ -690,7 +690,17 @@ fn main() -> ExitCode {
         // not a failure, and nothing to say.
         Err(e) if waport::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("waport: {e:#}");
+            // The cause chain, each cause once: many messages already quote
+            // their source's text.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg.push_str(": ");
+                    msg.push_str(&c);
+                }
+            }
+            eprintln!("waport: {msg}");
             ExitCode::from(ExitStatus::Fatal.code())
         }
     }

@@ -638,6 +638,10 @@ pub fn is_footer(fields: &crate::source::Fields) -> bool {
             && lower.contains("salesforce.com"))
 }
 
+/// Columns a reader of waport's writes for the report's sake (the vCard
+/// reader's numbers and addresses not chosen as the contact's).
+const KEPT_COLUMNS: [&str; 2] = ["Other Phones", "Other Emails"];
+
 impl Mapping {
     /// Builds the mapping for `headers`, letting `map_file` override.
     pub fn infer(headers: &[String], map_file: Option<&MapFile>) -> Result<Mapping, MappingError> {
@@ -650,6 +654,14 @@ impl Mapping {
             .map(|(index, (header, r))| {
                 let (target, origin, note) = match r {
                     Some(r) => (r.target.clone(), Origin::Auto, r.note.map(str::to_string)),
+                    // The vCard reader's own columns of the numbers and
+                    // addresses it did not choose: kept in the report on
+                    // purpose, not a column the user must map.
+                    None if KEPT_COLUMNS.iter().any(|k| header.eq_ignore_ascii_case(k)) => (
+                        Target::Skip,
+                        Origin::Auto,
+                        Some("kept in the report, not sent".to_string()),
+                    ),
                     None => (Target::Skip, Origin::Unmapped, None),
                 };
                 let folded = fold_header(strip_qualifiers(header));
@@ -1038,7 +1050,9 @@ impl Mapping {
                 Origin::Unmapped => "",
             };
             let pad = width - c.header.chars().count();
-            let target = if c.target == Target::Skip {
+            let target = if c.target == Target::Skip && c.note.is_some() {
+                "(none)".to_string()
+            } else if c.target == Target::Skip {
                 "(label)".to_string()
             } else {
                 c.target.to_string()
