@@ -11,7 +11,7 @@ use crate::mapping::Mapping;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{EncodedLines, ReportLayout, RowResult, RowView, Status};
-use crate::source::{Fields, Record, RecordProblem, Source, SourceError};
+use crate::source::{Fields, Record, Source, SourceError};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -144,14 +144,12 @@ fn quoted(s: &str) -> String {
 pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOptions) -> Prepared {
     let mut reasons = Vec::new();
     let mut invalid = false;
-    if let Some(RecordProblem::Ragged { expected, found }) = rec.problem {
+    if let Some(problem) = &rec.problem {
         return Prepared {
             seq,
             row: rec.row,
             status: Status::Invalid,
-            reasons: vec![format!(
-                "ragged_row: expected {expected} fields, found {found}"
-            )],
+            reasons: vec![problem.reason()],
             contact: Contact::default(),
             key: None,
             duplicate_of: None,
