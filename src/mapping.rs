@@ -171,14 +171,10 @@ impl MapFile {
     }
 }
 
-/// Undoes the formula-injection guard of CSV exports (waport's own and
-/// other tools'): a `'` before `=` `+` `-` `@` tab or CR is Excel's text
-/// marker, not part of the value, so an exported file re-imports unchanged.
+/// Undoes the formula-injection guard of CSV exports, reports and rejects
+/// files (waport's own and other tools'): see [`crate::export::unguard`].
 pub fn unguard(value: &str) -> &str {
-    match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => value,
-    }
+    crate::export::unguard(value)
 }
 
 /// Parses a target name as written in a mapping file.

@@ -7,7 +7,7 @@
 //! the last import, already confirmed by an interrupted run) never reach
 //! the uploader.
 
-use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
+use crate::commands::validate::{RowsConfig, check_outputs, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{
     self, JobId, JobKind, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome,
@@ -301,6 +301,10 @@ pub fn run_with(cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitSta
 
 async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
+    // A report or rejects path that would destroy the input or the journal
+    // is refused before anything else (a migrate's input is empty: only its
+    // outputs and the journal are compared).
+    check_outputs(&cfg.rows, cfg.journal.as_deref(), cfg.config.as_deref())?;
     // Credentials first: a missing key stops the run before the file is read.
     let mut sandbox: Option<EmulatorHandle> = None;
     let creds = if cfg.sandbox {

@@ -22,7 +22,7 @@ mod sink;
 mod xlsx;
 
 pub use columns::{Column, Columns, custom_field_names};
-pub use guard::{guard_formula, is_e164};
+pub use guard::{guard_formula, is_e164, needs_guard, unguard};
 
 use crate::contact::Contact;
 use std::path::Path;

@@ -5,6 +5,8 @@ mod export;
 mod import;
 mod jobs;
 mod migrate;
+mod reader;
 mod resume;
+mod safety;
 mod validate;
 mod workdir;
