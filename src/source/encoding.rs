@@ -339,6 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_byte_in_utf8_text_keeps_it_utf8() {
+        let mut bytes = b"Mar\xeda,1\n".to_vec();
+        bytes.extend_from_slice("José Núñez,2\n".as_bytes());
+        assert!(detect(&bytes, false, None).raw_utf8);
+        // Windows-1252 text with no valid UTF-8 character is not UTF-8.
+        assert!(!detect(b"Jos\xe9 N\xfa\xf1ez,2\n", false, None).raw_utf8);
+    }
+
+    #[test]
+    fn cyrillic_runs_mean_windows_1251() {
+        let (ru, _, _) = WINDOWS_1251.encode("Полное имя;Мобильный телефон\nИван;+7 916\n");
+        assert_eq!(detect(&ru, false, None).encoding, WINDOWS_1251);
+        let (pt, _, _) = WINDOWS_1252.encode("Nome;Informações;Ação\nJoão;São Paulo\n");
+        assert_eq!(detect(&pt, false, None).encoding, WINDOWS_1252);
+        let (es, _, _) = WINDOWS_1252.encode("Nombre;Teléfono\nJosé Núñez;Querétaro\n");
+        assert_eq!(detect(&es, false, None).encoding, WINDOWS_1252);
+    }
+
+    #[test]
     fn labels() {
         assert_eq!(resolve_label("latin1"), Some(WINDOWS_1252));
         assert_eq!(resolve_label("ISO-8859-1"), Some(WINDOWS_1252));
