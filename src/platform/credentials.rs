@@ -268,6 +268,18 @@ fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, ConfigFile)>, Pla
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| PlatformError::Config(format!("cannot read {}: {e}", path.display())))?;
+    // Syntax first, with only the position: toml's message could quote
+    // the offending line, which could hold a key.
+    toml::from_str::<toml::Table>(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].lines().count().max(1);
+                format!(" near line {line}")
+            })
+            .unwrap_or_default();
+        PlatformError::Config(format!("{} is not valid TOML{at}", path.display()))
+    })?;
     let config: ConfigFile = toml::from_str(&text).map_err(|e| config_error(&path, &text, &e))?;
     Ok(Some((path, config)))
 }
