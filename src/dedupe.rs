@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::str::FromStr;
 
 /// What makes two rows the same contact (`--dedupe-by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DedupeBy {
     /// The E.164 phone.
     #[default]
@@ -18,6 +18,7 @@ pub enum DedupeBy {
     /// The normalized e-mail.
     Email,
     /// Both together: rows are the same only when phone and e-mail match.
+    #[value(name = "phone+email")]
     PhoneEmail,
 }
 

@@ -13,12 +13,14 @@
 //! binary only parses the command line and calls into it.
 
 pub mod commands;
-pub mod contact;
 pub mod dedupe;
+pub mod dirs;
 pub mod emulator;
 pub mod export;
 pub mod journal;
 pub mod mapping;
+pub mod model;
+pub mod net;
 pub mod normalize;
 pub mod pipeline;
 pub mod platform;
@@ -47,6 +49,44 @@ pub enum ExitStatus {
     Interrupted = 130,
 }
 
+/// Writes `text` to standard output; an error (a closed pipe) is returned,
+/// never a panic as `print!` would.
+pub fn print(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Stdout)
+}
+
+/// Whether `e` (or any error it was caused by) is a closed pipe: the
+/// reader of our output went away (`waport jobs | head -1`), which is not
+/// a failure.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Runs `fut` on a multi-threaded tokio runtime of two workers: the one
+/// runtime every networked command uses (the machine waport targets has two
+/// cores, and the work is waiting on the network, not computing).
+pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(fut))
+}
+
 impl ExitStatus {
     /// The numeric code handed to the operating system.
     pub fn code(self) -> u8 {
@@ -70,6 +110,41 @@ pub enum Error {
     /// The run would overwrite a file it must not (a usage error: exit 2).
     #[error(transparent)]
     Refused(#[from] safety::SafetyError),
+    /// The job journal failed.
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    /// A platform refused or could not be reached.
+    #[error(transparent)]
+    Platform(#[from] platform::PlatformError),
+    /// An export could not be written.
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    /// A file waport writes (spool, report) could not be written or read
+    /// back.
+    #[error("cannot write {what}")]
+    Write {
+        /// What was being written, for the message.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal could not record a write, so sending stopped at once
+    /// (the report still accounts for every row).
+    #[error(
+        "{0}; nothing more was sent. Free the space (or fix the journal's folder) and run the same command again: it resumes where this run stopped"
+    )]
+    JournalStopped(String),
+    /// The emulator (`--sandbox`, `emulate`) could not start.
+    #[error("cannot start the emulator")]
+    Emulator(#[from] emulator::EmulatorError),
+    /// The async runtime could not be built.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// Standard output could not be written (a closed pipe among others:
+    /// the binary exits 0 quietly on that one, as ripgrep and xsv do).
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Message(String),

@@ -13,10 +13,11 @@ use waport::commands::import::ImportConfig;
 use waport::commands::jobs::{JobsConfig, RollbackConfig};
 use waport::commands::migrate::MigrateConfig;
 use waport::commands::validate::{RowsConfig, ValidateConfig};
+use waport::dedupe::DedupeBy;
 use waport::export::ExportFormat;
 use waport::journal::JobId;
-use waport::pipeline::PrepareOptions;
-use waport::platform::Entity;
+use waport::model::{Entity, WriteMode};
+use waport::pipeline::{EmailPolicy, PrepareOptions};
 use waport::platform::PlatformKind;
 use waport::source::ReadOptions;
 
@@ -29,11 +30,16 @@ use waport::source::ReadOptions;
     long_about = None,
     after_help = "Exit codes: 0 every row went through; 3 some rows invalid, failed or skipped \
                   (see the report); 1 fatal error; 2 usage error; 130 interrupted.\n\
-                  Start here: waport import fixtures/contacts_es.csv --to wazzup --sandbox"
+                  Start here: waport sample > contactos.csv && \
+                  waport import contactos.csv --to wazzup --sandbox"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (WAPORT_LOG,
+    /// e.g. `WAPORT_LOG=waport=debug`, wins when set). Keys are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +71,21 @@ enum Command {
     Rollback(RollbackArgs),
     /// Run a local emulator of the four platform APIs.
     Emulate(EmulateArgs),
+    /// Print the sample contact file: `waport sample > contactos.csv`.
+    Sample,
+    /// Print shell completions: `waport completions bash > /etc/bash_completion.d/waport`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (roff): `waport man > waport.1`, or one page per
+    /// command into a folder with `--dir`.
+    Man {
+        /// Write waport.1, waport-import.1, … into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write a realistic messy contact file for benchmarks.
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -92,11 +113,11 @@ struct InputArgs {
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
     /// What makes two rows the same contact.
-    #[arg(long, value_name = "KEY", default_value = "phone", value_parser = ["phone", "email", "phone+email"])]
-    dedupe_by: String,
+    #[arg(long, value_name = "KEY", value_enum, default_value_t = DedupeBy::Phone)]
+    dedupe_by: DedupeBy,
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
-    #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
-    on_invalid_email: String,
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
+    on_invalid_email: EmailPolicy,
 }
 
 /// Report flags shared by validate, import and migrate.
@@ -114,6 +135,11 @@ struct ReportArgs {
     /// No summary or progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Exit 0, not 3, while at most N rows (or P% of them) are invalid:
+    /// for scheduled loads with a known share of bad rows. Failed or
+    /// skipped rows still exit 3.
+    #[arg(long, value_name = "N|P%")]
+    max_invalid: Option<waport::report::MaxInvalid>,
 }
 
 #[derive(clap::Args)]
@@ -158,8 +184,8 @@ impl InputArgs {
     fn prepare_options(&self, platform: Option<PlatformKind>) -> PrepareOptions {
         PrepareOptions {
             default_region: self.default_region.clone(),
-            dedupe_by: self.dedupe_by.parse().unwrap_or_default(),
-            on_invalid_email: self.on_invalid_email.parse().unwrap_or_default(),
+            dedupe_by: self.dedupe_by,
+            on_invalid_email: self.on_invalid_email,
             platform,
             keys_only: false,
         }
@@ -170,11 +196,11 @@ impl InputArgs {
 #[derive(clap::Args, Clone)]
 struct UploadArgs {
     /// What to import.
-    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
-    entity: String,
+    #[arg(long, value_enum, default_value_t = Entity::Contacts)]
+    entity: Entity,
     /// create: leave existing contacts alone (`exists`); upsert: update them.
-    #[arg(long, default_value = "upsert", value_parser = ["create", "upsert"])]
-    mode: String,
+    #[arg(long, value_enum, default_value_t = WriteMode::Upsert)]
+    mode: WriteMode,
     /// Read the platform and report what would happen; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -279,8 +305,8 @@ struct ExportArgs {
     #[arg(long)]
     force: bool,
     /// What to export (users: Wazzup only).
-    #[arg(long, default_value = "contacts", value_parser = ["contacts", "users"])]
-    entity: String,
+    #[arg(long, value_enum, default_value_t = Entity::Contacts)]
+    entity: Entity,
     #[command(flatten)]
     connect: ConnectArgs,
     /// Print one JSON summary object on stdout.
@@ -312,11 +338,11 @@ struct MigrateArgs {
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
     /// What makes two contacts the same.
-    #[arg(long, value_name = "KEY", default_value = "phone", value_parser = ["phone", "email", "phone+email"])]
-    dedupe_by: String,
+    #[arg(long, value_name = "KEY", value_enum, default_value_t = DedupeBy::Phone)]
+    dedupe_by: DedupeBy,
     /// What to do with an invalid e-mail.
-    #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
-    on_invalid_email: String,
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
+    on_invalid_email: EmailPolicy,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -400,6 +426,7 @@ fn rows_config(
         rejects: report.rejects.clone(),
         json: report.json,
         quiet: report.quiet,
+        max_invalid: report.max_invalid,
     }
 }
 
@@ -414,8 +441,8 @@ impl UploadArgs {
         ImportConfig {
             rows: rows_config(&input, report, Some(to)),
             platform: to,
-            entity: self.entity.parse().unwrap_or_default(),
-            mode: self.mode.parse().unwrap_or_default(),
+            entity: self.entity,
+            mode: self.mode,
             dry_run: self.dry_run,
             rate: self.connect.rate,
             concurrency: self.concurrency.max(1),
@@ -495,7 +522,7 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
         Some(f) => Some(f.parse::<ExportFormat>()?),
         None => None,
     };
-    let entity: Entity = a.entity.parse().map_err(anyhow::Error::msg)?;
+    let entity = a.entity;
     Ok(waport::commands::export::run(ExportConfig {
         platform: a.from,
         entity,
@@ -514,12 +541,46 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
     })?)
 }
 
+/// Writes the man pages of `cmd` and its subcommands: the top page to
+/// stdout, or every page into `dir`.
+fn man_pages(dir: Option<&std::path::Path>) -> anyhow::Result<ExitStatus> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut buf)?;
+        waport::print(&String::from_utf8_lossy(&buf))?;
+        return Ok(ExitStatus::Ok);
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut pages = vec![(String::from("waport"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("waport-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().display_name(name)));
+    }
+    for (name, page) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        std::fs::write(dir.join(format!("{name}.1")), buf)?;
+    }
+    Ok(ExitStatus::Ok)
+}
+
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     // Warnings from the library (a late undecodable CSV field, a journal
-    // hiccup) go to stderr; WAPORT_LOG=debug shows more. No key is ever
+    // hiccup) go to stderr; -v and WAPORT_LOG show more. No key is ever
     // logged.
+    // -v raises waport's own logging only: the HTTP stack's trace output
+    // is not ours to vouch for (headers carry keys).
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "warn,waport=info",
+        2 => "warn,waport=debug",
+        _ => "warn,waport=trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WAPORT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -527,7 +588,6 @@ fn main() -> ExitCode {
         .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
         .without_time()
         .init();
-    let cli = Cli::parse();
     let result: anyhow::Result<ExitStatus> = match cli.command {
         Command::Validate(a) => waport::commands::validate::run(ValidateConfig {
             rows: rows_config(&a.input, &a.report, a.to),
@@ -546,8 +606,8 @@ fn main() -> ExitCode {
                 sheet: None,
                 map_file: a.map_file.clone(),
                 default_region: a.default_region.clone(),
-                dedupe_by: a.dedupe_by.clone(),
-                on_invalid_email: a.on_invalid_email.clone(),
+                dedupe_by: a.dedupe_by,
+                on_invalid_email: a.on_invalid_email,
             };
             waport::commands::migrate::run(MigrateConfig {
                 from: a.from,
@@ -571,8 +631,8 @@ fn main() -> ExitCode {
                 sheet: a.sheet.clone(),
                 map_file: a.map_file.clone(),
                 default_region: a.default_region.clone(),
-                dedupe_by: "phone".into(),
-                on_invalid_email: "reject".into(),
+                dedupe_by: DedupeBy::Phone,
+                on_invalid_email: EmailPolicy::Reject,
             };
             let base = a
                 .upload
@@ -595,6 +655,16 @@ fn main() -> ExitCode {
             quiet: a.quiet,
         })
         .map_err(anyhow::Error::from),
+        Command::Sample => waport::commands::sample::run().map_err(anyhow::Error::from),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "waport", &mut buf);
+            waport::print(&String::from_utf8_lossy(&buf))
+                .map(|()| ExitStatus::Ok)
+                .map_err(anyhow::Error::from)
+        }
+        Command::Man { dir } => man_pages(dir.as_deref()),
         Command::Generate(a) => waport::commands::generate::run(GenerateConfig {
             rows: a.rows,
             output: a.output,
@@ -620,6 +690,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(status) => ExitCode::from(status.code()),
+        // The reader of our output went away (`waport jobs | head -1`):
+        // not a failure, and nothing to say.
+        Err(e) if waport::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("waport: {e:#}");
             // A refused output path is a mistake on the command line.

@@ -4,7 +4,7 @@
 //! Spanish, Portuguese and Russian; a TOML mapping file (`--map`) overrides
 //! any column.
 
-use crate::contact::{Contact, FIELDS};
+use crate::model::contact::{Contact, FIELDS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,9 +5,9 @@
 //! parsing) runs on rayon's pool a chunk at a time; deduplication runs in
 //! order on the consumer's thread, because "the first row wins" needs order.
 
-use crate::contact::Contact;
 use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::Mapping;
+use crate::model::Contact;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{EncodedLines, ReportLayout, RowResult, RowView, Status};
@@ -22,7 +22,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 const CHUNK: usize = 4096;
 
 /// What to do with a row whose e-mail is not valid (`--on-invalid-email`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EmailPolicy {
     /// The row is invalid.
     #[default]

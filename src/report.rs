@@ -20,79 +20,31 @@ use thiserror::Error;
 use crate::export::guard_formula;
 use crate::source::Fields;
 
-/// What happened to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    /// Would be accepted (validate).
-    Valid,
-    /// Rejected by waport or the platform; `reason` says why.
-    Invalid,
-    /// Same key as an earlier row; `duplicate_of` names it.
-    Duplicate,
-    /// Created on the platform.
-    Created,
-    /// Updated on the platform.
-    Updated,
-    /// Identical to what the last import sent: nothing sent.
-    Unchanged,
-    /// Already on the platform (create mode): left alone.
-    Exists,
-    /// Could not be sent after retries.
-    Failed,
-    /// Not attempted (quota reached, interrupted).
-    Skipped,
+/// Re-exported: the report is where most readers meet a status.
+pub use crate::model::Status;
+
+/// `--max-invalid`: how many invalid rows a scheduled run tolerates before
+/// it exits 3, as a count (`25`) or a share of the data rows (`2%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxInvalid {
+    /// At most this many invalid rows.
+    Rows(u64),
+    /// At most this percentage of the data rows (0–100).
+    Percent(f64),
 }
 
-impl Status {
-    /// Statuses `validate` reports.
-    pub const VALIDATE: &'static [Status] = &[Status::Valid, Status::Invalid, Status::Duplicate];
-    /// Statuses an import reports (with their JSON counts always present).
-    pub const IMPORT: &'static [Status] = &[
-        Status::Created,
-        Status::Updated,
-        Status::Unchanged,
-        Status::Exists,
-        Status::Duplicate,
-        Status::Invalid,
-        Status::Failed,
-        Status::Skipped,
-    ];
-
-    /// The name written in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Valid => "valid",
-            Status::Invalid => "invalid",
-            Status::Duplicate => "duplicate",
-            Status::Created => "created",
-            Status::Updated => "updated",
-            Status::Unchanged => "unchanged",
-            Status::Exists => "exists",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
+impl std::str::FromStr for MaxInvalid {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || format!("\"{s}\" is not a row count (25) or a percentage (2%, 0.5%)");
+        match t.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(MaxInvalid::Percent(v)),
+                _ => Err(bad()),
+            },
+            None => t.parse::<u64>().map(MaxInvalid::Rows).map_err(|_| bad()),
         }
-    }
-
-    /// Parses a name written by [`Status::as_str`].
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Valid,
-            Status::Invalid,
-            Status::Duplicate,
-            Status::Created,
-            Status::Updated,
-            Status::Unchanged,
-            Status::Exists,
-            Status::Failed,
-            Status::Skipped,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-
-    /// Whether this status makes the run exit with code 3.
-    pub fn is_rejection(self) -> bool {
-        matches!(self, Status::Invalid | Status::Failed | Status::Skipped)
     }
 }
 
@@ -590,9 +542,25 @@ impl Counts {
 
     /// Whether any row makes the run exit 3.
     pub fn has_rejections(&self) -> bool {
-        self.by_status
+        self.rejects_beyond(None)
+    }
+
+    /// Whether the run exits 3 under `--max-invalid`: any failed or
+    /// skipped row does (the platform or the run, not the data, is at
+    /// fault), and invalid rows do once they are more than `max` tolerates.
+    pub fn rejects_beyond(&self, max: Option<MaxInvalid>) -> bool {
+        let invalid = self.get(Status::Invalid);
+        let others = self
+            .by_status
             .iter()
-            .any(|(s, n)| s.is_rejection() && *n > 0)
+            .any(|(s, n)| s.is_rejection() && *s != Status::Invalid && *n > 0);
+        let tolerated = match max {
+            None => 0,
+            Some(MaxInvalid::Rows(n)) => n,
+            // Of the data rows; rounded down, so 1% of 150 rows is 1.
+            Some(MaxInvalid::Percent(p)) => (self.rows as f64 * p / 100.0).floor() as u64,
+        };
+        others || invalid > tolerated
     }
 
     /// The JSON summary: `rows`, one count per listed status, `reasons`.

@@ -165,7 +165,11 @@ pub fn journal_files(journal: &Path) -> Vec<Named> {
 pub fn journal_path(given: Option<&Path>) -> Option<PathBuf> {
     match given {
         Some(p) => Some(p.to_path_buf()),
-        None => crate::journal::resolve_default_path(|name| std::env::var_os(name)).ok(),
+        None => crate::journal::resolve_default_path_in(
+            |name| std::env::var_os(name),
+            crate::dirs::data_dir(),
+        )
+        .ok(),
     }
 }
 

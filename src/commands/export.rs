@@ -5,8 +5,8 @@
 //! pages are spooled to a temporary JSONL file first (memory stays flat
 //! however large the account), then written in the chosen format.
 
-use crate::contact::Contact;
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
+use crate::model::Contact;
 use crate::platform::credentials::{Credentials, config_candidates};
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
 use crate::safety::{self, Named};
@@ -82,7 +82,7 @@ pub async fn read_all(
             platform.list_page(entity, cursor.as_deref())
         })
         .await
-        .map_err(|e| Error::Message(e.to_string()))?;
+        .map_err(Error::from)?;
         pages += 1;
         retries += u64::from(r);
         for item in page.items {
@@ -137,8 +137,7 @@ pub fn connect_platform(
     rate: Option<f64>,
     timeout: Duration,
 ) -> Result<Arc<dyn Platform>, Error> {
-    let creds =
-        Credentials::resolve(kind, profile, config).map_err(|e| Error::Message(e.to_string()))?;
+    let creds = Credentials::resolve(kind, profile, config).map_err(Error::from)?;
     connect(
         kind,
         creds,
@@ -148,7 +147,7 @@ pub fn connect_platform(
             ..AdapterOptions::default()
         },
     )
-    .map_err(|e| Error::Message(e.to_string()))
+    .map_err(Error::from)
 }
 
 /// Writes every contact of `platform` to `output`; returns rows written.
@@ -157,7 +156,10 @@ pub async fn export_to(
     cfg: &ExportConfig,
     format: ExportFormat,
 ) -> Result<(u64, u64, u64, Vec<String>), Error> {
-    let io = |e: std::io::Error| Error::Message(format!("cannot write the export spool: {e}"));
+    let io = |source: std::io::Error| Error::Write {
+        what: "the export spool".into(),
+        source,
+    };
     let spool = tempfile::NamedTempFile::new().map_err(io)?;
     let mut out = BufWriter::new(spool.reopen().map_err(io)?);
     let progress = progress_bar(cfg.quiet, "contacts");
@@ -184,9 +186,7 @@ pub async fn export_to(
 
     let all = Columns::new(customs.iter().cloned());
     let columns = match &cfg.columns {
-        Some(spec) => all
-            .select(spec)
-            .map_err(|e| Error::Message(e.to_string()))?,
+        Some(spec) => all.select(spec).map_err(Error::from)?,
         None => all,
     };
     let mut writer = create_writer(
@@ -198,7 +198,7 @@ pub async fn export_to(
             ..WriterOptions::default()
         },
     )
-    .map_err(|e| Error::Message(e.to_string()))?;
+    .map_err(Error::from)?;
     let reader = BufReader::new(spool.reopen().map_err(io)?);
     for line in reader.lines() {
         let line = line.map_err(io)?;
@@ -212,10 +212,10 @@ pub async fn export_to(
                 updated_at: s.updated_at,
                 raw: s.raw,
             })
-            .map_err(|e| Error::Message(e.to_string()))?;
+            .map_err(Error::from)?;
     }
     notes.extend(writer.warnings());
-    let rows = writer.finish().map_err(|e| Error::Message(e.to_string()))?;
+    let rows = writer.finish().map_err(Error::from)?;
     Ok((rows, pages, retries, notes))
 }
 
@@ -245,14 +245,9 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
     check_output(&cfg)?;
     let format = match cfg.format {
         Some(f) => f,
-        None => ExportFormat::from_path(&cfg.output).map_err(|e| Error::Message(e.to_string()))?,
+        None => ExportFormat::from_path(&cfg.output).map_err(Error::from)?,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(async {
+    crate::block_on(async {
         let started = Instant::now();
         let platform = connect_platform(
             cfg.platform,
@@ -264,8 +259,8 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
         let (rows, pages, retries, notes) = export_to(platform.as_ref(), &cfg, format).await?;
         let elapsed = started.elapsed().as_secs_f64();
         if cfg.json {
-            println!(
-                "{}",
+            crate::print(&format!(
+                "{}\n",
                 serde_json::json!({
                     "platform": cfg.platform.name(),
                     "entity": cfg.entity.name(),
@@ -277,7 +272,7 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                     "notes": notes,
                     "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
                 })
-            );
+            ))?;
         }
         if !cfg.quiet {
             for n in &notes {
@@ -295,5 +290,5 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
             );
         }
         Ok(ExitStatus::Ok)
-    })
+    })?
 }

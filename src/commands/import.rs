@@ -1,34 +1,38 @@
-//! `waport import FILE --to PLATFORM`: the main job.
+//! `waport import FILE --to PLATFORM`: the main job, as wiring of the write
+//! half's stages (see [`crate::upload`]):
 //!
-//! The synchronous pipeline (read → map → normalize → dedupe) runs on its
-//! own thread and feeds the asynchronous uploader; a collector on the main
-//! thread puts every row's outcome into the report (in input order) and the
-//! journal. Rows that need no request (invalid, duplicate, unchanged since
-//! the last import, already confirmed by an interrupted run) never reach
-//! the uploader.
+//! ```text
+//! read → map → normalize → dedupe ─▶ plan ─┬─▶ send ─▶ collect ─▶ report
+//!            (pipeline thread)             └──────────▶ collect    + journal
+//! ```
+//!
+//! The synchronous pipeline and the plan run on their own thread; the send
+//! stage on the async runtime; the collect stage on this task puts every
+//! row's outcome into the report (in input order) and the journal.
 
 use crate::commands::validate::{RowsConfig, check_outputs, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
-use crate::journal::{
-    self, JobId, JobKind, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome,
-    RowResult as JRow, RowState, RowStatus,
-};
-use crate::pipeline::{Pipeline, PrepareOptions, Prepared};
+use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
+use crate::model::ItemOutcome;
+use crate::pipeline::Pipeline;
 use crate::platform::credentials::{Credentials, Secret};
-use crate::platform::{AdapterOptions, Entity, Mode, Platform, PlatformKind, connect};
-use crate::report::{Counts, ReportOptions, ReportWriter, RowResult, Status, default_report_path};
+use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, WriteMode, connect};
+use crate::report::{Counts, ReportOptions, ReportWriter, Status, default_report_path};
 use crate::source::{self, Source};
+use crate::upload::collect::{Collector, JobLog, Planned};
+use crate::upload::plan::{PlanOutput, Planner};
 use crate::upload::retry::with_retries;
-use crate::upload::{self, Cancel, Item, ItemOutcome, UploadConfig, UploadHooks, UploadStats};
+use crate::upload::{self, Cancel, UploadConfig, UploadHooks, UploadStats};
 use crate::{Error, ExitStatus};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+pub use crate::upload::plan::content_hash;
 
 /// Everything `import` needs, already checked by the binary.
 #[derive(Debug, Clone)]
@@ -40,7 +44,7 @@ pub struct ImportConfig {
     /// Contacts or users.
     pub entity: Entity,
     /// Create only, or create and update.
-    pub mode: Mode,
+    pub mode: WriteMode,
     /// Read the platform, write nothing.
     pub dry_run: bool,
     /// Requests per second.
@@ -73,13 +77,6 @@ pub struct ImportConfig {
     pub command_line: Vec<String>,
 }
 
-/// Content hash of a normalized contact: what a nightly load compares.
-pub fn content_hash(contact: &crate::contact::Contact) -> String {
-    let bytes = serde_json::to_vec(contact).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The account fingerprint a job records for these credentials: a hash of
 /// the base URL and the secret, never the secret itself. The base URL is
 /// part of the account: the same key against another host (an emulator on
@@ -98,181 +95,31 @@ pub fn sandbox_credentials(
     base: &str,
     keys: &emulator::Credentials,
 ) -> Credentials {
+    let url = format!("{base}{}", emulator::prefix(sandbox_platform(kind)));
     let first = |v: &[String]| v.first().cloned().unwrap_or_default();
-    match kind {
-        PlatformKind::Wazzup => Credentials::new(
-            kind,
-            &format!("{base}/wazzup/v3"),
-            Secret::ApiKey(first(&keys.wazzup)),
-        ),
-        PlatformKind::Whaapy => Credentials::new(
-            kind,
-            &format!("{base}/whaapy"),
-            Secret::ApiKey(first(&keys.whaapy)),
-        ),
-        PlatformKind::Wipsy => Credentials::new(
-            kind,
-            &format!("{base}/wipsy/functions/v1"),
-            Secret::ApiKey(first(&keys.wipsy)),
-        ),
+    let secret = match kind {
+        PlatformKind::Wazzup => Secret::ApiKey(first(&keys.wazzup)),
+        PlatformKind::Whaapy => Secret::ApiKey(first(&keys.whaapy)),
+        PlatformKind::Wipsy => Secret::ApiKey(first(&keys.wipsy)),
         PlatformKind::Wapiflow => {
-            Credentials::new(kind, &format!("{base}/wapiflow/external-api"), {
-                let (id, secret) = keys.wapiflow.first().cloned().unwrap_or_default();
-                Secret::ClientPair { id, secret }
-            })
+            let (id, secret) = keys.wapiflow.first().cloned().unwrap_or_default();
+            Secret::ClientPair { id, secret }
         }
-    }
+    };
+    Credentials::new(kind, &url, secret)
 }
 
 /// Opens the journal named by the flag, the environment or the default.
 pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
-    let j = match path {
+    Ok(match path {
         Some(p) => Journal::open(p),
         None => Journal::open_default(),
-    };
-    j.map_err(|e| Error::Message(e.to_string()))
+    }?)
 }
 
 /// A journal error as a command error.
 pub fn jerr(e: journal::JournalError) -> Error {
-    Error::Message(e.to_string())
-}
-
-/// What the journal needs of a row handed to the uploader.
-#[derive(Debug, Clone, Default)]
-struct Intent {
-    key: String,
-    hash: String,
-    /// The remote id this account already had for the key, if any.
-    known: String,
-}
-
-/// What an answer of `created` really means.
-///
-/// - For an id the journal already knew for the key, it is an update
-///   (Wazzup's upsert answers the same for both).
-/// - In create mode, a contact found after a lost answer (`lost_answer`)
-///   was made by the earlier attempt, or was there before with only the
-///   "duplicate" answer lost: no answer tells which. It is reported
-///   `exists`, never `created`, so a rollback cannot delete a contact the
-///   user had before; at worst it leaves one an earlier attempt made.
-fn settle(o: &ItemOutcome, known: &str, mode: Mode) -> Status {
-    if o.status != Status::Created {
-        o.status
-    } else if !known.is_empty() && known == o.remote_id {
-        Status::Updated
-    } else if mode == Mode::Create && o.reason.starts_with("lost_answer") {
-        Status::Exists
-    } else {
-        o.status
-    }
-}
-
-/// The journal side of a run: the job, and the rows' keys and hashes until
-/// their outcome is written.
-struct JobLog {
-    journal: Mutex<Journal>,
-    job: JobId,
-    /// Rows handed to the uploader, by seq.
-    intents: Mutex<HashMap<u64, Intent>>,
-    failed: AtomicBool,
-    /// The run's write mode (see [`settle`]).
-    mode: Mode,
-}
-
-impl JobLog {
-    fn record(&self, outcomes: &[RowOutcome]) {
-        if outcomes.is_empty() {
-            return;
-        }
-        if let Ok(mut j) = self.journal.lock()
-            && let Err(e) = j.record_outcomes(self.job, outcomes)
-            && !self.failed.swap(true, Ordering::SeqCst)
-        {
-            eprintln!("waport: warning: journal write failed: {e}");
-        }
-    }
-}
-
-impl UploadHooks for JobLog {
-    fn before_send(&self, items: &[Item]) {
-        let intents: Vec<RowIntent> = {
-            let map = self.intents.lock().unwrap_or_else(|p| p.into_inner());
-            items
-                .iter()
-                .map(|it| {
-                    let i = map.get(&it.seq).cloned().unwrap_or_default();
-                    RowIntent {
-                        row: it.row,
-                        dedupe_key: i.key,
-                        content_hash: i.hash,
-                    }
-                })
-                .collect()
-        };
-        if let Ok(mut j) = self.journal.lock()
-            && let Err(e) = j.mark_pending(self.job, &intents)
-            && !self.failed.swap(true, Ordering::SeqCst)
-        {
-            eprintln!("waport: warning: journal write failed: {e}");
-        }
-    }
-
-    fn after(&self, outcomes: &[ItemOutcome]) {
-        let rows: Vec<RowOutcome> = {
-            let mut map = self.intents.lock().unwrap_or_else(|p| p.into_inner());
-            outcomes
-                .iter()
-                .filter_map(|o| {
-                    let known = map.remove(&o.seq).map(|i| i.known).unwrap_or_default();
-                    let status = settle(o, &known, self.mode);
-                    journal_result(status, &o.remote_id, &o.reason)
-                        .map(|r| RowOutcome::of_sent(o.row, r))
-                })
-                .collect()
-        };
-        self.record(&rows);
-    }
-}
-
-/// The journal's form of a report status; `None` for dry-run answers.
-fn journal_result(status: Status, remote_id: &str, reason: &str) -> Option<JRow> {
-    let confirmed = |outcome| JRow::Confirmed {
-        outcome,
-        remote_id: remote_id.to_string(),
-    };
-    let reason = reason.to_string();
-    Some(match status {
-        Status::Created => confirmed(Outcome::Created),
-        Status::Updated => confirmed(Outcome::Updated),
-        Status::Exists => confirmed(Outcome::Exists),
-        Status::Unchanged => JRow::Unchanged {
-            remote_id: remote_id.to_string(),
-        },
-        Status::Invalid => JRow::Invalid { reason },
-        Status::Duplicate => JRow::Duplicate { reason },
-        Status::Failed => JRow::Failed { reason },
-        Status::Skipped => JRow::Skipped { reason },
-        Status::Valid => return None,
-    })
-}
-
-/// A row's report line before its outcome is known.
-struct Pending {
-    base: RowResult,
-}
-
-enum Direct {
-    /// A final result decided without a request.
-    Done(RowResult, Option<RowOutcome>),
-    /// A row handed to the uploader: its report base.
-    Sent(RowResult),
-}
-
-/// What the feeder decided for one valid row.
-enum Plan {
-    Send,
-    Done(Status, String, String),
+    Error::from(e)
 }
 
 /// An input that is not a file (`migrate` streams another platform's
@@ -291,22 +138,35 @@ pub fn run(cfg: ImportConfig) -> Result<ExitStatus, Error> {
 
 /// Runs an import of `given` records instead of `cfg.rows.input`'s file.
 pub fn run_with(cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(run_async(cfg, given))
+    crate::block_on(run_async(cfg, given))?
 }
 
-async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
-    let started = Instant::now();
-    // A report or rejects path that would destroy the input or the journal
-    // is refused before anything else (a migrate's input is empty: only its
-    // outputs and the journal are compared).
-    check_outputs(&cfg.rows, cfg.journal.as_deref(), cfg.config.as_deref())?;
-    // Credentials first: a missing key stops the run before the file is read.
-    let mut sandbox: Option<EmulatorHandle> = None;
+/// The platform an import writes to.
+struct Target {
+    platform: Arc<dyn Platform>,
+    account_fp: String,
+    /// The in-process emulator of `--sandbox`.
+    sandbox: Option<EmulatorHandle>,
+}
+
+impl ImportConfig {
+    /// The send stage's settings.
+    fn upload_config(&self) -> UploadConfig {
+        UploadConfig {
+            entity: self.entity,
+            mode: self.mode,
+            rate: self.rate,
+            concurrency: self.concurrency,
+            batch_size: self.batch_size,
+            max_attempts: self.max_attempts,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// Credentials (or the sandbox), the adapter, and its preflight check.
+async fn connect_target(cfg: &ImportConfig) -> Result<Target, Error> {
+    let mut sandbox = None;
     let creds = if cfg.sandbox {
         // The documented default keys, whatever the environment says: the
         // sandbox must never see a real key.
@@ -315,8 +175,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             credentials: keys.clone(),
             ..EmulatorConfig::default()
         })
-        .await
-        .map_err(|e| Error::Message(format!("cannot start the sandbox emulator: {e}")))?;
+        .await?;
         let base = handle.base_url();
         if !cfg.rows.quiet {
             eprintln!("sandbox: emulator listening on {base}");
@@ -324,124 +183,191 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         sandbox = Some(handle);
         sandbox_credentials(cfg.platform, &base, &keys)
     } else {
-        Credentials::resolve(cfg.platform, cfg.profile.as_deref(), cfg.config.as_deref())
-            .map_err(|e| Error::Message(e.to_string()))?
+        Credentials::resolve(cfg.platform, cfg.profile.as_deref(), cfg.config.as_deref())?
     };
-    let (source, given_fp) = match given {
-        Some(g) => (g.source, Some(g.fingerprint)),
-        None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
-    };
-    let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
+    let account_fp = account_fp(cfg.platform, &creds);
     let platform = connect(
         cfg.platform,
-        creds.clone(),
+        creds,
         AdapterOptions {
             responsible_user: cfg.responsible_user.clone(),
             whaapy_bulk: cfg.whaapy_bulk,
             timeout: cfg.timeout,
             rate: cfg.rate,
         },
-    )
-    .map_err(|e| Error::Message(e.to_string()))?;
+    )?;
+    Ok(Target {
+        platform,
+        account_fp,
+        sandbox,
+    })
+}
+
+/// The journal side of a run that has one.
+struct Job {
+    log: Arc<JobLog>,
+    lock: journal::TargetLock,
+    planner: Planner,
+}
+
+impl Job {
+    /// Ends the job in `state` and releases the account lock.
+    fn finish(self, state: JobState) -> Result<(), Error> {
+        self.log
+            .with_journal(|j| j.end_job(self.log.job(), state))
+            .transpose()?;
+        // The lock file is removed on a best-effort basis: a stale one is
+        // taken over by the next run (its process is gone).
+        let _ = self.lock.release();
+        Ok(())
+    }
+}
+
+/// Opens the journal and starts or resumes this input's job; fills the
+/// planner with what the journal knows. `cfg.mode` becomes the resumed
+/// job's mode.
+fn open_job(
+    cfg: &mut ImportConfig,
+    account_fp: &str,
+    given_fp: Option<&str>,
+) -> Result<Job, Error> {
+    let mut j = open_journal(cfg.journal.as_ref())?;
+    let fingerprint = match given_fp {
+        Some(fp) => Some(fp.to_string()),
+        None if cfg.rows.input == "-" => None,
+        None => Some(journal::fingerprint_file(std::path::Path::new(
+            &cfg.rows.input,
+        ))?),
+    };
+    let entity = cfg.entity.name();
+    let platform = cfg.platform.name();
+    let resumable = match (cfg.resume, &fingerprint) {
+        (Some(id), _) => Some(j.get_job(id)?),
+        (None, Some(fp)) => j.find_resumable(fp, platform, account_fp, entity)?,
+        (None, None) => None,
+    };
+    let lock = j.acquire_target_lock(platform, account_fp)?;
+    let mut earlier: HashMap<u64, RowState> = HashMap::new();
+    let job = match resumable {
+        Some(job) => {
+            let job = j.resume_job(job.id)?;
+            earlier.extend(j.rows(job.id)?.into_iter().map(|r| (r.row, r)));
+            // A resumed job keeps the mode it started with.
+            cfg.mode = match job.mode {
+                journal::JobMode::Upsert => WriteMode::Upsert,
+                _ => WriteMode::Create,
+            };
+            if !cfg.rows.quiet {
+                eprintln!(
+                    "resuming job {}: {} rows already recorded",
+                    job.id,
+                    earlier.len()
+                );
+            }
+            job
+        }
+        None => {
+            let job = j.start_job(&NewJob {
+                kind: if given_fp.is_some() {
+                    JobKind::Migrate
+                } else {
+                    JobKind::Import
+                },
+                command: journal::sanitize_args(&cfg.command_line),
+                input_path: (cfg.rows.input != "-").then(|| cfg.rows.input.clone()),
+                input_fingerprint: fingerprint,
+                platform: platform.to_string(),
+                account_fp: account_fp.to_string(),
+                entity: entity.to_string(),
+                mode: match cfg.mode {
+                    WriteMode::Create => journal::JobMode::Create,
+                    WriteMode::Upsert => journal::JobMode::Upsert,
+                },
+                parent: None,
+            })?;
+            if !cfg.rows.quiet {
+                eprintln!("job {}", job.id);
+            }
+            job
+        }
+    };
+    lock.attach_job(job.id)?;
+    // Loaded with --full too: what this account already had from waport
+    // tells a create from an update.
+    let deltas = j.last_sent_hashes(platform, account_fp, entity)?;
+    Ok(Job {
+        log: Arc::new(JobLog::new(j, job.id, cfg.mode)),
+        lock,
+        planner: Planner {
+            earlier,
+            deltas,
+            full: cfg.full,
+        },
+    })
+}
+
+/// Raises `cancel` on Ctrl-C; the flag says it happened.
+fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let (cancel, flag) = (cancel.clone(), interrupted.clone());
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            cancel.cancel();
+            eprintln!(
+                "\ninterrupted: finishing requests in flight, then writing the report (Ctrl-C again to quit now)"
+            );
+            // A second Ctrl-C quits at once. The journal stays consistent
+            // (each write is one SQLite transaction): rows whose requests
+            // were in flight stay `pending`, and the next run looks them up
+            // before sending again.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted again: quitting now; run the same command to resume");
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+            }
+        }
+    });
+    interrupted
+}
+
+async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
+    let started = Instant::now();
+    // A report or rejects path that would destroy the input or the journal
+    // is refused before anything else (a migrate's input is empty: only its
+    // outputs and the journal are compared).
+    check_outputs(&cfg.rows, cfg.journal.as_deref(), cfg.config.as_deref())?;
+    let cancel = Cancel::new();
+    let interrupted = on_ctrl_c(&cancel);
+    // Credentials first: a missing key stops the run before the file is read.
+    let target = connect_target(&cfg).await?;
+    let (source, given_fp) = match given {
+        Some(g) => (g.source, Some(g.fingerprint)),
+        None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
+    };
+    let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
+    let platform = target.platform.clone();
     // The preflight is a read: a passing 502 or dropped connection must not
     // end the run before it starts.
-    let (notes, _) = with_retries(cfg.max_attempts, || platform.check())
-        .await
-        .map_err(|e| Error::Message(e.to_string()))?;
+    let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
+    tracing::info!(
+        "{}: credentials accepted; reading {} ({})",
+        cfg.platform,
+        cfg.rows.input,
+        describe_source(&source.info)
+    );
     if !cfg.rows.quiet {
         for n in &notes {
             eprintln!("{}: {n}", cfg.platform);
         }
     }
-    let account_fp = account_fp(cfg.platform, &creds);
-
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).
-    let use_journal = !cfg.dry_run && !cfg.sandbox;
-    let mut log: Option<Arc<JobLog>> = None;
-    let mut lock = None;
-    let mut earlier: HashMap<u64, RowState> = HashMap::new();
-    let mut deltas: HashMap<String, (String, String)> = HashMap::new();
-    let mut resumed_job = None;
-    if use_journal {
-        let mut j = open_journal(cfg.journal.as_ref())?;
-        let fingerprint = if given_fp.is_some() {
-            given_fp.clone()
-        } else if cfg.rows.input == "-" {
-            None
-        } else {
-            Some(journal::fingerprint_file(std::path::Path::new(&cfg.rows.input)).map_err(jerr)?)
-        };
-        let entity = cfg.entity.name();
-        let resumable = match (cfg.resume, &fingerprint) {
-            (Some(id), _) => Some(j.get_job(id).map_err(jerr)?),
-            (None, Some(fp)) => j
-                .find_resumable(fp, cfg.platform.name(), &account_fp, entity)
-                .map_err(jerr)?,
-            (None, None) => None,
-        };
-        let l = j
-            .acquire_target_lock(cfg.platform.name(), &account_fp)
-            .map_err(jerr)?;
-        let job = match resumable {
-            Some(job) => {
-                let job = j.resume_job(job.id).map_err(jerr)?;
-                for r in j.rows(job.id).map_err(jerr)? {
-                    earlier.insert(r.row, r);
-                }
-                // A resumed job keeps the mode it started with.
-                cfg.mode = match job.mode {
-                    journal::Mode::Upsert => Mode::Upsert,
-                    _ => Mode::Create,
-                };
-                resumed_job = Some(job.id);
-                job
-            }
-            None => j
-                .start_job(&NewJob {
-                    kind: if given_fp.is_some() {
-                        JobKind::Migrate
-                    } else {
-                        JobKind::Import
-                    },
-                    command: journal::sanitize_args(&cfg.command_line),
-                    input_path: (cfg.rows.input != "-").then(|| cfg.rows.input.clone()),
-                    input_fingerprint: fingerprint.clone(),
-                    platform: cfg.platform.name().to_string(),
-                    account_fp: account_fp.clone(),
-                    entity: entity.to_string(),
-                    mode: match cfg.mode {
-                        Mode::Create => journal::Mode::Create,
-                        Mode::Upsert => journal::Mode::Upsert,
-                    },
-                    parent: None,
-                })
-                .map_err(jerr)?,
-        };
-        l.attach_job(job.id).map_err(jerr)?;
-        // Loaded with --full too: what this account already had from
-        // waport tells a create from an update (below).
-        deltas = j
-            .last_sent_hashes(cfg.platform.name(), &account_fp, entity)
-            .map_err(jerr)?;
-        lock = Some(l);
-        if !cfg.rows.quiet {
-            match resumed_job {
-                Some(id) => eprintln!("resuming job {id}: {} rows already recorded", earlier.len()),
-                None => eprintln!("job {}", job.id),
-            }
-        }
-        log = Some(Arc::new(JobLog {
-            journal: Mutex::new(j),
-            job: job.id,
-            intents: Mutex::new(HashMap::new()),
-            failed: AtomicBool::new(false),
-            mode: cfg.mode,
-        }));
-    }
-
+    let mut job = if !cfg.dry_run && !cfg.sandbox {
+        Some(open_job(&mut cfg, &target.account_fp, given_fp.as_deref())?)
+    } else {
+        None
+    };
     let info = source.info.clone();
-    let headers = source.headers.clone();
     let report_path = cfg
         .rows
         .report
@@ -454,186 +380,154 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
             rejects_delimiter: info.delimiter.unwrap_or(b','),
             remote_id: true,
         },
-        &headers,
+        &source.headers,
     )?;
-
-    let cancel = Cancel::new();
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        let interrupted = interrupted.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                cancel.cancel();
-                eprintln!("\ninterrupted: finishing requests in flight, then writing the report");
-            }
-        });
-    }
-
-    let (item_tx, item_rx) = mpsc::channel::<Item>(2048);
-    let (out_tx, mut out_rx) = mpsc::channel::<ItemOutcome>(2048);
-    let (direct_tx, mut direct_rx) = mpsc::channel::<Direct>(4096);
-
+    // send
+    let (item_tx, item_rx) = mpsc::channel(2048);
+    let (out_tx, out_rx) = mpsc::channel(2048);
+    let log = job.as_ref().map(|j| j.log.clone());
     let hooks: Arc<dyn UploadHooks> = match &log {
         Some(l) => l.clone(),
         None => Arc::new(upload::NoHooks),
     };
-    let upload_cfg = UploadConfig {
-        entity: cfg.entity,
-        mode: cfg.mode,
-        rate: cfg.rate,
-        concurrency: cfg.concurrency,
-        batch_size: cfg.batch_size,
-        max_attempts: cfg.max_attempts,
-        dry_run: cfg.dry_run,
-    };
-    let uploader = tokio::spawn(upload::run(
+    let sender = tokio::spawn(upload::run(
         platform.clone(),
-        upload_cfg,
+        cfg.upload_config(),
         item_rx,
         out_tx,
         hooks,
         cancel.clone(),
     ));
-
+    // plan (with the read pipeline, on its own thread)
+    let (planned_tx, planned_rx) = mpsc::channel(4096);
+    let planner = job
+        .as_mut()
+        .map(|j| std::mem::take(&mut j.planner))
+        .unwrap_or_default();
     let feeder = {
-        let ctx = FeedContext {
-            platform: platform.clone(),
-            earlier,
-            full: cfg.full,
-            mode: cfg.mode,
-            deltas,
+        let rows = Pipeline::new(source, mapping, cfg.rows.prepare.clone());
+        let (stop, cancel) = (interrupted.clone(), cancel.clone());
+        let out = PlanOutput {
+            items: item_tx,
+            planned: planned_tx,
             log: log.clone(),
-            interrupted: interrupted.clone(),
-            cancel: cancel.clone(),
-            handle: tokio::runtime::Handle::current(),
-            resumed: resumed_job.is_some(),
-            max_attempts: cfg.max_attempts,
         };
-        let prepare = cfg.rows.prepare.clone();
-        std::thread::spawn(move || feed(source, mapping, prepare, ctx, item_tx, direct_tx))
+        std::thread::spawn(move || {
+            let stopping = || stop.load(Ordering::SeqCst) || cancel.is_cancelled();
+            crate::upload::plan::feed(rows, &planner, stopping, out)
+        })
     };
-
-    // Collect until both the feeder and the uploader are done.
-    let mut pending: HashMap<u64, Pending> = HashMap::new();
-    let mut direct_open = true;
-    let mut out_open = true;
-    let mut early: HashMap<u64, ItemOutcome> = HashMap::new();
-    // Outcomes decided without a request are journaled in batches: one
-    // transaction per row would make a nightly load of an unchanged file
-    // slower than it needs to be. A crash loses nothing: they are decided
-    // again from the file.
-    let mut jbuf: Vec<RowOutcome> = Vec::new();
-    let progress = import_progress(&cfg);
-    let mut shown = Instant::now();
-    while direct_open || out_open {
-        tokio::select! {
-            d = direct_rx.recv(), if direct_open => match d {
-                Some(Direct::Done(result, jrow)) => {
-                    if let (Some(l), Some(jrow)) = (&log, jrow) {
-                        jbuf.push(jrow);
-                        if jbuf.len() >= 512 {
-                            l.record(&jbuf);
-                            jbuf.clear();
-                        }
-                    }
-                    writer.push(result)?;
-                }
-                Some(Direct::Sent(base)) => {
-                    let seq = base.seq;
-                    if let Some(o) = early.remove(&seq) {
-                        writer.push(merge(base, o, cfg.mode))?;
-                    } else {
-                        pending.insert(seq, Pending { base });
-                    }
-                }
-                None => direct_open = false,
-            },
-            o = out_rx.recv(), if out_open => match o {
-                Some(o) => match pending.remove(&o.seq) {
-                    Some(p) => writer.push(merge(p.base, o, cfg.mode))?,
-                    None => { early.insert(o.seq, o); }
-                },
-                None => out_open = false,
-            },
-        }
-        if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
-            shown = Instant::now();
-            let c = writer.counts();
-            progress.set_position(c.rows);
-            progress.set_message(format!(
-                "{} in flight · created {} · updated {} · unchanged {} · rejected {}",
-                pending.len(),
-                c.get(Status::Created),
-                c.get(Status::Updated),
-                c.get(Status::Unchanged),
-                c.get(Status::Invalid) + c.get(Status::Failed) + c.get(Status::Skipped),
-            ));
-        }
-    }
-    if let Some(l) = &log {
-        l.record(&jbuf);
-    }
-    progress.finish_and_clear();
-    let stats: UploadStats = uploader
+    // collect
+    collect(&cfg, &mut writer, log.as_deref(), planned_rx, out_rx).await?;
+    let stats: UploadStats = sender
         .await
-        .map_err(|e| Error::Message(format!("upload task failed: {e}")))?;
+        .map_err(|e| Error::Message(format!("the send stage failed: {e}")))?;
     let fed = feeder
         .join()
         .map_err(|_| Error::Message("the reading thread panicked".into()))?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
-
-    if let Some(l) = &log {
-        let state = if stats.fatal().is_some() || fed.is_err() {
+    let journal_failure = log.as_ref().and_then(|l| l.failure());
+    if let Some(job) = job {
+        let state = if stats.fatal().is_some() || fed.is_err() || journal_failure.is_some() {
             JobState::Failed
         } else if was_interrupted {
             JobState::Interrupted
         } else {
             JobState::Finished
         };
-        if let Ok(mut j) = l.journal.lock() {
-            j.end_job(l.job, state).map_err(jerr)?;
+        let ended = job.finish(state);
+        if let Some(why) = journal_failure {
+            // Ending the job may fail for the same reason; the cause is
+            // the first failure.
+            return Err(Error::JournalStopped(why));
         }
-    }
-    if let Some(l) = lock {
-        let _ = l.release();
+        ended?;
     }
     fed?;
     if let Some(e) = stats.fatal() {
-        return Err(Error::Message(e.to_string()));
+        return Err(Error::Platform(e.clone()));
     }
-
-    let elapsed = started.elapsed().as_secs_f64();
+    let job_id = log.as_ref().map(|l| l.job());
     summarize(
         &cfg,
         &counts,
         &stats,
-        elapsed,
+        started.elapsed().as_secs_f64(),
         &report_path,
         &info,
-        log.as_ref().map(|l| l.job),
-    );
-    if let Some(h) = sandbox {
-        if !cfg.rows.quiet {
-            let held = h.contacts(sandbox_platform(cfg.platform));
-            let n = held.as_array().map(|a| a.len()).unwrap_or(0);
-            eprintln!(
-                "sandbox: the emulator now holds {n} {} contact(s); stats: {}",
-                cfg.platform,
-                h.stats()[cfg.platform.name()]
-            );
-        }
-        let _ = h.shutdown().await;
+        job_id,
+    )?;
+    if let Some(h) = target.sandbox {
+        sandbox_summary(&cfg, h).await;
     }
     Ok(if was_interrupted {
         ExitStatus::Interrupted
-    } else if counts.has_rejections() {
+    } else if counts.rejects_beyond(cfg.rows.max_invalid) {
         ExitStatus::RowsRejected
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The collect stage's loop: every planned row and every outcome into the
+/// report and journal, until both streams end.
+async fn collect(
+    cfg: &ImportConfig,
+    writer: &mut ReportWriter,
+    log: Option<&JobLog>,
+    mut planned: mpsc::Receiver<Planned>,
+    mut outcomes: mpsc::Receiver<ItemOutcome>,
+) -> Result<(), Error> {
+    let progress = import_progress(cfg);
+    let mut collector = Collector::new(writer, log, cfg.mode);
+    let (mut planned_open, mut out_open) = (true, true);
+    let mut shown = Instant::now();
+    while planned_open || out_open {
+        tokio::select! {
+            p = planned.recv(), if planned_open => match p {
+                Some(p) => collector.planned(p)?,
+                None => planned_open = false,
+            },
+            o = outcomes.recv(), if out_open => match o {
+                Some(o) => collector.outcome(o)?,
+                None => out_open = false,
+            },
+        }
+        if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
+            shown = Instant::now();
+            show_progress(&progress, collector.counts(), collector.in_flight());
+        }
+    }
+    collector.flush();
+    progress.finish_and_clear();
+    Ok(())
+}
+
+/// One progress line: rows done so far by status, and rows in flight.
+fn show_progress(progress: &indicatif::ProgressBar, c: &Counts, in_flight: usize) {
+    progress.set_position(c.rows);
+    progress.set_message(format!(
+        "{in_flight} in flight · created {} · updated {} · unchanged {} · rejected {}",
+        c.get(Status::Created),
+        c.get(Status::Updated),
+        c.get(Status::Unchanged),
+        c.get(Status::Invalid) + c.get(Status::Failed) + c.get(Status::Skipped),
+    ));
+}
+
+/// What the sandbox emulator holds after the run; then it stops.
+async fn sandbox_summary(cfg: &ImportConfig, h: EmulatorHandle) {
+    if !cfg.rows.quiet {
+        let held = h.contacts(sandbox_platform(cfg.platform));
+        let n = held.as_array().map(|a| a.len()).unwrap_or(0);
+        eprintln!(
+            "sandbox: the emulator now holds {n} {} contact(s); stats: {}",
+            cfg.platform,
+            h.stats()[cfg.platform.name()]
+        );
+    }
+    let _ = h.shutdown().await;
 }
 
 /// The progress bar of an import: on a terminal only, never with
@@ -694,22 +588,6 @@ pub fn sandbox_platform(kind: PlatformKind) -> emulator::Platform {
     }
 }
 
-fn merge(mut base: RowResult, o: ItemOutcome, mode: Mode) -> RowResult {
-    base.status = settle(&o, &base.remote_id, mode);
-    base.remote_id = o.remote_id;
-    if !o.reason.is_empty() {
-        if base.reason.is_empty() {
-            base.reason = o.reason;
-        } else {
-            base.reason = format!("{}; {}", base.reason, o.reason);
-        }
-    }
-    if base.status == Status::Invalid {
-        base.phone.clear();
-    }
-    base
-}
-
 fn summarize(
     cfg: &ImportConfig,
     counts: &Counts,
@@ -718,7 +596,7 @@ fn summarize(
     report_path: &std::path::Path,
     info: &crate::source::SourceInfo,
     job: Option<JobId>,
-) {
+) -> Result<(), Error> {
     if cfg.rows.json {
         let mut m = counts.to_json(Status::IMPORT);
         if cfg.dry_run {
@@ -736,10 +614,10 @@ fn summarize(
         if let Some(j) = job {
             m.insert("job".into(), json!(j.to_string()));
         }
-        println!("{}", Value::Object(m));
+        crate::print(&format!("{}\n", Value::Object(m)))?;
     }
     if cfg.rows.quiet {
-        return;
+        return Ok(());
     }
     let statuses: &[Status] = if cfg.dry_run {
         &[
@@ -776,215 +654,5 @@ fn summarize(
     if let Some(r) = &cfg.rows.rejects {
         eprintln!("rejects: {}", r.display());
     }
-}
-
-struct FeedContext {
-    platform: Arc<dyn Platform>,
-    earlier: HashMap<u64, RowState>,
-    full: bool,
-    mode: Mode,
-    deltas: HashMap<String, (String, String)>,
-    log: Option<Arc<JobLog>>,
-    interrupted: Arc<AtomicBool>,
-    cancel: Cancel,
-    handle: tokio::runtime::Handle,
-    resumed: bool,
-    max_attempts: u32,
-}
-
-/// Status of an earlier run's confirmed row, for a resumed report.
-fn earlier_status(r: &RowState) -> Option<(Status, String, String)> {
-    let remote = r.remote_id.clone().unwrap_or_default();
-    let why = |s: &str| format!("resumed: {s} by the interrupted run");
-    Some(match (r.status, r.outcome) {
-        (RowStatus::Confirmed, Some(Outcome::Created)) => (Status::Created, remote, why("created")),
-        (RowStatus::Confirmed, Some(Outcome::Updated)) => (Status::Updated, remote, why("updated")),
-        (RowStatus::Confirmed, Some(Outcome::Exists)) => {
-            (Status::Exists, remote, why("found existing"))
-        }
-        (RowStatus::Unchanged, _) => (Status::Unchanged, remote, why("left unchanged")),
-        _ => return None,
-    })
-}
-
-/// The pipeline thread: decides each row's fate and feeds the uploader.
-fn feed(
-    source: Source,
-    mapping: crate::mapping::Mapping,
-    prepare: PrepareOptions,
-    ctx: FeedContext,
-    items: mpsc::Sender<Item>,
-    direct: mpsc::Sender<Direct>,
-) -> Result<(), Error> {
-    for chunk in Pipeline::new(source, mapping, prepare) {
-        let chunk = chunk?;
-        for p in chunk {
-            let plan = plan_row(&p, &ctx);
-            let mut base = p.to_result(p.status);
-            match plan {
-                Plan::Done(status, remote_id, reason) => {
-                    base.status = status;
-                    base.remote_id = remote_id.clone();
-                    if !reason.is_empty() {
-                        base.reason = if base.reason.is_empty() {
-                            reason.clone()
-                        } else {
-                            format!("{}; {reason}", base.reason)
-                        };
-                    }
-                    let jrow = journal_result(status, &remote_id, &base.reason).map(|r| {
-                        let key = p.key.as_ref().map(|k| k.to_string()).unwrap_or_default();
-                        let hash = if p.status == Status::Valid {
-                            content_hash(&p.contact)
-                        } else {
-                            String::new()
-                        };
-                        RowOutcome::new(p.row, &key, &hash, r)
-                    });
-                    if direct.blocking_send(Direct::Done(base, jrow)).is_err() {
-                        return Ok(());
-                    }
-                }
-                Plan::Send => {
-                    // The id this account already had from waport for the
-                    // key: a "created" answer for it is really an update
-                    // (Wazzup's upsert cannot tell them apart).
-                    if let Some(key) = &p.key
-                        && let Some((_, remote)) = ctx.deltas.get(&key.to_string())
-                    {
-                        base.remote_id = remote.clone();
-                    }
-                    if let Some(l) = &ctx.log {
-                        let key = p.key.as_ref().map(|k| k.to_string()).unwrap_or_default();
-                        l.intents.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                            p.seq,
-                            Intent {
-                                key,
-                                hash: content_hash(&p.contact),
-                                known: base.remote_id.clone(),
-                            },
-                        );
-                    }
-                    if direct.blocking_send(Direct::Sent(base)).is_err() {
-                        return Ok(());
-                    }
-                    let item = Item {
-                        seq: p.seq,
-                        row: p.row,
-                        contact: p.contact,
-                    };
-                    if items.blocking_send(item).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-    }
     Ok(())
-}
-
-fn plan_row(p: &Prepared, ctx: &FeedContext) -> Plan {
-    if p.status != Status::Valid {
-        return Plan::Done(p.status, String::new(), String::new());
-    }
-    if ctx.interrupted.load(Ordering::SeqCst) || ctx.cancel.is_cancelled() {
-        return Plan::Done(Status::Skipped, String::new(), "interrupted".into());
-    }
-    // A resumed job: rows confirmed earlier are not sent again.
-    if ctx.resumed
-        && let Some(r) = ctx.earlier.get(&p.row)
-    {
-        if let Some((status, remote, why)) = earlier_status(r) {
-            return Plan::Done(status, remote, why);
-        }
-        if matches!(r.status, RowStatus::Pending | RowStatus::Sent) {
-            // In flight when the run died: the platform may hold it. Look
-            // before sending again, so nothing is created twice. The
-            // request that died carried this very content (same input), so
-            // a contact found there is this row's: created by that run,
-            // unless this account already had the key before (updated).
-            let found = ctx.handle.block_on(with_retries(ctx.max_attempts, || {
-                ctx.platform.find_existing(&p.contact)
-            }));
-            match found {
-                Ok((Some(id), _)) => {
-                    // Created by the run that died, or there before it: no
-                    // answer says which. Never claim `created` here, so a
-                    // rollback can never delete a contact the user had
-                    // before; at worst it leaves one the dead run made.
-                    let status = if ctx.mode == Mode::Create {
-                        Status::Exists
-                    } else {
-                        Status::Updated
-                    };
-                    return Plan::Done(
-                        status,
-                        id,
-                        "resumed: found on the platform after the interruption".into(),
-                    );
-                }
-                Ok((None, _)) => {}
-                Err(e) => {
-                    return Plan::Done(
-                        Status::Failed,
-                        String::new(),
-                        format!("reconcile_failed: {e}"),
-                    );
-                }
-            }
-        }
-    }
-    // Nightly deltas: the same content as last sent to this account.
-    if !ctx.full
-        && let Some(key) = &p.key
-        && let Some((hash, remote)) = ctx.deltas.get(&key.to_string())
-        && *hash == content_hash(&p.contact)
-    {
-        return Plan::Done(Status::Unchanged, remote.clone(), String::new());
-    }
-    Plan::Send
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn created(remote_id: &str, reason: &str) -> ItemOutcome {
-        ItemOutcome {
-            seq: 0,
-            row: 2,
-            status: Status::Created,
-            remote_id: remote_id.into(),
-            reason: reason.into(),
-        }
-    }
-
-    #[test]
-    fn created_is_only_claimed_when_it_can_be_true() {
-        // An id the journal already knew: Wazzup's upsert, really an update.
-        assert_eq!(
-            settle(&created("w-1", ""), "w-1", Mode::Upsert),
-            Status::Updated
-        );
-        // A new id: created.
-        assert_eq!(
-            settle(&created("w-2", ""), "w-1", Mode::Upsert),
-            Status::Created
-        );
-        assert_eq!(
-            settle(&created("w-2", ""), "", Mode::Create),
-            Status::Created
-        );
-        // Found after a lost answer in create mode: maybe there before.
-        let lost = created(
-            "9",
-            "lost_answer: found on the platform after an attempt whose answer was lost",
-        );
-        assert_eq!(settle(&lost, "", Mode::Create), Status::Exists);
-        assert_eq!(settle(&lost, "", Mode::Upsert), Status::Created);
-        // Other statuses pass through.
-        let mut failed = created("", "boom");
-        failed.status = Status::Failed;
-        assert_eq!(settle(&failed, "x", Mode::Create), Status::Failed);
-    }
 }

@@ -4,10 +4,10 @@
 use crate::commands::export::connect_platform;
 use crate::commands::import::{ImportConfig, account_fp, jerr, open_journal};
 use crate::journal::{
-    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowResult as JRow,
+    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowRecord as JRow,
 };
 use crate::platform::credentials::Credentials;
-use crate::platform::{Entity, Mode, PlatformError, PlatformKind};
+use crate::platform::{Entity, PlatformError, PlatformKind, WriteMode};
 use crate::safety;
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
@@ -33,20 +33,21 @@ pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
     // system and never creates a journal where there was none.
     let path = match &cfg.journal {
         Some(p) => p.clone(),
-        None => {
-            crate::journal::resolve_default_path(|name| std::env::var_os(name)).map_err(jerr)?
-        }
+        None => crate::journal::resolve_default_path_in(
+            |name| std::env::var_os(name),
+            crate::dirs::data_dir(),
+        )?,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let w = |e: std::io::Error| Error::Message(format!("cannot write to standard output: {e}"));
-    let Some(j) = journal::Journal::open_read_only(&path).map_err(jerr)? else {
+    let w = Error::Stdout;
+    let Some(j) = journal::Journal::open_read_only(&path)? else {
         if !cfg.json {
             writeln!(out, "no jobs in {}", path.display()).map_err(w)?;
         }
         return Ok(ExitStatus::Ok);
     };
-    let jobs = j.list_jobs(cfg.limit).map_err(jerr)?;
+    let jobs = j.list_jobs(cfg.limit)?;
     if cfg.json {
         for s in &jobs {
             writeln!(out, "{}", json!({"job": s.job, "counts": s.counts})).map_err(w)?;
@@ -129,8 +130,8 @@ pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig,
         .map_err(Error::Message)?;
     base.entity = stored.entity.parse::<Entity>().map_err(Error::Message)?;
     base.mode = match stored.mode {
-        journal::Mode::Upsert => Mode::Upsert,
-        _ => Mode::Create,
+        journal::JobMode::Upsert => WriteMode::Upsert,
+        _ => WriteMode::Create,
     };
     base.rows.prepare.platform = Some(base.platform);
     base.rows.input = input;
@@ -184,9 +185,8 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         )));
     }
     let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
-    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
     let creds = Credentials::resolve(kind, cfg.profile.as_deref(), cfg.config.as_deref())
-        .map_err(|e| Error::Message(e.to_string()))?;
+        .map_err(Error::from)?;
     if account_fp(kind, &creds) != job.account_fp {
         return Err(Error::Message(format!(
             "the {kind} credentials in use are for another account (or base URL) than job {} used; set the same credentials and try again",
@@ -225,104 +225,18 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             *counts.entry("would_delete").or_default() += 1;
         }
     } else if !created.is_empty() {
-        let lock = j
-            .acquire_target_lock(kind.name(), &job.account_fp)
-            .map_err(jerr)?;
-        let rb = j
-            .start_job(&NewJob {
-                kind: JobKind::Rollback,
-                command: format!("waport rollback {}", job.id),
-                input_path: None,
-                input_fingerprint: None,
-                platform: job.platform.clone(),
-                account_fp: job.account_fp.clone(),
-                entity: job.entity.clone(),
-                mode: journal::Mode::Delete,
-                parent: Some(job.id),
-            })
-            .map_err(jerr)?;
-        lock.attach_job(rb.id).map_err(jerr)?;
-        let platform = connect_platform(
-            kind,
-            cfg.profile.as_deref(),
-            cfg.config.as_deref(),
-            cfg.rate,
-            cfg.timeout,
-        )?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-        let mut outcomes = Vec::new();
-        let mut unsupported: Option<String> = None;
-        for c in &created {
-            let (status, reason, jrow) = match &unsupported {
-                Some(why) => (
-                    "failed",
-                    why.clone(),
-                    JRow::Failed {
-                        reason: why.clone(),
-                    },
-                ),
-                None => {
-                    let r = rt
-                        .block_on(with_retries(cfg.max_attempts, || {
-                            platform.delete(entity, &c.remote_id)
-                        }))
-                        .map(|_| ());
-                    match r {
-                        Ok(()) => (
-                            "deleted",
-                            String::new(),
-                            JRow::Confirmed {
-                                outcome: Outcome::Deleted,
-                                remote_id: c.remote_id.clone(),
-                            },
-                        ),
-                        Err(PlatformError::Http { status: 404, .. }) => (
-                            "gone",
-                            "already deleted on the platform".to_string(),
-                            JRow::Confirmed {
-                                outcome: Outcome::Gone,
-                                remote_id: c.remote_id.clone(),
-                            },
-                        ),
-                        Err(e @ PlatformError::Unsupported { .. }) => {
-                            let why = format!("cannot_delete: {e}");
-                            unsupported = Some(why.clone());
-                            ("failed", why.clone(), JRow::Failed { reason: why })
-                        }
-                        Err(e) => {
-                            let why = format!("delete_failed: {e}");
-                            ("failed", why.clone(), JRow::Failed { reason: why })
-                        }
-                    }
-                }
-            };
+        delete_created(&mut j, &job, &cfg, &created, &mut |row, status, reason| {
             *counts.entry(status).or_default() += 1;
             report
                 .write_record([
-                    c.row.to_string().as_str(),
+                    row.row.to_string().as_str(),
                     status,
-                    &reason,
-                    &c.remote_id,
-                    &c.dedupe_key,
+                    reason,
+                    &row.remote_id,
+                    &row.dedupe_key,
                 ])
-                .map_err(werr)?;
-            outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
-            if outcomes.len() >= 200 {
-                j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-                outcomes.clear();
-            }
-        }
-        j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-        let state = if counts.contains_key("failed") {
-            JobState::Failed
-        } else {
-            JobState::Finished
-        };
-        j.end_job(rb.id, state).map_err(jerr)?;
-        let _ = lock.release();
+                .map_err(werr)
+        })?;
     }
     report
         .flush()
@@ -336,7 +250,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
             m.insert(k.into(), json!(counts.get(k).copied().unwrap_or(0)));
         }
         m.insert("dry_run".into(), json!(cfg.dry_run));
-        println!("{}", serde_json::Value::Object(m));
+        crate::print(&format!("{}\n", serde_json::Value::Object(m)))?;
     }
     if !cfg.quiet {
         let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -361,4 +275,110 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Ok
     })
+}
+
+/// Deletes, one by one, the contacts job `job` created (rollback's write
+/// half): starts the rollback job under the account lock, journals each
+/// outcome, and hands each row's status to `on_row` for the report.
+fn delete_created(
+    j: &mut journal::Journal,
+    job: &journal::Job,
+    cfg: &RollbackConfig,
+    created: &[journal::CreatedRow],
+    on_row: &mut dyn FnMut(&journal::CreatedRow, &'static str, &str) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
+    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
+    let lock = j
+        .acquire_target_lock(kind.name(), &job.account_fp)
+        .map_err(jerr)?;
+    let rb = j
+        .start_job(&NewJob {
+            kind: JobKind::Rollback,
+            command: format!("waport rollback {}", job.id),
+            input_path: None,
+            input_fingerprint: None,
+            platform: job.platform.clone(),
+            account_fp: job.account_fp.clone(),
+            entity: job.entity.clone(),
+            mode: journal::JobMode::Delete,
+            parent: Some(job.id),
+        })
+        .map_err(jerr)?;
+    lock.attach_job(rb.id).map_err(jerr)?;
+    let platform = connect_platform(
+        kind,
+        cfg.profile.as_deref(),
+        cfg.config.as_deref(),
+        cfg.rate,
+        cfg.timeout,
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let mut failed = false;
+    let mut outcomes = Vec::new();
+    let mut unsupported: Option<String> = None;
+    for c in created {
+        let (status, reason, jrow) = match &unsupported {
+            Some(why) => (
+                "failed",
+                why.clone(),
+                JRow::Failed {
+                    reason: why.clone(),
+                },
+            ),
+            None => {
+                let r = rt
+                    .block_on(with_retries(cfg.max_attempts, || {
+                        platform.delete(entity, &c.remote_id)
+                    }))
+                    .map(|_| ());
+                match r {
+                    Ok(()) => (
+                        "deleted",
+                        String::new(),
+                        JRow::Confirmed {
+                            outcome: Outcome::Deleted,
+                            remote_id: c.remote_id.clone(),
+                        },
+                    ),
+                    Err(PlatformError::Http { status: 404, .. }) => (
+                        "gone",
+                        "already deleted on the platform".to_string(),
+                        JRow::Confirmed {
+                            outcome: Outcome::Gone,
+                            remote_id: c.remote_id.clone(),
+                        },
+                    ),
+                    Err(e @ PlatformError::Unsupported { .. }) => {
+                        let why = format!("cannot_delete: {e}");
+                        unsupported = Some(why.clone());
+                        ("failed", why.clone(), JRow::Failed { reason: why })
+                    }
+                    Err(e) => {
+                        let why = format!("delete_failed: {e}");
+                        ("failed", why.clone(), JRow::Failed { reason: why })
+                    }
+                }
+            }
+        };
+        failed |= status == "failed";
+        on_row(c, status, &reason)?;
+        outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
+        if outcomes.len() >= 200 {
+            j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+            outcomes.clear();
+        }
+    }
+    j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+    let state = if failed {
+        JobState::Failed
+    } else {
+        JobState::Finished
+    };
+    j.end_job(rb.id, state).map_err(jerr)?;
+    let _ = lock.release();
+    Ok(())
 }

@@ -11,9 +11,9 @@
 
 use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
-use crate::contact::Contact;
 use crate::export::{Column, Columns};
 use crate::mapping::MapFile;
+use crate::model::Contact;
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -91,7 +91,7 @@ pub fn supported_fields(kind: PlatformKind) -> &'static [&'static str] {
 
 /// The canonical fields of `c` that hold something.
 fn filled_fields(c: &Contact, into: &mut BTreeSet<String>) {
-    for f in crate::contact::FIELDS {
+    for f in crate::model::contact::FIELDS {
         if c.get(f).is_some_and(|v| !v.trim().is_empty()) {
             into.insert((*f).to_string());
         }
@@ -114,8 +114,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         to,
         cfg.import.profile.as_deref(),
         cfg.import.config.as_deref(),
-    )
-    .map_err(|e| Error::Message(e.to_string()))?;
+    )?;
     let source = connect_platform(
         cfg.from,
         cfg.from_profile.as_deref(),
@@ -123,71 +122,139 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
         cfg.read_rate,
         cfg.import.timeout,
     )?;
-    let io = |e: std::io::Error| Error::Message(format!("cannot write the migration spool: {e}"));
-    let spool = tempfile::NamedTempFile::new().map_err(io)?;
-    let mut out = BufWriter::new(spool.reopen().map_err(io)?);
-    let mut customs = BTreeSet::new();
-    let mut filled = BTreeSet::new();
-    let mut hasher = Sha256::new();
-    let mut read = 0u64;
-    let progress = progress_bar(cfg.import.rows.quiet, "contacts read");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))?;
-    let (pages, _retries, notes) = rt.block_on(read_all(
-        source.as_ref(),
-        Entity::Contacts,
-        cfg.import.max_attempts,
-        &progress,
-        |row| {
-            read += 1;
-            customs.extend(row.contact.custom.keys().cloned());
-            filled_fields(&row.contact, &mut filled);
-            let mut c = row.contact;
-            if c.external_id.is_empty() {
-                // B learns where the contact came from.
-                c.external_id = row.remote_id;
-            }
-            let line = serde_json::to_string(&c)
-                .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
-            hasher.update(line.as_bytes());
-            out.write_all(line.as_bytes())
-                .and_then(|_| out.write_all(b"\n"))
-                .map_err(io)
-        },
-    ))?;
-    drop(rt);
-    out.flush().map_err(io)?;
-    drop(out);
-    progress.finish_and_clear();
-
-    // Canonical fields B cannot store, and A's custom fields no --map
-    // entry sends anywhere: each named once, before the upload starts.
-    let missing: Vec<&str> = filled
-        .iter()
-        .map(String::as_str)
-        .filter(|f| *f != "custom" && !supported_fields(to).contains(f))
-        .collect();
-    let mapped: BTreeSet<String> = cfg
-        .import
-        .rows
-        .map_file
-        .as_deref()
-        .and_then(|p| MapFile::load(p).ok())
-        .map(|m| m.columns.keys().map(|k| k.trim().to_lowercase()).collect())
-        .unwrap_or_default();
-    let unmapped: Vec<&str> = customs
-        .iter()
-        .map(String::as_str)
-        .filter(|c| !mapped.contains(&c.trim().to_lowercase()))
-        .collect();
+    let spool = Spool::read(&cfg, source.as_ref())?;
     if !cfg.import.rows.quiet {
-        for n in &notes {
+        spool.tell_unmigrated(&cfg);
+    }
+    let given = spool.source(cfg.from)?;
+    let mut import = cfg.import;
+    import.rows.input = given.source.info.path.clone();
+    if import.rows.report.is_none() {
+        import.rows.report = Some(PathBuf::from(format!(
+            "migrate-{}-to-{to}.report.csv",
+            cfg.from
+        )));
+    }
+    // The spool file stays alive until the import ends: the reader reopened
+    // it, and the temp file is removed on drop.
+    let source = GivenSource {
+        source: given.source,
+        fingerprint: given.fingerprint,
+    };
+    let status = run_with(import, Some(source));
+    drop(given.spool);
+    status
+}
+
+/// Platform A's contacts, spooled to a temporary JSON-lines file so that B's
+/// import can read them as a file (resumable, fingerprinted).
+struct Spool {
+    file: tempfile::NamedTempFile,
+    customs: BTreeSet<String>,
+    filled: BTreeSet<String>,
+    read: u64,
+    pages: u64,
+    notes: Vec<String>,
+    digest: String,
+}
+
+/// A spool turned into import input; `spool` must outlive the import.
+struct Spooled {
+    source: Source,
+    fingerprint: String,
+    spool: tempfile::NamedTempFile,
+}
+
+fn spool_io(e: std::io::Error) -> Error {
+    Error::Write {
+        what: "the migration spool".into(),
+        source: e,
+    }
+}
+
+impl Spool {
+    /// Reads every contact of `source` into a spool.
+    fn read(cfg: &MigrateConfig, source: &dyn crate::platform::Platform) -> Result<Spool, Error> {
+        let io = spool_io;
+        let file = tempfile::NamedTempFile::new().map_err(io)?;
+        let mut out = BufWriter::new(file.reopen().map_err(io)?);
+        let mut customs = BTreeSet::new();
+        let mut filled = BTreeSet::new();
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        let progress = progress_bar(cfg.import.rows.quiet, "contacts read");
+        let (pages, _retries, notes) = crate::block_on(read_all(
+            source,
+            Entity::Contacts,
+            cfg.import.max_attempts,
+            &progress,
+            |row| {
+                read += 1;
+                customs.extend(row.contact.custom.keys().cloned());
+                filled_fields(&row.contact, &mut filled);
+                let mut c = row.contact;
+                if c.external_id.is_empty() {
+                    // B learns where the contact came from.
+                    c.external_id = row.remote_id;
+                }
+                let line = serde_json::to_string(&c)
+                    .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+                hasher.update(line.as_bytes());
+                out.write_all(line.as_bytes())
+                    .and_then(|_| out.write_all(b"\n"))
+                    .map_err(io)
+            },
+        ))??;
+        out.flush().map_err(io)?;
+        drop(out);
+        progress.finish_and_clear();
+        let digest = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Spool {
+            file,
+            customs,
+            filled,
+            read,
+            pages,
+            notes,
+            digest,
+        })
+    }
+
+    /// Names, once and before the upload starts, the canonical fields B
+    /// cannot store and A's custom fields no `--map` entry sends anywhere.
+    fn tell_unmigrated(&self, cfg: &MigrateConfig) {
+        let to = cfg.import.platform;
+        let missing: Vec<&str> = self
+            .filled
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != "custom" && !supported_fields(to).contains(f))
+            .collect();
+        let mapped: BTreeSet<String> = cfg
+            .import
+            .rows
+            .map_file
+            .as_deref()
+            .and_then(|p| MapFile::load(p).ok())
+            .map(|m| m.columns.keys().map(|k| k.trim().to_lowercase()).collect())
+            .unwrap_or_default();
+        let unmapped: Vec<&str> = self
+            .customs
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !mapped.contains(&c.trim().to_lowercase()))
+            .collect();
+        for n in &self.notes {
             eprintln!("note: {n}");
         }
-        eprintln!("read {read} contacts from {} ({pages} pages)", cfg.from);
+        eprintln!(
+            "read {} contacts from {} ({} pages)",
+            self.read, cfg.from, self.pages
+        );
         if !missing.is_empty() {
             eprintln!(
                 "{to} has no place for these {} fields, which are not migrated: {}",
@@ -195,89 +262,69 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
                 missing.join(", ")
             );
         }
-        if !unmapped.is_empty() {
+        if let Some(first) = unmapped.first() {
             eprintln!(
-                "{} custom fields not migrated unless mapped with --map (e.g. \"{}\" = \"custom:{}\"): {}",
+                "{} custom fields not migrated unless mapped with --map (e.g. \"{first}\" = \"custom:{first}\"): {}",
                 cfg.from,
-                unmapped[0],
-                unmapped[0],
                 unmapped.join(", ")
             );
         }
     }
 
-    // Canonical columns (without the export's remote id and dates), then
-    // one per custom field by its name.
-    let columns = Columns::new(customs.iter().cloned());
-    // Headers and the column each reads: a custom field named like a fixed
-    // column is headed `custom:NAME`, so the header alone does not say
-    // where its value lives.
-    let (headers, kept): (Vec<String>, Vec<Column>) = columns
-        .headers()
-        .iter()
-        .zip(columns.columns())
-        .filter(|(_, c)| !matches!(c, Column::Id | Column::CreatedAt | Column::UpdatedAt))
-        .map(|(h, c)| (h.clone(), c.clone()))
-        .unzip();
-    let reader = BufReader::new(spool.reopen().map_err(io)?);
-    let label = format!("{}:contacts", cfg.from);
-    let label2 = label.clone();
-    let records = reader.lines().enumerate().map(move |(i, line)| {
-        let line = line.map_err(|e| SourceError::Unreadable {
-            path: label2.clone(),
-            message: format!("spool could not be read back: {e}"),
-        })?;
-        let c: Contact = serde_json::from_str(&line).map_err(|e| SourceError::Unreadable {
-            path: label2.clone(),
-            message: format!("spool could not be read back: {e}"),
-        })?;
-        let fields = kept
+    /// The spool as records under the canonical columns (without the
+    /// export's remote id and dates), then one per custom field by name.
+    fn source(self, from: PlatformKind) -> Result<Spooled, Error> {
+        let columns = Columns::new(self.customs.iter().cloned());
+        // Headers and the column each reads: a custom field named like a
+        // fixed column is headed `custom:NAME`, so the header alone does
+        // not say where its value lives.
+        let (headers, kept): (Vec<String>, Vec<Column>) = columns
+            .headers()
             .iter()
-            .map(|col| match col {
-                Column::Custom(name) => c.custom.get(name).cloned().unwrap_or_default(),
-                Column::Field(f) => c.get(f).unwrap_or_default(),
-                _ => String::new(),
+            .zip(columns.columns())
+            .filter(|(_, c)| !matches!(c, Column::Id | Column::CreatedAt | Column::UpdatedAt))
+            .map(|(h, c)| (h.clone(), c.clone()))
+            .unzip();
+        let reader = BufReader::new(self.file.reopen().map_err(spool_io)?);
+        let label = format!("{from}:contacts");
+        let label2 = label.clone();
+        let unreadable = move |e: String| SourceError::Unreadable {
+            path: label2.clone(),
+            message: format!("spool could not be read back: {e}"),
+        };
+        let records = reader.lines().enumerate().map(move |(i, line)| {
+            let line = line.map_err(|e| unreadable(e.to_string()))?;
+            let c: Contact = serde_json::from_str(&line).map_err(|e| unreadable(e.to_string()))?;
+            let fields = kept
+                .iter()
+                .map(|col| match col {
+                    Column::Custom(name) => c.custom.get(name).cloned().unwrap_or_default(),
+                    Column::Field(f) => c.get(f).unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .collect();
+            Ok(Record {
+                row: i as u64 + 2,
+                fields,
+                problem: None,
             })
-            .collect();
-        Ok(Record {
-            row: i as u64 + 2,
-            fields,
-            problem: None,
-        })
-    });
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let fingerprint = format!("migrate:{}:{digest}", cfg.from);
-    let mut import = cfg.import;
-    import.rows.input = label.clone();
-    if import.rows.report.is_none() {
-        import.rows.report = Some(PathBuf::from(format!(
-            "migrate-{}-to-{to}.report.csv",
-            cfg.from
-        )));
-    }
-    let given = GivenSource {
-        source: Source {
-            headers,
-            info: SourceInfo {
-                path: label,
-                format: Format::Csv,
-                encoding: Some("UTF-8".into()),
-                delimiter: Some(b','),
-                sheet: None,
-                workbook: None,
-                header_row: 1,
+        });
+        Ok(Spooled {
+            source: Source {
+                headers,
+                info: SourceInfo {
+                    path: label,
+                    format: Format::Csv,
+                    encoding: Some("UTF-8".into()),
+                    delimiter: Some(b','),
+                    sheet: None,
+                    workbook: None,
+                    header_row: 1,
+                },
+                records: Box::new(records),
             },
-            records: Box::new(records),
-        },
-        fingerprint,
-    };
-    // The spool must outlive the reading: it is moved into the closure's
-    // file handle already; keep the temp path alive until the import ends.
-    let status = run_with(import, Some(given));
-    drop(spool);
-    status
+            fingerprint: format!("migrate:{from}:{}", self.digest),
+            spool: self.file,
+        })
+    }
 }

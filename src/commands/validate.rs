@@ -28,6 +28,8 @@ pub struct RowsConfig {
     pub json: bool,
     /// `--quiet`: no summary on stderr.
     pub quiet: bool,
+    /// `--max-invalid`: invalid rows tolerated before exit code 3.
+    pub max_invalid: Option<crate::report::MaxInvalid>,
 }
 
 /// Everything `validate` needs, already checked by the binary.
@@ -135,13 +137,13 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
     let source = source::open(&cfg.rows.input, &cfg.rows.read)?;
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     if cfg.show_mapping {
-        println!(
-            "{} ({}): {} columns",
+        crate::print(&format!(
+            "{} ({}): {} columns\n{}",
             cfg.rows.input,
             describe_source(&source.info),
-            source.headers.len()
-        );
-        print!("{}", mapping.describe());
+            source.headers.len(),
+            mapping.describe()
+        ))?;
         return Ok(ExitStatus::Ok);
     }
     let info = source.info.clone();
@@ -174,10 +176,10 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
     }
     let counts = writer.finish()?;
     if cfg.rows.json {
-        println!(
-            "{}",
+        crate::print(&format!(
+            "{}\n",
             serde_json::Value::Object(counts.to_json(Status::VALIDATE))
-        );
+        ))?;
     }
     if !cfg.rows.quiet {
         eprint!(
@@ -191,7 +193,7 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
             eprintln!("rejects: {}", r.display());
         }
     }
-    Ok(if counts.has_rejections() {
+    Ok(if counts.rejects_beyond(cfg.rows.max_invalid) {
         ExitStatus::RowsRejected
     } else {
         ExitStatus::Ok

@@ -559,18 +559,24 @@ async fn introspect_reset(State(emu): State<Arc<Emu>>) -> Response {
     }
 }
 
+/// Where the emulator serves `p`'s API: the path of the real base URL, so
+/// a client changes only the host. The one place these prefixes are
+/// written; clients build their base URLs from it.
+pub fn prefix(p: Platform) -> &'static str {
+    match p {
+        Platform::Wazzup => "/wazzup/v3",
+        Platform::Whaapy => "/whaapy",
+        Platform::Wipsy => "/wipsy/functions/v1",
+        Platform::Wapiflow => "/wapiflow/external-api",
+    }
+}
+
 fn app(emu: Arc<Emu>) -> Router {
-    Router::new()
-        .nest("/wazzup/v3", platform_router(&emu, Platform::Wazzup))
-        .nest("/whaapy", platform_router(&emu, Platform::Whaapy))
-        .nest(
-            "/wipsy/functions/v1",
-            platform_router(&emu, Platform::Wipsy),
-        )
-        .nest(
-            "/wapiflow/external-api",
-            platform_router(&emu, Platform::Wapiflow),
-        )
+    let mut router = Router::new();
+    for p in Platform::ALL {
+        router = router.nest(prefix(p), platform_router(&emu, p));
+    }
+    router
         .route("/_emulator/stats", get(introspect_stats))
         .route("/_emulator/reset", post(introspect_reset))
         .route("/_emulator/wazzup/users", get(introspect_users))

@@ -507,7 +507,10 @@ async fn list(
         .map(|c| c.to_json())
         .collect();
     let host = header_str(&headers, "host").unwrap_or("localhost");
-    let path = format!("http://{host}/wapiflow/external-api/contact/list");
+    let path = format!(
+        "http://{host}{}/contact/list",
+        super::prefix(super::Platform::Wapiflow)
+    );
     let url = |p: usize| format!("{path}?page={p}");
     let (from, to) = if data.is_empty() {
         (Value::Null, Value::Null)

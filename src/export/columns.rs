@@ -2,13 +2,13 @@
 //! order, under which header.
 
 use super::{ExportError, ExportRow};
-use crate::contact::Contact;
+use crate::model::Contact;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The canonical fields between `id` and `created_at`, in export order.
 ///
-/// These are the names of [`crate::contact::FIELDS`], the names the import
+/// These are the names of [`crate::model::contact::FIELDS`], the names the import
 /// auto-mapping recognizes, so an export re-imports without a mapping file.
 const CANONICAL: [&str; 14] = [
     "external_id",

@@ -6,7 +6,7 @@
 //! renamed, dropped or added. The column selection does not apply to it.
 //!
 //! A row without a platform object (`raw` null, or not an object) is written
-//! as the canonical contact: the fields of [`Contact`](crate::contact::Contact)
+//! as the canonical contact: the fields of [`Contact`](crate::model::Contact)
 //! plus `id`, `created_at` and `updated_at`, and the odd non-object `raw`
 //! under `raw`, so each line is still one object.
 

@@ -24,7 +24,7 @@ mod xlsx;
 pub use columns::{Column, Columns, custom_field_names};
 pub use guard::{guard_formula, is_e164, needs_guard, unguard};
 
-use crate::contact::Contact;
+use crate::model::Contact;
 use std::path::Path;
 use std::str::FromStr;
 use thiserror::Error;

@@ -55,7 +55,10 @@ mod process;
 mod sanitize;
 mod schema;
 
-pub use fingerprint::{account_fingerprint, default_path, fingerprint_file, resolve_default_path};
+pub use fingerprint::{
+    account_fingerprint, default_path, fingerprint_file, resolve_default_path,
+    resolve_default_path_in,
+};
 pub use lock::TargetLock;
 pub use sanitize::{REDACTED, sanitize_args};
 pub use schema::CURRENT_VERSION;
@@ -130,6 +133,15 @@ pub enum JournalError {
         path: PathBuf,
         /// What was found, in one line (never the schema's SQL).
         detail: String,
+    },
+    /// The account's lock file could not be created or locked.
+    #[error("cannot lock the account with {path}")]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// No job with that id.
     #[error("journal {path} has no job {id}")]
@@ -274,7 +286,7 @@ text_enum!(
 
 text_enum!(
     /// How rows are written to the platform.
-    Mode {
+    JobMode {
         /// Only create; existing contacts are left alone.
         Create => "create",
         /// Create or update.
@@ -362,7 +374,7 @@ pub struct NewJob {
     /// `contacts` or `users`.
     pub entity: String,
     /// Write mode.
-    pub mode: Mode,
+    pub mode: JobMode,
     /// For a rollback: the job being rolled back.
     pub parent: Option<JobId>,
 }
@@ -387,7 +399,7 @@ pub struct Job {
     /// `contacts` or `users`.
     pub entity: String,
     /// Write mode.
-    pub mode: Mode,
+    pub mode: JobMode,
     /// For a rollback: the job rolled back.
     pub parent: Option<JobId>,
     /// State; a stored `running` whose process is gone reads as `interrupted`.
@@ -495,7 +507,7 @@ pub struct RowIntent {
 
 /// How a row ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowResult {
+pub enum RowRecord {
     /// The platform acknowledged it. `remote_id` may be empty when the
     /// platform does not say (then `remote_state` is not updated).
     Confirmed {
@@ -531,17 +543,17 @@ pub enum RowResult {
     },
 }
 
-impl RowResult {
+impl RowRecord {
     fn columns(&self) -> (RowStatus, Option<Outcome>, Option<&str>, Option<&str>) {
         match self {
-            RowResult::Confirmed { outcome, remote_id } => {
+            RowRecord::Confirmed { outcome, remote_id } => {
                 (RowStatus::Confirmed, Some(*outcome), Some(remote_id), None)
             }
-            RowResult::Failed { reason } => (RowStatus::Failed, None, None, Some(reason)),
-            RowResult::Invalid { reason } => (RowStatus::Invalid, None, None, Some(reason)),
-            RowResult::Duplicate { reason } => (RowStatus::Duplicate, None, None, Some(reason)),
-            RowResult::Skipped { reason } => (RowStatus::Skipped, None, None, Some(reason)),
-            RowResult::Unchanged { remote_id } => {
+            RowRecord::Failed { reason } => (RowStatus::Failed, None, None, Some(reason)),
+            RowRecord::Invalid { reason } => (RowStatus::Invalid, None, None, Some(reason)),
+            RowRecord::Duplicate { reason } => (RowStatus::Duplicate, None, None, Some(reason)),
+            RowRecord::Skipped { reason } => (RowStatus::Skipped, None, None, Some(reason)),
+            RowRecord::Unchanged { remote_id } => {
                 (RowStatus::Unchanged, None, Some(remote_id), None)
             }
         }
@@ -559,12 +571,12 @@ pub struct RowOutcome {
     /// Content hash; `None` keeps the one given to [`Journal::mark_pending`].
     pub content_hash: Option<String>,
     /// What happened.
-    pub result: RowResult,
+    pub result: RowRecord,
 }
 
 impl RowOutcome {
     /// The outcome of a row that was marked pending: key and hash are kept.
-    pub fn of_sent(row: u64, result: RowResult) -> Self {
+    pub fn of_sent(row: u64, result: RowRecord) -> Self {
         RowOutcome {
             row,
             dedupe_key: None,
@@ -574,7 +586,7 @@ impl RowOutcome {
     }
 
     /// The outcome of a row that never went through `mark_pending`.
-    pub fn new(row: u64, dedupe_key: &str, content_hash: &str, result: RowResult) -> Self {
+    pub fn new(row: u64, dedupe_key: &str, content_hash: &str, result: RowRecord) -> Self {
         RowOutcome {
             row,
             dedupe_key: Some(dedupe_key.to_string()),

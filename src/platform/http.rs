@@ -6,9 +6,7 @@
 //! may have reached the platform; the uploader decides.
 
 use super::error::{PlatformError, snippet};
-use crate::upload::Cancel;
-use crate::upload::rate::Pacer;
-use crate::upload::retry::parse_retry_after;
+use crate::net::{Cancel, Pacer, parse_retry_after};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;

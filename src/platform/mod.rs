@@ -16,135 +16,13 @@ pub mod wipsy;
 pub use credentials::{Credentials, Secret, WipsyMaps};
 pub use error::PlatformError;
 
-use crate::contact::Contact;
-use crate::report::Status;
-use crate::upload::Item;
+use crate::model::Contact;
+pub use crate::model::{Entity, PlatformKind, WriteMode};
+use crate::model::{Item, Status};
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The four platforms waport talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PlatformKind {
-    /// Wazzup (api.wazzup24.com/v3).
-    Wazzup,
-    /// Whaapy (api.whaapy.com).
-    Whaapy,
-    /// Wipsy (api.getwipsy.com).
-    Wipsy,
-    /// WapiFlow (wapiflow.cloud).
-    Wapiflow,
-}
-
-impl PlatformKind {
-    /// All platforms, in the order shown to users.
-    pub const ALL: [PlatformKind; 4] = [
-        PlatformKind::Wazzup,
-        PlatformKind::Whaapy,
-        PlatformKind::Wipsy,
-        PlatformKind::Wapiflow,
-    ];
-
-    /// The lowercase name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            PlatformKind::Wazzup => "wazzup",
-            PlatformKind::Whaapy => "whaapy",
-            PlatformKind::Wipsy => "wipsy",
-            PlatformKind::Wapiflow => "wapiflow",
-        }
-    }
-
-    /// Contact fields the platform refuses a contact without.
-    ///
-    /// Whaapy: `phone_number` (seed 001). Wipsy: `name` (seed 000).
-    /// WapiFlow: firstname, lastname, mobile (seed 002). Wazzup: `name`
-    /// and a WhatsApp `chatId` (public docs).
-    pub fn required_fields(self) -> &'static [&'static str] {
-        match self {
-            PlatformKind::Wazzup => &["name", "phone"],
-            PlatformKind::Whaapy => &["phone"],
-            PlatformKind::Wipsy => &["name"],
-            PlatformKind::Wapiflow => &["first_name", "last_name", "phone"],
-        }
-    }
-}
-
-impl std::fmt::Display for PlatformKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for PlatformKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PlatformKind::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown platform \"{s}\" (expected wazzup, whaapy, wipsy or wapiflow)")
-            })
-    }
-}
-
-/// What is imported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Entity {
-    /// Contacts (customers).
-    #[default]
-    Contacts,
-    /// Users: the account's staff (Wazzup only).
-    Users,
-}
-
-impl Entity {
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Entity::Contacts => "contacts",
-            Entity::Users => "users",
-        }
-    }
-}
-
-impl FromStr for Entity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "contacts" | "contact" => Ok(Entity::Contacts),
-            "users" | "user" => Ok(Entity::Users),
-            other => Err(format!(
-                "unknown entity \"{other}\" (expected contacts or users)"
-            )),
-        }
-    }
-}
-
-/// What to do with a contact the platform already has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Mode {
-    /// Create new contacts; leave existing ones alone (`exists`).
-    #[default]
-    Create,
-    /// Create new contacts and update existing ones.
-    Upsert,
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "create" => Ok(Mode::Create),
-            "upsert" => Ok(Mode::Upsert),
-            other => Err(format!(
-                "unknown mode \"{other}\" (expected create or upsert)"
-            )),
-        }
-    }
-}
 
 /// A contact as a platform stores it.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +80,9 @@ pub enum ItemResult {
         remote_id: String,
         /// Codes with detail, `; `-separated; warnings on successes too.
         reason: String,
+        /// Found on the platform after an attempt whose answer was lost (see
+        /// [`ItemOutcome::in_doubt`](crate::model::ItemOutcome::in_doubt)).
+        in_doubt: bool,
     },
     /// A transient failure: try again later.
     Retry(Transient),
@@ -217,6 +98,22 @@ impl ItemResult {
             status,
             remote_id: remote_id.into(),
             reason: reason.into(),
+            in_doubt: false,
+        }
+    }
+
+    /// A contact found on the platform after an attempt whose answer was
+    /// lost: that attempt may have made it, or it was there before. The
+    /// flag, not the reason's text, is what the collect stage decides on.
+    pub fn found_after_lost_answer(
+        remote_id: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        ItemResult::Done {
+            status: Status::Created,
+            remote_id: remote_id.into(),
+            reason: reason.into(),
+            in_doubt: true,
         }
     }
 }
@@ -314,7 +211,7 @@ pub trait Platform: Send + Sync {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        mode: Mode,
+        mode: WriteMode,
         items: &'a [Item],
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult>;
@@ -391,6 +288,10 @@ pub fn connect(
         PlatformKind::Wapiflow => Arc::new(wapiflow::Wapiflow::new(creds, opts)?),
     })
 }
+
+/// The reason given with [`ItemResult::found_after_lost_answer`].
+pub const LOST_ANSWER: &str =
+    "lost_answer: found on the platform after an attempt whose answer was lost";
 
 /// A users batch on a platform that has no users API: every item invalid.
 pub(crate) fn no_users_api(platform: &str, n: usize) -> BatchResult {
@@ -476,7 +377,7 @@ pub(crate) fn status_result(
             })
         }
         // A gateway error may come after the platform did the work.
-        500..=599 | 408 => ItemResult::Retry(Transient {
+        s if crate::net::is_transient_status(s) => ItemResult::Retry(Transient {
             error: format!("http_{}: {text}", r.status),
             retry_after: r.retry_after,
             maybe_applied: true,

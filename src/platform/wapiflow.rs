@@ -16,13 +16,13 @@
 use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::{
-    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, Secret, Transient, cut, failure_result,
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Page, Platform,
+    PlatformError, PlatformKind, RemoteContact, Secret, Transient, WriteMode, cut, failure_result,
     status_result,
 };
-use crate::contact::Contact;
-use crate::report::Status;
-use crate::upload::Item;
+use crate::model::Contact;
+use crate::model::Item;
+use crate::model::Status;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -364,7 +364,7 @@ impl Wapiflow {
 
     async fn send_one(
         &self,
-        mode: Mode,
+        mode: WriteMode,
         item: &Item,
         maybe_applied: bool,
     ) -> (ItemResult, Option<Halt>) {
@@ -386,15 +386,9 @@ impl Wapiflow {
         let mut existing: Option<String> = None;
         if maybe_applied {
             match self.search(&code, &mobile).await {
-                Ok(Some(id)) if mode == Mode::Create => {
+                Ok(Some(id)) if mode == WriteMode::Create => {
                     return (
-                        ItemResult::done(
-                            Status::Created,
-                            id,
-                            with(
-                                "lost_answer: found on the platform after an attempt whose answer was lost",
-                            ),
-                        ),
+                        ItemResult::found_after_lost_answer(id, with(super::LOST_ANSWER)),
                         None,
                     );
                 }
@@ -423,7 +417,7 @@ impl Wapiflow {
                         Ok(id) => id.unwrap_or_default(),
                         Err(a) => return answer_to_result(a),
                     };
-                    if mode == Mode::Create || id.is_empty() {
+                    if mode == WriteMode::Create || id.is_empty() {
                         return (ItemResult::done(Status::Exists, id, with("")), None);
                     }
                     existing = Some(id);
@@ -542,7 +536,7 @@ impl Platform for Wapiflow {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        mode: Mode,
+        mode: WriteMode,
         items: &'a [Item],
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {

@@ -14,13 +14,13 @@
 use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::{
-    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, auth_halt, cut, digits, failure_result,
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Page, Platform,
+    PlatformError, PlatformKind, RemoteContact, WriteMode, auth_halt, cut, digits, failure_result,
     status_result,
 };
-use crate::contact::Contact;
-use crate::report::Status;
-use crate::upload::Item;
+use crate::model::Contact;
+use crate::model::Item;
+use crate::model::Status;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -542,7 +542,7 @@ impl Wazzup {
 
 fn cancel_halt() -> Halt {
     Halt {
-        reason: crate::upload::INTERRUPTED.into(),
+        reason: crate::net::INTERRUPTED.into(),
         error: None,
     }
 }
@@ -602,7 +602,7 @@ impl Platform for Wazzup {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        _mode: Mode,
+        _mode: WriteMode,
         items: &'a [Item],
         _maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {

@@ -19,14 +19,14 @@ use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::wazzup::urlencode;
 use super::{
-    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Mode, Page, Platform,
-    PlatformError, PlatformKind, RemoteContact, Transient, auth_halt, failure_result,
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Page, Platform,
+    PlatformError, PlatformKind, RemoteContact, Transient, WriteMode, auth_halt, failure_result,
     status_result,
 };
-use crate::contact::Contact;
+use crate::model::Contact;
+use crate::model::Item;
+use crate::model::Status;
 use crate::normalize::country;
-use crate::report::Status;
-use crate::upload::Item;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -225,7 +225,7 @@ impl Whaapy {
     /// Sends one contact: create, then (upsert) patch the duplicate.
     async fn send_one(
         &self,
-        mode: Mode,
+        mode: WriteMode,
         item: &Item,
         maybe_applied: bool,
     ) -> (ItemResult, Option<super::Halt>) {
@@ -256,16 +256,12 @@ impl Whaapy {
                     .unwrap_or_default()
                     .to_string();
                 match mode {
-                    Mode::Create if maybe_applied => (
-                        ItemResult::done(
-                            Status::Created,
-                            existing,
-                            "lost_answer: found on the platform after an attempt whose answer was lost",
-                        ),
+                    WriteMode::Create if maybe_applied => (
+                        ItemResult::found_after_lost_answer(existing, super::LOST_ANSWER),
                         None,
                     ),
-                    Mode::Create => (ItemResult::done(Status::Exists, existing, ""), None),
-                    Mode::Upsert => (self.patch(&item.contact, &existing).await, None),
+                    WriteMode::Create => (ItemResult::done(Status::Exists, existing, ""), None),
+                    WriteMode::Upsert => (self.patch(&item.contact, &existing).await, None),
                 }
             }
             _ if code == "validation_error" => (
@@ -302,7 +298,12 @@ impl Whaapy {
         }
     }
 
-    async fn send_bulk(&self, mode: Mode, items: &[Item], maybe_applied: &[bool]) -> BatchResult {
+    async fn send_bulk(
+        &self,
+        mode: WriteMode,
+        items: &[Item],
+        maybe_applied: &[bool],
+    ) -> BatchResult {
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut sent: Vec<usize> = Vec::new();
         let mut bodies = Vec::new();
@@ -341,16 +342,14 @@ impl Whaapy {
                                 .unwrap_or_default()
                                 .to_string();
                             match mode {
-                                Mode::Upsert => {
+                                WriteMode::Upsert => {
                                     to_update.push((*i, id));
                                     continue;
                                 }
-                                Mode::Create if maybe_applied[*i] => ItemResult::done(
-                                    Status::Created,
-                                    id,
-                                    "lost_answer: found on the platform after an attempt whose answer was lost",
-                                ),
-                                Mode::Create => ItemResult::done(Status::Exists, id, ""),
+                                WriteMode::Create if maybe_applied[*i] => {
+                                    ItemResult::found_after_lost_answer(id, super::LOST_ANSWER)
+                                }
+                                WriteMode::Create => ItemResult::done(Status::Exists, id, ""),
                             }
                         } else {
                             bulk_item_error(&r)
@@ -494,7 +493,7 @@ impl Platform for Whaapy {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        mode: Mode,
+        mode: WriteMode,
         items: &'a [Item],
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {

@@ -20,13 +20,13 @@
 use super::error::snippet;
 use super::http::{Reply, Transport};
 use super::{
-    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Mode, Page,
-    Platform, PlatformError, PlatformKind, RemoteContact, WipsyMaps, auth_halt, digits,
+    AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Page, Platform,
+    PlatformError, PlatformKind, RemoteContact, WipsyMaps, WriteMode, auth_halt, digits,
     failure_result, status_result,
 };
-use crate::contact::Contact;
-use crate::report::Status;
-use crate::upload::Item;
+use crate::model::Contact;
+use crate::model::Item;
+use crate::model::Status;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -444,7 +444,7 @@ impl Wipsy {
 
     async fn send_one(
         &self,
-        mode: Mode,
+        mode: WriteMode,
         item: &Item,
         maybe_applied: bool,
     ) -> (ItemResult, Option<Halt>) {
@@ -481,13 +481,9 @@ impl Wipsy {
         if maybe_applied {
             match self.find_recent(&item.contact).await {
                 Ok(Some(id)) => {
-                    if mode == Mode::Create {
+                    if mode == WriteMode::Create {
                         return (
-                            ItemResult::done(
-                                Status::Created,
-                                id,
-                                "lost_answer: found on the platform after an attempt whose answer was lost",
-                            ),
+                            ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
                             None,
                         );
                     }
@@ -503,17 +499,13 @@ impl Wipsy {
             return match self.find_by_phone(&item.contact.phone).await {
                 Ok(Some(known)) if known == id => (self.update(&id, &p, true).await, None),
                 Ok(_) => (
-                    ItemResult::done(
-                        Status::Created,
-                        id,
-                        "lost_answer: found on the platform after an attempt whose answer was lost",
-                    ),
+                    ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
                     None,
                 ),
                 Err(e) => fatal(e),
             };
         }
-        if mode == Mode::Upsert && !item.contact.phone.trim().is_empty() {
+        if mode == WriteMode::Upsert && !item.contact.phone.trim().is_empty() {
             match self.find_by_phone(&item.contact.phone).await {
                 Ok(Some(id)) => return (self.update(&id, &p, false).await, None),
                 Ok(None) => {}
@@ -646,7 +638,7 @@ impl Platform for Wipsy {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        mode: Mode,
+        mode: WriteMode,
         items: &'a [Item],
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {

@@ -5,44 +5,20 @@
 //! channel, whatever happens (sent, refused, failed after retries, skipped
 //! because of a quota, an interruption or a repeat).
 
-pub mod rate;
+pub mod collect;
+pub mod plan;
 pub mod retry;
 
-use crate::contact::Contact;
-use crate::platform::{BatchResult, Entity, Halt, ItemResult, Mode, Platform, PlatformError};
-use crate::report::Status;
+use crate::model::{Entity, Status, WriteMode};
+pub use crate::model::{Item, ItemOutcome};
+pub use crate::net::{Cancel, INTERRUPTED};
+use crate::platform::{BatchResult, Halt, ItemResult, Platform, PlatformError};
 use retry::Backoff;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, mpsc};
-
-/// A contact to send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    /// Position in the input (0-based).
-    pub seq: u64,
-    /// Row number as a spreadsheet user sees it.
-    pub row: u64,
-    /// The normalized contact.
-    pub contact: Contact,
-}
-
-/// What happened to one item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemOutcome {
-    /// Position in the input.
-    pub seq: u64,
-    /// Row number.
-    pub row: u64,
-    /// Final status.
-    pub status: Status,
-    /// The platform's id, when known.
-    pub remote_id: String,
-    /// Codes with detail, `; `-separated.
-    pub reason: String,
-}
+use tokio::sync::{Semaphore, mpsc};
 
 /// How to upload.
 #[derive(Debug, Clone)]
@@ -50,7 +26,7 @@ pub struct UploadConfig {
     /// Contacts or users.
     pub entity: Entity,
     /// Create only, or create and update.
-    pub mode: Mode,
+    pub mode: WriteMode,
     /// Requests per second (`--rate`); `None`: the platform's default.
     pub rate: Option<f64>,
     /// Requests in flight at once (`--concurrency`), at least 1.
@@ -67,7 +43,7 @@ impl Default for UploadConfig {
     fn default() -> Self {
         UploadConfig {
             entity: Entity::Contacts,
-            mode: Mode::Create,
+            mode: WriteMode::Create,
             rate: None,
             concurrency: 8,
             batch_size: None,
@@ -80,9 +56,16 @@ impl Default for UploadConfig {
 /// Callbacks around each batch (the journal).
 pub trait UploadHooks: Send + Sync {
     /// Called synchronously before the first request of a batch leaves.
-    fn before_send(&self, items: &[Item]);
+    /// `false`: the intent could not be recorded, so the batch must not be
+    /// sent (nothing may reach a platform that the journal cannot account
+    /// for).
+    fn before_send(&self, items: &[Item]) -> bool;
     /// Called with a batch's final outcomes before they are handed on.
     fn after(&self, outcomes: &[ItemOutcome]);
+    /// Why sending must stop now (the journal failed), if it must.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Hooks that do nothing.
@@ -90,7 +73,9 @@ pub trait UploadHooks: Send + Sync {
 pub struct NoHooks;
 
 impl UploadHooks for NoHooks {
-    fn before_send(&self, _items: &[Item]) {}
+    fn before_send(&self, _items: &[Item]) -> bool {
+        true
+    }
     fn after(&self, _outcomes: &[ItemOutcome]) {}
 }
 
@@ -117,50 +102,6 @@ impl UploadStats {
         self.halt.as_ref().and_then(|h| h.error.as_ref())
     }
 }
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    flag: AtomicBool,
-    notify: Notify,
-}
-
-/// A cancellation flag: after [`Cancel::cancel`], no new request starts,
-/// requests in flight finish, and the remaining items come back `skipped`
-/// with reason `interrupted`. Cheap to clone; all clones share the flag.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<CancelInner>);
-
-impl Cancel {
-    /// A flag not yet raised.
-    pub fn new() -> Cancel {
-        Cancel::default()
-    }
-
-    /// Raises the flag (idempotent; callable from a signal handler task).
-    pub fn cancel(&self) {
-        self.0.flag.store(true, Ordering::SeqCst);
-        self.0.notify.notify_waiters();
-    }
-
-    /// Whether the flag is raised.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.flag.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once the flag is raised.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.0.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// The reason of items not sent because of cancellation.
-pub const INTERRUPTED: &str = "interrupted";
 
 /// Shared state of one run.
 struct Shared {
@@ -191,6 +132,9 @@ impl Shared {
         if let Some(h) = self.halt() {
             return Some(h.reason);
         }
+        if let Some(why) = self.hooks.stopped() {
+            return Some(why);
+        }
         self.cancel.is_cancelled().then(|| INTERRUPTED.to_string())
     }
 
@@ -214,6 +158,7 @@ fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> It
         status,
         remote_id,
         reason,
+        in_doubt: false,
     }
 }
 
@@ -368,10 +313,19 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         shared.emit(outs).await;
         return;
     }
-    shared.hooks.before_send(&items);
+    if !shared.hooks.before_send(&items) {
+        let reason = shared
+            .stop_reason()
+            .unwrap_or_else(|| "stopped: the journal could not record this batch".into());
+        skip_all(shared, &items, reason).await;
+        return;
+    }
     let mut pending: Vec<(Item, bool, String)> = items
         .into_iter()
-        .map(|i| (i, false, String::new()))
+        .map(|i| {
+            let maybe = i.maybe_applied;
+            (i, maybe, String::new())
+        })
         .collect();
     let mut attempt: u32 = 1;
     let max_attempts = shared.cfg.max_attempts.max(1);
@@ -409,7 +363,11 @@ async fn process(shared: &Shared, items: Vec<Item>) {
                     status,
                     remote_id,
                     reason,
-                } => outs.push(outcome(&item, status, remote_id, reason)),
+                    in_doubt,
+                } => outs.push(ItemOutcome {
+                    in_doubt,
+                    ..outcome(&item, status, remote_id, reason)
+                }),
                 ItemResult::NotSent => {
                     let reason = shared
                         .stop_reason()
@@ -478,8 +436,8 @@ async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
             .map(|(found, _)| found);
         match found {
             Ok(Some(id)) => match shared.cfg.mode {
-                Mode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
-                Mode::Upsert => {
+                WriteMode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
+                WriteMode::Upsert => {
                     let reason = format!("dry_run: would update {id}");
                     outs.push(outcome(item, Status::Valid, id, reason));
                 }

@@ -5,11 +5,11 @@ use calamine::{Data, Reader, Xlsx, open_workbook};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use waport::contact::Contact;
 use waport::export::{
     Column, Columns, ExportError, ExportFormat, ExportRow, WriterOptions, create_writer,
     custom_field_names, guard_formula,
 };
+use waport::model::Contact;
 
 /// The header of an export without custom fields, as the issue fixes it.
 const FIXED_HEADERS: [&str; 17] = [
@@ -105,7 +105,7 @@ fn default_columns_use_the_import_names_in_order() {
     let cols = Columns::new(Vec::<String>::new());
     assert_eq!(cols.headers(), FIXED_HEADERS);
     // Every canonical contact field is exported under its own name.
-    for f in waport::contact::FIELDS {
+    for f in waport::model::contact::FIELDS {
         assert!(cols.headers().iter().any(|h| h == f), "{f} missing");
     }
 }

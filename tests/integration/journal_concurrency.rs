@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use waport::journal::{
-    JobId, JobKind, JobState, Journal, JournalError, Mode, NewJob, Outcome, RowIntent, RowOutcome,
-    RowResult,
+    JobId, JobKind, JobMode, JobState, Journal, JournalError, NewJob, Outcome, RowIntent,
+    RowOutcome, RowRecord,
 };
 
 const CHILD_ROLE: &str = "WAPORT_JOURNAL_TEST_ROLE";
@@ -22,7 +22,7 @@ fn spec(account: &str) -> NewJob {
         platform: "wazzup".into(),
         account_fp: account.into(),
         entity: "contacts".into(),
-        mode: Mode::Create,
+        mode: JobMode::Create,
         parent: None,
     }
 }
@@ -47,7 +47,7 @@ fn write_job(path: &Path, account: &str, rows: u64, batch: usize) -> JobId {
             .map(|&n| {
                 RowOutcome::of_sent(
                     n,
-                    RowResult::Confirmed {
+                    RowRecord::Confirmed {
                         outcome: Outcome::Created,
                         remote_id: format!("{account}-r{n}"),
                     },
@@ -89,7 +89,7 @@ fn spawn_child(role: &str, path: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_entry",
+            "journal_concurrency::child_process_entry",
             "--nocapture",
             "--test-threads=1",
         ])

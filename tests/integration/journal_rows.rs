@@ -1,13 +1,13 @@
 //! Rows through their lifecycle, resume, nightly deltas and rollback.
 
 use waport::journal::{
-    CreatedRow, Job, JobId, JobKind, JobState, Journal, JournalError, Mode, NewJob, Outcome,
-    RowIntent, RowOutcome, RowResult, RowStatus,
+    CreatedRow, Job, JobId, JobKind, JobMode, JobState, Journal, JournalError, NewJob, Outcome,
+    RowIntent, RowOutcome, RowRecord, RowStatus,
 };
 
 const INPUT_FP: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
-fn spec(account: &str, mode: Mode) -> NewJob {
+fn spec(account: &str, mode: JobMode) -> NewJob {
     NewJob {
         kind: JobKind::Import,
         command: "waport import c.csv --to wazzup --api-key ***".into(),
@@ -32,7 +32,7 @@ fn intent(row: u64) -> RowIntent {
 fn confirmed(row: u64, outcome: Outcome) -> RowOutcome {
     RowOutcome::of_sent(
         row,
-        RowResult::Confirmed {
+        RowRecord::Confirmed {
             outcome,
             remote_id: format!("r{row}"),
         },
@@ -48,7 +48,7 @@ fn open() -> (tempfile::TempDir, Journal) {
 #[test]
 fn pending_sent_confirmed_lifecycle() {
     let (_d, mut j) = open();
-    let job = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let job = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.pid, Some(std::process::id()));
 
@@ -70,7 +70,7 @@ fn pending_sent_confirmed_lifecycle() {
             confirmed(1, Outcome::Created),
             RowOutcome::of_sent(
                 2,
-                RowResult::Failed {
+                RowRecord::Failed {
                     reason: "INVALID_CONTACTS_DATA: name".into(),
                 },
             ),
@@ -106,7 +106,7 @@ fn pending_sent_confirmed_lifecycle() {
 #[test]
 fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
     let (_d, mut j) = open();
-    let job = j.start_job(&spec("acct", Mode::Upsert)).unwrap();
+    let job = j.start_job(&spec("acct", JobMode::Upsert)).unwrap();
     j.record_outcomes(
         job.id,
         &[
@@ -114,7 +114,7 @@ fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
                 1,
                 "",
                 "",
-                RowResult::Invalid {
+                RowRecord::Invalid {
                     reason: "bad phone".into(),
                 },
             ),
@@ -122,7 +122,7 @@ fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
                 2,
                 "k",
                 "h",
-                RowResult::Duplicate {
+                RowRecord::Duplicate {
                     reason: "same phone as row 1".into(),
                 },
             ),
@@ -130,7 +130,7 @@ fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
                 3,
                 "k3",
                 "h3",
-                RowResult::Skipped {
+                RowRecord::Skipped {
                     reason: "quota".into(),
                 },
             ),
@@ -138,7 +138,7 @@ fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
                 4,
                 "k4",
                 "h4",
-                RowResult::Unchanged {
+                RowRecord::Unchanged {
                     remote_id: "r4".into(),
                 },
             ),
@@ -174,7 +174,7 @@ fn final_statuses_of_unsent_rows_are_recorded_for_the_report() {
 #[test]
 fn batched_outcomes_and_counts() {
     let (_d, mut j) = open();
-    let job = j.start_job(&spec("acct", Mode::Upsert)).unwrap();
+    let job = j.start_job(&spec("acct", JobMode::Upsert)).unwrap();
     let intents: Vec<_> = (1..=1000).map(intent).collect();
     for batch in intents.chunks(100) {
         assert_eq!(j.mark_pending(job.id, batch).unwrap(), 100);
@@ -188,7 +188,7 @@ fn batched_outcomes_and_counts() {
                 2 => confirmed(n, Outcome::Exists),
                 _ => RowOutcome::of_sent(
                     n,
-                    RowResult::Failed {
+                    RowRecord::Failed {
                         reason: "500".into(),
                     },
                 ),
@@ -219,7 +219,7 @@ fn batched_outcomes_and_counts() {
 #[test]
 fn an_unsanitized_command_is_sanitized_before_it_is_stored() {
     let (dir, mut j) = open();
-    let mut raw = spec("acct", Mode::Create);
+    let mut raw = spec("acct", JobMode::Create);
     raw.command = "waport import c.csv --api-key SUPERSECRET42 --to wazzup".into();
     let job = j.start_job(&raw).unwrap();
     assert_eq!(job.command, "waport import c.csv --api-key *** --to wazzup");
@@ -249,7 +249,7 @@ fn list_jobs_is_newest_first_and_limited() {
     let (_d, mut j) = open();
     let ids: Vec<JobId> = (0..5)
         .map(|i| {
-            j.start_job(&spec(&format!("a{i}"), Mode::Create))
+            j.start_job(&spec(&format!("a{i}"), JobMode::Create))
                 .unwrap()
                 .id
         })
@@ -269,7 +269,7 @@ fn find_resumable_returns_the_latest_unfinished_job_for_the_same_target() {
             .is_none()
     );
 
-    let first = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let first = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.mark_pending(first.id, &[intent(1), intent(2), intent(3)])
         .unwrap();
     j.mark_sent(first.id, &[1, 2]).unwrap();
@@ -277,7 +277,7 @@ fn find_resumable_returns_the_latest_unfinished_job_for_the_same_target() {
         .unwrap();
     j.end_job(first.id, JobState::Interrupted).unwrap();
     // Another account, another entity, another input: never offered.
-    let other = j.start_job(&spec("other-acct", Mode::Create)).unwrap();
+    let other = j.start_job(&spec("other-acct", JobMode::Create)).unwrap();
     j.end_job(other.id, JobState::Interrupted).unwrap();
 
     let found: Job = j
@@ -335,7 +335,7 @@ fn find_resumable_returns_the_latest_unfinished_job_for_the_same_target() {
     );
 
     // A failed job is resumable too.
-    let failed = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let failed = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.end_job(failed.id, JobState::Failed).unwrap();
     assert_eq!(
         j.find_resumable(INPUT_FP, "wazzup", "acct", "contacts")
@@ -348,9 +348,9 @@ fn find_resumable_returns_the_latest_unfinished_job_for_the_same_target() {
 #[test]
 fn an_older_interrupted_job_is_superseded_by_a_later_finished_one() {
     let (_d, mut j) = open();
-    let old = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let old = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.end_job(old.id, JobState::Interrupted).unwrap();
-    let new = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let new = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.end_job(new.id, JobState::Finished).unwrap();
     assert!(
         j.find_resumable(INPUT_FP, "wazzup", "acct", "contacts")
@@ -363,7 +363,7 @@ fn an_older_interrupted_job_is_superseded_by_a_later_finished_one() {
 fn remote_state_feeds_nightly_deltas_across_jobs() {
     let (_d, mut j) = open();
     // Night 1, interrupted after some rows were confirmed: they count.
-    let n1 = j.start_job(&spec("acct", Mode::Upsert)).unwrap();
+    let n1 = j.start_job(&spec("acct", JobMode::Upsert)).unwrap();
     j.mark_pending(n1.id, &[intent(1), intent(2), intent(3)])
         .unwrap();
     j.mark_sent(n1.id, &[1, 2, 3]).unwrap();
@@ -385,7 +385,7 @@ fn remote_state_feeds_nightly_deltas_across_jobs() {
     );
 
     // Night 2: row 1 changed content and is updated; row 3 exists already.
-    let n2 = j.start_job(&spec("acct", Mode::Upsert)).unwrap();
+    let n2 = j.start_job(&spec("acct", JobMode::Upsert)).unwrap();
     j.mark_pending(
         n2.id,
         &[RowIntent {
@@ -403,7 +403,7 @@ fn remote_state_feeds_nightly_deltas_across_jobs() {
                 3,
                 "+5215500000003",
                 "h3",
-                RowResult::Confirmed {
+                RowRecord::Confirmed {
                     outcome: Outcome::Exists,
                     remote_id: "r3".into(),
                 },
@@ -412,7 +412,7 @@ fn remote_state_feeds_nightly_deltas_across_jobs() {
                 2,
                 "+5215500000002",
                 "h2",
-                RowResult::Unchanged {
+                RowRecord::Unchanged {
                     remote_id: "r2".into(),
                 },
             ),
@@ -431,14 +431,14 @@ fn remote_state_feeds_nightly_deltas_across_jobs() {
     );
 
     // `exists` for an entry with the same id keeps its known content.
-    let n3 = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let n3 = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.record_outcomes(
         n3.id,
         &[RowOutcome::new(
             1,
             "+5215500000001",
             "h1-v2",
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Exists,
                 remote_id: "r1".into(),
             },
@@ -464,7 +464,7 @@ fn remote_state_feeds_nightly_deltas_across_jobs() {
 #[test]
 fn created_by_and_rollback() {
     let (_d, mut j) = open();
-    let job = j.start_job(&spec("acct", Mode::Upsert)).unwrap();
+    let job = j.start_job(&spec("acct", JobMode::Upsert)).unwrap();
     let intents: Vec<_> = (1..=4).map(intent).collect();
     j.mark_pending(job.id, &intents).unwrap();
     j.mark_sent(job.id, &[1, 2, 3, 4]).unwrap();
@@ -510,7 +510,7 @@ fn created_by_and_rollback() {
             platform: "wazzup".into(),
             account_fp: "acct".into(),
             entity: "contacts".into(),
-            mode: Mode::Delete,
+            mode: JobMode::Delete,
             parent: Some(job.id),
         })
         .unwrap();
@@ -529,7 +529,7 @@ fn created_by_and_rollback() {
         rb.id,
         &[RowOutcome::of_sent(
             1,
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Deleted,
                 remote_id: "r1".into(),
             },
@@ -550,7 +550,7 @@ fn created_by_and_rollback() {
         rb.id,
         &[RowOutcome::of_sent(
             3,
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Gone,
                 remote_id: "r3".into(),
             },
@@ -570,28 +570,28 @@ fn created_by_and_rollback() {
 #[test]
 fn deleting_a_recreated_contact_by_an_old_id_keeps_the_new_one() {
     let (_d, mut j) = open();
-    let a = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let a = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.record_outcomes(
         a.id,
         &[RowOutcome::new(
             1,
             "k",
             "h",
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Created,
                 remote_id: "old".into(),
             },
         )],
     )
     .unwrap();
-    let b = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let b = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.record_outcomes(
         b.id,
         &[RowOutcome::new(
             1,
             "k",
             "h",
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Created,
                 remote_id: "new".into(),
             },
@@ -601,9 +601,9 @@ fn deleting_a_recreated_contact_by_an_old_id_keeps_the_new_one() {
     let rb = j
         .start_job(&NewJob {
             kind: JobKind::Rollback,
-            mode: Mode::Delete,
+            mode: JobMode::Delete,
             parent: Some(a.id),
-            ..spec("acct", Mode::Delete)
+            ..spec("acct", JobMode::Delete)
         })
         .unwrap();
     j.record_outcomes(
@@ -612,7 +612,7 @@ fn deleting_a_recreated_contact_by_an_old_id_keeps_the_new_one() {
             1,
             "k",
             "",
-            RowResult::Confirmed {
+            RowRecord::Confirmed {
                 outcome: Outcome::Gone,
                 remote_id: "old".into(),
             },
@@ -628,7 +628,7 @@ fn deleting_a_recreated_contact_by_an_old_id_keeps_the_new_one() {
 #[test]
 fn reconciled_exists_does_not_hide_a_creation_from_rollback() {
     let (_d, mut j) = open();
-    let job = j.start_job(&spec("acct", Mode::Create)).unwrap();
+    let job = j.start_job(&spec("acct", JobMode::Create)).unwrap();
     j.mark_pending(job.id, &[intent(1)]).unwrap();
     j.mark_sent(job.id, &[1]).unwrap();
     j.record_outcomes(job.id, &[confirmed(1, Outcome::Created)])

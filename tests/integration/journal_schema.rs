@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use waport::journal::{
-    CURRENT_VERSION, JobKind, Journal, JournalError, Mode, NewJob, account_fingerprint,
+    CURRENT_VERSION, JobKind, JobMode, Journal, JournalError, NewJob, account_fingerprint,
     fingerprint_file, resolve_default_path,
 };
 
@@ -19,7 +19,7 @@ fn spec() -> NewJob {
         platform: "wazzup".into(),
         account_fp: account_fingerprint("wazzup", "secret-key"),
         entity: "contacts".into(),
-        mode: Mode::Upsert,
+        mode: JobMode::Upsert,
         parent: None,
     }
 }

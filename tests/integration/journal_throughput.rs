@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 use waport::journal::{
-    JobKind, JobState, Journal, Mode, NewJob, Outcome, RowIntent, RowOutcome, RowResult,
+    JobKind, JobMode, JobState, Journal, NewJob, Outcome, RowIntent, RowOutcome, RowRecord,
 };
 
 const ROWS: u64 = 100_000;
@@ -25,7 +25,7 @@ fn records_100k_outcomes_in_batches_of_500() {
             platform: "wazzup".into(),
             account_fp: "acct".into(),
             entity: "contacts".into(),
-            mode: Mode::Upsert,
+            mode: JobMode::Upsert,
             parent: None,
         })
         .unwrap();
@@ -40,7 +40,7 @@ fn records_100k_outcomes_in_batches_of_500() {
         .map(|n| {
             RowOutcome::of_sent(
                 n,
-                RowResult::Confirmed {
+                RowRecord::Confirmed {
                     outcome: if n % 3 == 0 {
                         Outcome::Updated
                     } else {

@@ -4,10 +4,10 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use waport::contact::Contact;
 use waport::emulator::{self, EmulatorConfig, EmulatorHandle};
+use waport::model::Contact;
 use waport::platform::{
-    AdapterOptions, Credentials, Entity, Mode, Platform, PlatformKind, Secret, connect,
+    AdapterOptions, Credentials, Entity, Platform, PlatformKind, Secret, WriteMode, connect,
 };
 use waport::upload::{self, Cancel, Item, ItemOutcome, NoHooks, UploadConfig, UploadStats};
 
@@ -65,7 +65,7 @@ pub fn person(first: &str, last: &str, phone: &str, email: &str) -> Contact {
 }
 
 /// A test upload configuration.
-pub fn config(mode: Mode) -> UploadConfig {
+pub fn config(mode: WriteMode) -> UploadConfig {
     UploadConfig {
         entity: Entity::Contacts,
         mode,
@@ -94,6 +94,7 @@ pub async fn upload(
                 seq: i as u64,
                 row: i as u64 + 2,
                 contact: c,
+                maybe_applied: false,
             };
             if tx.send(item).await.is_err() {
                 break;

@@ -4,10 +4,10 @@ use crate::platform_support;
 
 use platform_support::*;
 use waport::emulator::{EmulatorConfig, EmulatorHandle, Platform as EmuPlatform};
-use waport::platform::{AdapterOptions, Mode, PlatformError, PlatformKind};
+use waport::platform::{AdapterOptions, PlatformError, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
-fn rows() -> Vec<waport::contact::Contact> {
+fn rows() -> Vec<waport::model::Contact> {
     let mut a = person("John", "Doe", "+8801988123456", "");
     a.city = "Dhaka".into();
     vec![a, person("Ana", "López", "+34600111222", "")]
@@ -25,7 +25,7 @@ async fn clean_import_splits_the_phone() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Wapiflow, AdapterOptions::default());
     p.check().await.unwrap();
-    let (out, _) = upload(p, config(Mode::Create), rows(), Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), rows(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created"]);
     let all = stored(&h);
     assert_eq!(all.len(), 2);
@@ -41,13 +41,13 @@ async fn clean_import_splits_the_phone() {
 async fn taken_mobile_is_exists_then_upsert_updates() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Wapiflow, AdapterOptions::default());
-    let (first, _) = upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
-    let (again, _) = upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
+    let (first, _) = upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
+    let (again, _) = upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
     assert_eq!(statuses(&again), ["exists", "exists"]);
     assert_eq!(again[0].remote_id, first[0].remote_id, "id found by search");
     let mut changed = rows();
     changed[1].last_name = "López Ruiz".into();
-    let (up, _) = upload(p, config(Mode::Upsert), changed, Cancel::new()).await;
+    let (up, _) = upload(p, config(WriteMode::Upsert), changed, Cancel::new()).await;
     assert_eq!(statuses(&up), ["updated", "updated"]);
     let all = stored(&h);
     assert_eq!(all.len(), 2, "no doubles");
@@ -61,7 +61,13 @@ async fn rows_without_last_name_or_with_long_names() {
     let mut no_last = person("Solo", "", "+34600999888", "");
     no_last.last_name.clear();
     let long = person(&"X".repeat(45), "Doe", "+34600999777", "");
-    let (out, _) = upload(p, config(Mode::Create), vec![no_last, long], Cancel::new()).await;
+    let (out, _) = upload(
+        p,
+        config(WriteMode::Create),
+        vec![no_last, long],
+        Cancel::new(),
+    )
+    .await;
     assert_eq!(statuses(&out), ["invalid", "created"]);
     assert_eq!(out[0].reason, "missing_field: last_name");
     assert_eq!(out[1].reason, "first_name_truncated: cut to 40 characters");
@@ -78,7 +84,7 @@ async fn ip_whitelist_refusal_stops_the_run_with_instructions() {
     let err = p.check().await.unwrap_err();
     assert!(matches!(err, PlatformError::IpNotWhitelisted { .. }));
     assert!(err.to_string().contains("IP Whitelist"));
-    let (out, stats) = upload(p, config(Mode::Create), rows(), Cancel::new()).await;
+    let (out, stats) = upload(p, config(WriteMode::Create), rows(), Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "skipped"));
     assert!(matches!(
         stats.fatal(),
@@ -95,7 +101,7 @@ async fn plan_limit_skips_the_rest() {
     })
     .await;
     let p = adapter(&h, PlatformKind::Wapiflow, AdapterOptions::default());
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.concurrency = 1;
     let (out, stats) = upload(p, cfg, rows(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "skipped"]);
@@ -107,7 +113,7 @@ async fn plan_limit_skips_the_rest() {
 async fn export_and_delete() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Wapiflow, AdapterOptions::default());
-    upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
+    upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
     let page = p
         .list_page(waport::platform::Entity::Contacts, None)
         .await

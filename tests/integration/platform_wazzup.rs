@@ -5,10 +5,10 @@ use crate::platform_support;
 use platform_support::*;
 use serde_json::json;
 use waport::emulator::{DEFAULT_WAZZUP_USER_ID, EmulatorConfig, Platform as EmuPlatform};
-use waport::platform::{AdapterOptions, Entity, Mode, PlatformError, PlatformKind};
+use waport::platform::{AdapterOptions, Entity, PlatformError, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
-fn three() -> Vec<waport::contact::Contact> {
+fn three() -> Vec<waport::model::Contact> {
     vec![
         person("Juan", "Pérez", "+5215512345678", "juan@example.com"),
         person("Ana", "López", "+34600111222", ""),
@@ -22,7 +22,7 @@ async fn clean_import_stores_exactly_the_contacts() {
     let p = adapter(&h, PlatformKind::Wazzup, AdapterOptions::default());
     let notes = p.check().await.unwrap();
     assert!(notes[0].contains(DEFAULT_WAZZUP_USER_ID), "{notes:?}");
-    let (out, stats) = upload(p, config(Mode::Create), three(), Cancel::new()).await;
+    let (out, stats) = upload(p, config(WriteMode::Create), three(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "created"]);
     assert_eq!(out[0].remote_id, "waport-5215512345678");
     assert_eq!(
@@ -49,10 +49,10 @@ async fn clean_import_stores_exactly_the_contacts() {
 async fn reimport_upserts_instead_of_doubling() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Wazzup, AdapterOptions::default());
-    upload(p.clone(), config(Mode::Create), three(), Cancel::new()).await;
+    upload(p.clone(), config(WriteMode::Create), three(), Cancel::new()).await;
     let mut again = three();
     again[1].name = "Ana María López".into();
-    let (out, _) = upload(p, config(Mode::Upsert), again, Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Upsert), again, Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "created"));
     let stored = h.contacts(EmuPlatform::Wazzup);
     let all = stored.as_array().unwrap();
@@ -67,7 +67,7 @@ async fn rows_wazzup_refuses_are_invalid_and_the_rest_is_sent() {
     let mut rows = three();
     // 16 digits: the emulator (and WhatsApp) take at most 15.
     rows.insert(1, person("Too", "Long", "+1234567890123456", ""));
-    let (out, _) = upload(p, config(Mode::Create), rows, Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), rows, Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "invalid", "created", "created"]);
     assert_eq!(
         out[1].reason,
@@ -82,7 +82,7 @@ async fn same_id_twice_in_a_run_is_sent_once() {
     let p = adapter(&h, PlatformKind::Wazzup, AdapterOptions::default());
     let mut rows = three();
     rows.push(person("Juan", "Otro", "+5215512345678", "otro@example.com"));
-    let (out, _) = upload(p, config(Mode::Create), rows, Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), rows, Cancel::new()).await;
     assert_eq!(out[3].status.as_str(), "duplicate");
     assert_eq!(out[3].reason, "same_remote_identity: row 2");
     assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 3);
@@ -102,7 +102,7 @@ async fn unknown_responsible_user_stops_before_sending() {
     let err = p.check().await.unwrap_err();
     assert!(matches!(err, PlatformError::ResponsibleUser(_)));
     assert!(err.to_string().contains("nobody") && err.to_string().contains(DEFAULT_WAZZUP_USER_ID));
-    let (out, stats) = upload(p, config(Mode::Create), three(), Cancel::new()).await;
+    let (out, stats) = upload(p, config(WriteMode::Create), three(), Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "skipped"));
     assert!(stats.fatal().is_some());
     assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 0);
@@ -114,7 +114,7 @@ async fn bad_key_halts_the_run_as_an_error() {
     let mut c = creds(&h, PlatformKind::Wazzup);
     c.secret = waport::platform::Secret::ApiKey("wrong".into());
     let p = waport::platform::connect(PlatformKind::Wazzup, c, AdapterOptions::default()).unwrap();
-    let (out, stats) = upload(p, config(Mode::Create), three(), Cancel::new()).await;
+    let (out, stats) = upload(p, config(WriteMode::Create), three(), Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "skipped"));
     assert!(matches!(
         stats.fatal(),
@@ -132,7 +132,7 @@ async fn users_are_imported_in_arrays() {
     // Same phone as Kate: Wazzup refuses it (DUPLICATE_PHONE_NUMBER).
     let mut c = person("Copy", "Cat", "+79261234567", "");
     c.external_id = "copy".into();
-    let mut cfg = config(Mode::Upsert);
+    let mut cfg = config(WriteMode::Upsert);
     cfg.entity = Entity::Users;
     let (out, _) = upload(p.clone(), cfg, vec![a, b, c], Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "invalid"]);
@@ -162,7 +162,7 @@ async fn export_pages_and_delete() {
     let rows: Vec<_> = (0..150)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460000{i:04}"), ""))
         .collect();
-    upload(p.clone(), config(Mode::Create), rows, Cancel::new()).await;
+    upload(p.clone(), config(WriteMode::Create), rows, Cancel::new()).await;
     let first = p.list_page(Entity::Contacts, None).await.unwrap();
     assert_eq!(first.items.len(), 100);
     let second = p

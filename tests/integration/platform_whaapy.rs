@@ -4,10 +4,10 @@ use crate::platform_support;
 
 use platform_support::*;
 use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};
-use waport::platform::{AdapterOptions, Mode, PlatformKind};
+use waport::platform::{AdapterOptions, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
-fn rows() -> Vec<waport::contact::Contact> {
+fn rows() -> Vec<waport::model::Contact> {
     let mut a = person("Juan", "Pérez", "+5215512345678", "juan@email.com");
     a.tags = vec!["cliente".into(), "premium".into()];
     a.company = "Acme Inc".into();
@@ -32,7 +32,7 @@ async fn clean_import_maps_every_field() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Whaapy, AdapterOptions::default());
     p.check().await.unwrap();
-    let (out, stats) = upload(p, config(Mode::Create), rows(), Cancel::new()).await;
+    let (out, stats) = upload(p, config(WriteMode::Create), rows(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "created"]);
     assert_eq!(stats.requests, 3);
     let all = stored(&h);
@@ -60,13 +60,13 @@ async fn clean_import_maps_every_field() {
 async fn reimport_reports_exists_then_upsert_patches() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = adapter(&h, PlatformKind::Whaapy, AdapterOptions::default());
-    let (first, _) = upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
-    let (again, _) = upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
+    let (first, _) = upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
+    let (again, _) = upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
     assert_eq!(statuses(&again), ["exists", "exists", "exists"]);
     assert_eq!(again[0].remote_id, first[0].remote_id);
     let mut changed = rows();
     changed[1].name = "Ana María López".into();
-    let (up, _) = upload(p, config(Mode::Upsert), changed, Cancel::new()).await;
+    let (up, _) = upload(p, config(WriteMode::Upsert), changed, Cancel::new()).await;
     assert_eq!(statuses(&up), ["updated", "updated", "updated"]);
     let all = stored(&h);
     assert_eq!(all.len(), 3, "no doubles");
@@ -84,7 +84,7 @@ async fn platform_validation_is_reported_per_field() {
     let p = adapter(&h, PlatformKind::Whaapy, AdapterOptions::default());
     let mut bad = rows();
     bad[1].email = "not-an-email".into();
-    let (out, _) = upload(p, config(Mode::Create), bad, Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), bad, Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "invalid", "created"]);
     assert_eq!(out[1].reason, "platform_invalid: email: Email inválido");
     assert_eq!(stored(&h).len(), 2);
@@ -101,7 +101,7 @@ async fn retry_after_is_honoured_on_429() {
     let contacts: Vec<_> = (0..6)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460011{i:04}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.concurrency = 1;
     cfg.max_attempts = 10;
     let t0 = std::time::Instant::now();
@@ -127,7 +127,7 @@ async fn paced_under_the_limit_meets_no_429() {
     let contacts: Vec<_> = (0..30)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460022{i:04}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.rate = Some(20.0);
     cfg.concurrency = 8;
     let t0 = std::time::Instant::now();
@@ -152,14 +152,14 @@ async fn bulk_flag_sends_100_a_call() {
         .collect();
     let (out, stats) = upload(
         p.clone(),
-        config(Mode::Create),
+        config(WriteMode::Create),
         contacts.clone(),
         Cancel::new(),
     )
     .await;
     assert!(out.iter().all(|o| o.status.as_str() == "created"));
     assert_eq!(stats.requests, 2);
-    let (again, stats) = upload(p, config(Mode::Upsert), contacts, Cancel::new()).await;
+    let (again, stats) = upload(p, config(WriteMode::Upsert), contacts, Cancel::new()).await;
     assert!(again.iter().all(|o| o.status.as_str() == "updated"));
     assert_eq!(stats.requests, 4, "create then update, per batch");
     assert_eq!(stored(&h).len(), 150);
@@ -171,17 +171,17 @@ async fn dry_run_writes_nothing_and_keeps_statuses_honest() {
     let p = adapter(&h, PlatformKind::Whaapy, AdapterOptions::default());
     upload(
         p.clone(),
-        config(Mode::Create),
+        config(WriteMode::Create),
         rows()[..1].to_vec(),
         Cancel::new(),
     )
     .await;
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.dry_run = true;
     let (out, _) = upload(p.clone(), cfg.clone(), rows(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["exists", "valid", "valid"]);
     assert_eq!(out[1].reason, "dry_run: would create");
-    cfg.mode = Mode::Upsert;
+    cfg.mode = WriteMode::Upsert;
     let (out, _) = upload(p, cfg, rows(), Cancel::new()).await;
     assert_eq!(out[0].status.as_str(), "valid");
     assert!(out[0].reason.starts_with("dry_run: would update "));
@@ -195,7 +195,7 @@ async fn export_follows_the_cursor() {
     let contacts: Vec<_> = (0..120)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460044{i:04}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.concurrency = 8;
     upload(p.clone(), cfg, contacts, Cancel::new()).await;
     let mut seen = std::collections::HashSet::new();

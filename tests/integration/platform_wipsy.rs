@@ -8,7 +8,7 @@ use waport::emulator::{
     DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_STAGE_NEW, DEFAULT_WIPSY_TAG_CLIENTE,
     EmulatorConfig, EmulatorHandle, Platform as EmuPlatform,
 };
-use waport::platform::{AdapterOptions, Mode, Platform, PlatformKind, connect};
+use waport::platform::{AdapterOptions, Platform, PlatformKind, WriteMode, connect};
 use waport::upload::Cancel;
 
 /// An adapter whose waport.toml maps names to the emulator's UUIDs.
@@ -30,7 +30,7 @@ fn mapped(h: &EmulatorHandle) -> Arc<dyn Platform> {
     connect(PlatformKind::Wipsy, c, opts).unwrap()
 }
 
-fn rows() -> Vec<waport::contact::Contact> {
+fn rows() -> Vec<waport::model::Contact> {
     let mut a = person("John", "Doe", "+573188779043", "john.doe@example.com");
     a.tags = vec!["Cliente".into()];
     a.custom.insert("empresa".into(), "Acme".into());
@@ -48,7 +48,7 @@ async fn clean_import_sends_uuids_for_names() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = mapped(&h);
     p.check().await.unwrap();
-    let (out, _) = upload(p, config(Mode::Create), rows(), Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), rows(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created"]);
     let all = stored(&h);
     assert_eq!(all.len(), 2);
@@ -72,7 +72,7 @@ async fn unknown_names_are_invalid_rows_not_dropped() {
     let p = mapped(&h);
     let mut r = rows();
     r[1].tags = vec!["VIP".into()];
-    let (out, _) = upload(p, config(Mode::Create), r, Cancel::new()).await;
+    let (out, _) = upload(p, config(WriteMode::Create), r, Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "invalid"]);
     assert!(
         out[1].reason.starts_with("unknown_wipsy_tag: \"VIP\""),
@@ -86,11 +86,11 @@ async fn unknown_names_are_invalid_rows_not_dropped() {
 async fn upsert_finds_by_phone_and_updates() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = mapped(&h);
-    upload(p.clone(), config(Mode::Create), rows(), Cancel::new()).await;
+    upload(p.clone(), config(WriteMode::Create), rows(), Cancel::new()).await;
     let mut changed = rows();
     changed[1].email = "ana@example.com".into();
     let fresh = mapped(&h);
-    let (out, _) = upload(fresh, config(Mode::Upsert), changed, Cancel::new()).await;
+    let (out, _) = upload(fresh, config(WriteMode::Upsert), changed, Cancel::new()).await;
     assert_eq!(statuses(&out), ["updated", "updated"]);
     assert!(
         out[0].reason.contains("not_updated: company, tags"),
@@ -114,7 +114,7 @@ async fn free_plan_quota_skips_the_rest() {
     let contacts: Vec<_> = (0..103)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460055{i:04}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.concurrency = 1;
     let (out, stats) = upload(p, cfg, contacts, Cancel::new()).await;
     let created = out
@@ -141,7 +141,7 @@ async fn export_pages_past_500() {
     let contacts: Vec<_> = (0..520)
         .map(|i| person("P", &format!("N{i}"), &format!("+3460066{i:04}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.concurrency = 8;
     upload(p.clone(), cfg, contacts, Cancel::new()).await;
     let first = p

@@ -9,10 +9,10 @@ use platform_support::*;
 use serde_json::Value;
 use std::time::Duration;
 use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};
-use waport::platform::{AdapterOptions, Mode, PlatformKind};
+use waport::platform::{AdapterOptions, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
-fn contacts() -> Vec<waport::contact::Contact> {
+fn contacts() -> Vec<waport::model::Contact> {
     (0..40)
         .map(|i| person("Per", &format!("Son{i}"), &format!("+3460077{i:04}"), ""))
         .collect()
@@ -73,7 +73,7 @@ async fn run(
             ..AdapterOptions::default()
         },
     );
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.max_attempts = 12;
     // Small Wazzup batches, so faults hit several requests.
     cfg.batch_size = Some(2);

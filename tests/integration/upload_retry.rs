@@ -10,13 +10,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-use waport::contact::Contact;
+use waport::model::Contact;
+use waport::model::Status;
 use waport::platform::http::Transport;
 use waport::platform::{
-    BatchResult, BoxFuture, Entity, ItemResult, Mode, Page, Platform, PlatformError, PlatformKind,
-    Transient,
+    BatchResult, BoxFuture, Entity, ItemResult, Page, Platform, PlatformError, PlatformKind,
+    Transient, WriteMode,
 };
-use waport::report::Status;
 use waport::upload::{self, Cancel, Item, ItemOutcome, NoHooks, UploadConfig, UploadStats};
 
 /// Answers each call with the next scripted result (for every item), and
@@ -74,7 +74,7 @@ impl Platform for Scripted {
     fn send_batch<'a>(
         &'a self,
         _: Entity,
-        _: Mode,
+        _: WriteMode,
         items: &'a [Item],
         maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {
@@ -115,7 +115,7 @@ impl Platform for Scripted {
 fn cfg(max_attempts: u32) -> UploadConfig {
     UploadConfig {
         entity: Entity::Contacts,
-        mode: Mode::Create,
+        mode: WriteMode::Create,
         rate: None,
         concurrency: 1,
         batch_size: None,
@@ -136,6 +136,7 @@ async fn run(
             seq: i as u64,
             row: i as u64 + 2,
             contact: Contact::default(),
+            maybe_applied: false,
         })
         .await
         .unwrap();

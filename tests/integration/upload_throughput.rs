@@ -6,7 +6,7 @@ use crate::platform_support;
 use platform_support::*;
 use std::time::Instant;
 use waport::emulator::EmulatorConfig;
-use waport::platform::{AdapterOptions, Mode, PlatformKind};
+use waport::platform::{AdapterOptions, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
 async fn measure(kind: PlatformKind, rate: u32, n: usize, batch: usize) -> (f64, u64) {
@@ -23,7 +23,7 @@ async fn measure(kind: PlatformKind, rate: u32, n: usize, batch: usize) -> (f64,
     let contacts: Vec<_> = (0..n)
         .map(|i| person("P", &format!("N{i}"), &format!("+346{i:08}"), ""))
         .collect();
-    let mut cfg = config(Mode::Create);
+    let mut cfg = config(WriteMode::Create);
     cfg.rate = Some(f64::from(rate));
     cfg.concurrency = 8;
     cfg.batch_size = Some(batch);

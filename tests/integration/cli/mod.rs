@@ -1,6 +1,7 @@
 //! Integration tests that drive the real `waport` binary, one module per
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
+mod conveniences;
 mod export;
 mod import;
 mod jobs;
