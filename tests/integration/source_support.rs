@@ -31,6 +31,10 @@ pub fn read_fixture(name: &str) -> (Source, Vec<Record>) {
     read_with(&fixture(name), &ReadOptions::default())
 }
 
+/// A row number, with the record's fields (`None` for a row a stray quote
+/// swallowed).
+pub type ExpectedRow = (u64, Option<Vec<String>>);
+
 /// What the reader should give for delimited `text`, worked out from the
 /// csv crate's records and the raw bytes (independently of waport's
 /// streaming reader): the header's row, then per data record its row and
@@ -40,7 +44,7 @@ pub fn read_fixture(name: &str) -> (Source, Vec<Record>) {
 /// Rows: every record and every blank line is a row (a CR LF pair, a lone
 /// CR or a lone LF ends a line); a record spanning lines is one row, unless
 /// it is a stray quote's, which then also counts the lines it swallowed.
-pub fn expected_rows(text: &[u8], delimiter: u8) -> (u64, Vec<(u64, Option<Vec<String>>)>) {
+pub fn expected_rows(text: &[u8], delimiter: u8) -> (u64, Vec<ExpectedRow>) {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
