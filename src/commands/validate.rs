@@ -108,8 +108,14 @@ pub fn check_outputs(
     if let Some(m) = &rows.map_file {
         reads.push(Named::new("the mapping file", m));
     }
-    if let Some(c) = config {
-        reads.push(Named::new("the config file", c));
+    match config {
+        Some(c) => reads.push(Named::new("the config file", c)),
+        // The waport.toml an import would read its profiles from.
+        None => reads.extend(
+            crate::platform::credentials::config_candidates()
+                .into_iter()
+                .map(|c| Named::new("a config file", c)),
+        ),
     }
     if let Some(j) = safety::journal_path(journal) {
         reads.extend(safety::journal_files(&j));

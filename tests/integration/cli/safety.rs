@@ -72,6 +72,13 @@ fn a_report_or_rejects_path_naming_the_input_is_refused_in_every_spelling() {
         ],
         "the input",
     );
+    w.write("waport.toml", "# the user's profiles\n");
+    refused(
+        &w,
+        &["validate", "in.csv", "--rejects", "waport.toml"],
+        "config file",
+    );
+    assert_eq!(w.read("waport.toml"), "# the user's profiles\n");
     // The refusal came before reading: nothing else was written.
     assert!(!w.path("in.report.csv").exists());
 }
