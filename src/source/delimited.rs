@@ -72,6 +72,10 @@ pub(super) fn open(
     check_cells(&header, 1, shown)?;
     // Blank lines above the header are rows a spreadsheet shows.
     let header_row = 1 + blank_lines_before(&mut rdr, &header);
+    let end = rdr.position().byte();
+    let tap = rdr.get_mut();
+    tap.record_from = end;
+    tap.row_before = header_row;
     let raw: Vec<String> = header.iter().map(|f| encoding::field_text(f).0).collect();
     let headers = super::finish_headers(raw);
 
@@ -124,6 +128,12 @@ struct LineTap<R> {
     inner: R,
     /// Bytes passed to the parser so far.
     offset: u64,
+    /// Where the record being parsed started, and the row before it: the
+    /// parser buffers a whole record, so a stray quote in a large file
+    /// would otherwise pull the rest of the file into memory before the
+    /// cell cap could look at it.
+    record_from: u64,
+    row_before: u64,
     /// Offsets and bytes (`\r` or `\n`) of line-break bytes not yet pruned.
     breaks: std::collections::VecDeque<(u64, u8)>,
 }
@@ -133,6 +143,8 @@ impl<R: Read> LineTap<R> {
         LineTap {
             inner,
             offset: 0,
+            record_from: 0,
+            row_before: 0,
             breaks: std::collections::VecDeque::new(),
         }
     }
@@ -169,6 +181,13 @@ impl<R: Read> LineTap<R> {
 
 impl<R: Read> Read for LineTap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset - self.record_from > MAX_RECORD_BYTES {
+            return Err(std::io::Error::other(format!(
+                "the record after row {} is over {} MiB: a quote opened there is never closed, or the file is not a contact list",
+                self.row_before,
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
         let n = self.inner.read(buf)?;
         for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
             self.breaks.push_back((self.offset + i as u64, buf[i]));
@@ -177,6 +196,10 @@ impl<R: Read> Read for LineTap<R> {
         Ok(n)
     }
 }
+
+/// The longest record read (16 MiB): far more than any contact row, and
+/// what bounds the reader's memory whatever the file.
+const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Blank lines above `record`, which was just read from `rdr`.
 fn blank_lines_before(
@@ -337,6 +360,10 @@ impl Iterator for CsvRecords {
         let blanks = blank_lines_before(&mut self.rdr, &self.record);
         let row = self.last_row + 1 + blanks;
         self.last_row = row;
+        let end = self.rdr.position().byte();
+        let tap = self.rdr.get_mut();
+        tap.record_from = end;
+        tap.row_before = row;
         if let Err(e) = check_cells(&self.record, row, &self.path) {
             self.done = true;
             return Some(Err(e));

@@ -179,6 +179,22 @@ fn a_csv_cell_over_one_mebibyte_stops_the_read_naming_it() {
     let o = w.run(&["validate", "quote.csv"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("row 2, column 1"), "{}", stderr(&o));
+
+    // Many columns of small cells are stopped too, before the reader holds
+    // more than 16 MiB of one record.
+    let mut text = String::from("nombre,telefono\nAna,+5215512345678\n\"Luis");
+    let line = format!("{}\n", "a,".repeat(500));
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&line);
+    }
+    w.write("wide.csv", &text);
+    let o = w.run(&["validate", "wide.csv"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the record after row 2 is over 16 MiB"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A minimal XLSX whose sheet holds a header and one row whose B2 cell is
