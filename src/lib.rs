@@ -25,6 +25,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod safety;
 pub mod source;
 pub mod time;
 pub mod upload;
@@ -106,6 +107,9 @@ pub enum Error {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    /// The run would overwrite a file it must not (a usage error: exit 2).
+    #[error(transparent)]
+    Refused(#[from] safety::SafetyError),
     /// The job journal failed.
     #[error(transparent)]
     Journal(#[from] journal::JournalError),

@@ -301,6 +301,9 @@ struct ExportArgs {
     /// CSV for Spanish-locale Excel: UTF-8 BOM and `;`.
     #[arg(long)]
     excel: bool,
+    /// Replace the output file if it exists (never the journal or the config file).
+    #[arg(long)]
+    force: bool,
     /// What to export (users: Wazzup only).
     #[arg(long, value_enum, default_value_t = Entity::Contacts)]
     entity: Entity,
@@ -527,6 +530,7 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
         format,
         columns: a.columns,
         excel: a.excel,
+        force: a.force,
         rate: a.connect.rate,
         timeout: a.connect.timeout(),
         max_attempts: a.connect.max_attempts(),
@@ -701,7 +705,16 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("waport: {msg}");
-            ExitCode::from(ExitStatus::Fatal.code())
+            // A refused output path is a mistake on the command line.
+            let usage = matches!(
+                e.downcast_ref::<waport::Error>(),
+                Some(waport::Error::Refused(_))
+            ) || e.downcast_ref::<waport::safety::SafetyError>().is_some();
+            ExitCode::from(if usage {
+                ExitStatus::Usage.code()
+            } else {
+                ExitStatus::Fatal.code()
+            })
         }
     }
 }

@@ -322,14 +322,10 @@ impl MapFile {
     }
 }
 
-/// Undoes the formula-injection guard of CSV exports (waport's own and
-/// other tools'): a `'` before `=` `+` `-` `@` tab or CR is Excel's text
-/// marker, not part of the value, so an exported file re-imports unchanged.
+/// Undoes the formula-injection guard of CSV exports, reports and rejects
+/// files (waport's own and other tools'): see [`crate::export::unguard`].
 pub fn unguard(value: &str) -> &str {
-    match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => value,
-    }
+    crate::export::unguard(value)
 }
 
 /// Parses a target name as written in a mapping file.
@@ -1003,8 +999,14 @@ impl Mapping {
                 },
                 (t, _) => format!("{} ({t})", c.header),
             })
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect::<Vec<_>>();
+        // A file of thousands of columns gets a message, not a page.
+        const SHOWN: usize = 40;
+        let more = found.len().saturating_sub(SHOWN);
+        let mut found = found.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            found.push_str(&format!(", … and {more} more columns"));
+        }
         // The column most like a phone: a phone-ish nearest header first.
         let suggest = self
             .columns

@@ -181,18 +181,12 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
     if matches!(rec.problem, Some(RecordProblem::Ragged { .. })) && is_footer(&rec.fields) {
         return footer(seq, rec);
     }
-    if let Some(problem) = rec.problem {
-        let reason = match problem {
-            RecordProblem::Ragged { expected, found } => {
-                format!("ragged_row: expected {expected} fields, found {found}")
-            }
-            RecordProblem::Malformed { code, detail } => format!("{code}: {detail}"),
-        };
+    if let Some(problem) = &rec.problem {
         return Prepared {
             seq,
             row: rec.row,
             status: Status::Invalid,
-            reasons: vec![reason],
+            reasons: vec![problem.reason()],
             contact: Contact::default(),
             key: None,
             duplicate_of: None,

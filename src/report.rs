@@ -2,6 +2,12 @@
 //!
 //! Every input row appears in the report exactly once, in input order,
 //! whatever happened to it.
+//!
+//! The input's cells (and header names, and the e-mail column) are written
+//! through export's formula guard ([`crate::export::guard_formula`]): the
+//! report and the rejects file are made to be opened in a spreadsheet, and
+//! an input cell such as `=HYPERLINK(...)` must not run there. waport's
+//! reader removes the guard when a rejects file is fed back.
 
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -11,6 +17,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+use crate::export::guard_formula;
 use crate::source::Fields;
 
 /// Re-exported: the report is where most readers meet a status.
@@ -159,6 +166,29 @@ pub enum ReportError {
         /// Why.
         message: String,
     },
+    /// Writing failed part way: the file under the asked-for name is left
+    /// as it was, and what was written is kept under a name that says it
+    /// is incomplete.
+    #[error(
+        "cannot write {path}: {message}; {path} was left as it was, and the incomplete report is in {partial}"
+    )]
+    Partial {
+        /// The file asked for.
+        path: String,
+        /// Where the incomplete copy is.
+        partial: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Where a report being written lives until it is complete:
+/// `<path>.partial`, beside it (so the final rename stays on one file
+/// system and is atomic).
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".partial");
+    PathBuf::from(p)
 }
 
 /// Quotes fields exactly as the csv crate's `QuoteStyle::Necessary` does:
@@ -232,6 +262,12 @@ impl LineEncoder {
 }
 
 /// A CSV file written a line at a time with a [`LineEncoder`].
+///
+/// The lines go to `<path>.partial`, which is renamed over `path` only
+/// once everything is written ([`CsvOut::commit`]). A run killed part way
+/// (kill -9, a full disk, a crash) therefore leaves the previous report
+/// untouched and an incomplete one under a name that says so, never a
+/// short report that looks complete.
 struct CsvOut {
     out: BufWriter<File>,
     line: Vec<u8>,
@@ -239,18 +275,42 @@ struct CsvOut {
     fields: usize,
     enc: LineEncoder,
     path: PathBuf,
+    partial: PathBuf,
 }
 
 impl CsvOut {
     fn create(path: &Path, delimiter: u8) -> Result<CsvOut, ReportError> {
-        let file = File::create(path).map_err(|e| write_error(path, e))?;
+        let partial = partial_path(path);
+        let file = File::create(&partial).map_err(|e| write_error(&partial, e))?;
         Ok(CsvOut {
             out: BufWriter::with_capacity(1 << 16, file),
             line: Vec::with_capacity(1024),
             fields: 0,
             enc: LineEncoder::new(delimiter),
             path: path.to_path_buf(),
+            partial,
         })
+    }
+
+    /// A write error: the asked-for file is untouched and the partial one
+    /// stays where it is, and the message says so.
+    fn failed(&self, e: std::io::Error) -> ReportError {
+        ReportError::Partial {
+            path: self.path.display().to_string(),
+            partial: self.partial.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Flushes and renames the complete file into place.
+    ///
+    /// No fsync: the promise is about a process that dies (the rename is
+    /// atomic, so the name holds the old report or the whole new one), and
+    /// a report can always be written again by re-running; an fsync of a
+    /// 100 MB report would cost more than the rest of a validate run.
+    fn commit(mut self) -> Result<(), ReportError> {
+        self.flush()?;
+        std::fs::rename(&self.partial, &self.path).map_err(|e| self.failed(e))
     }
 
     /// Appends a field to the current line.
@@ -273,14 +333,12 @@ impl CsvOut {
         let result = self.out.write_all(&self.line);
         self.line.clear();
         self.fields = 0;
-        result.map_err(|e| write_error(&self.path, e))
+        result.map_err(|e| self.failed(e))
     }
 
     /// Writes bytes that already are whole lines.
     fn raw(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
-        self.out
-            .write_all(bytes)
-            .map_err(|e| write_error(&self.path, e))
+        self.out.write_all(bytes).map_err(|e| self.failed(e))
     }
 
     fn record<S: AsRef<[u8]>>(&mut self, fields: &[S]) -> Result<(), ReportError> {
@@ -291,7 +349,7 @@ impl CsvOut {
     }
 
     fn flush(&mut self) -> Result<(), ReportError> {
-        self.out.flush().map_err(|e| write_error(&self.path, e))
+        self.out.flush().map_err(|e| self.failed(e))
     }
 }
 
@@ -401,12 +459,12 @@ impl ReportLayout {
         line.push(b',');
         enc.field(line, row.phone.as_bytes());
         line.push(b',');
-        enc.field(line, row.email.as_bytes());
+        enc.field(line, guard_formula(row.email).as_bytes());
         line.push(b',');
         let dup_at = line.len() - start;
         for f in row.raw {
             line.push(b',');
-            enc.field(line, f.as_bytes());
+            enc.field(line, guard_formula(f).as_bytes());
         }
         line.push(b'\n');
         let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
@@ -420,7 +478,7 @@ impl ReportLayout {
                     if n > 0 {
                         r.push(enc.delimiter);
                     }
-                    enc.field(r, f.as_bytes());
+                    enc.field(r, guard_formula(f).as_bytes());
                     n += 1;
                 }
                 while n < self.width {
@@ -609,12 +667,13 @@ impl ReportWriter {
         if opts.remote_id {
             head.push("remote_id");
         }
-        head.extend(headers.iter().map(String::as_str));
+        let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| guard_formula(h)).collect();
+        head.extend(guarded.iter().map(|h| h.as_ref()));
         report.record(&head)?;
         let rejects = match &opts.rejects {
             Some(p) => {
                 let mut w = CsvOut::create(p, opts.rejects_delimiter)?;
-                let mut head: Vec<&str> = headers.iter().map(String::as_str).collect();
+                let mut head: Vec<&str> = guarded.iter().map(|h| h.as_ref()).collect();
                 head.push("waport_error");
                 w.record(&head)?;
                 Some(w)
@@ -744,7 +803,7 @@ impl ReportWriter {
         report.field(r.status.as_str());
         report.field(r.reason.as_bytes());
         report.field(r.phone);
-        report.field(r.email);
+        report.field(guard_formula(r.email).as_bytes());
         match r.duplicate_of {
             Some(d) => report.field(itoa(d, &mut buf)),
             None => report.field(b""),
@@ -753,12 +812,12 @@ impl ReportWriter {
             report.field(r.remote_id);
         }
         for f in r.raw {
-            report.field(f);
+            report.field(guard_formula(f).as_bytes());
         }
         report.end_line()?;
         if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
             for f in r.raw {
-                w.field(f);
+                w.field(guard_formula(f).as_bytes());
             }
             // A short (ragged) row is padded so `waport_error` stays in
             // its own column when the file is opened in a spreadsheet.
@@ -777,19 +836,44 @@ impl ReportWriter {
     }
 
     /// Flushes everything, including results still waiting for an earlier
-    /// row (which only happens when a run is cut short), and returns the
-    /// counts.
+    /// row (which only happens when a run is cut short), renames the files
+    /// into place and returns the counts.
     pub fn finish(mut self) -> Result<Counts, ReportError> {
         let mut rest: Vec<(u64, Pending)> = self.pending.drain().collect();
         rest.sort_by_key(|(seq, _)| *seq);
         for (_, p) in rest {
             self.write_pending(p)?;
         }
+        // Flush both before renaming either, so a write error leaves the
+        // previous report and rejects file both in place.
         self.report.flush()?;
-        if let Some(mut w) = self.rejects.take() {
+        if let Some(w) = self.rejects.as_mut() {
             w.flush()?;
         }
+        if let Some(w) = self.rejects.take() {
+            w.commit()?;
+        }
+        self.report.commit()?;
         Ok(self.counts)
+    }
+
+    /// Writes out what is known, including results still waiting for an
+    /// earlier row, but leaves it under the `.partial` names: for a run
+    /// that could not read its whole input. Returns the partial paths (or
+    /// the first write error).
+    pub fn abandon(mut self) -> Result<Vec<PathBuf>, ReportError> {
+        let mut rest: Vec<(u64, Pending)> = self.pending.drain().collect();
+        rest.sort_by_key(|(seq, _)| *seq);
+        for (_, p) in rest {
+            self.write_pending(p)?;
+        }
+        self.report.flush()?;
+        let mut paths = vec![self.report.partial.clone()];
+        if let Some(mut w) = self.rejects.take() {
+            w.flush()?;
+            paths.push(w.partial.clone());
+        }
+        Ok(paths)
     }
 }
 

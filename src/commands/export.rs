@@ -7,8 +7,9 @@
 
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
 use crate::model::Contact;
-use crate::platform::credentials::Credentials;
+use crate::platform::credentials::{Credentials, config_candidates};
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
+use crate::safety::{self, Named};
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,6 +34,8 @@ pub struct ExportConfig {
     pub columns: Option<String>,
     /// `--excel`: BOM and `;` for Spanish-locale Excel.
     pub excel: bool,
+    /// `--force`: replace an existing output file.
+    pub force: bool,
     /// Requests per second.
     pub rate: Option<f64>,
     /// Per-request timeout.
@@ -216,8 +219,30 @@ pub async fn export_to(
     Ok((rows, pages, retries, notes))
 }
 
+/// Refuses an output that would destroy a file: an existing one without
+/// `--force`, and whatever `--force` says, the journal or the config file
+/// the credentials are read from.
+fn check_output(cfg: &ExportConfig) -> Result<(), Error> {
+    let mut keep = Vec::new();
+    if let Some(j) = safety::journal_path(None) {
+        keep.extend(safety::journal_files(&j));
+    }
+    match &cfg.config {
+        Some(c) => keep.push(Named::new("the config file", c)),
+        None => keep.extend(
+            config_candidates()
+                .into_iter()
+                .map(|c| Named::new("a config file", c)),
+        ),
+    }
+    safety::check_outputs(&keep, &[Named::new("--output", &cfg.output)])?;
+    safety::check_new_file(&cfg.output, cfg.force)?;
+    Ok(())
+}
+
 /// Runs `export`.
 pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
+    check_output(&cfg)?;
     let format = match cfg.format {
         Some(f) => f,
         None => ExportFormat::from_path(&cfg.output).map_err(Error::from)?,

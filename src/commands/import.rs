@@ -10,7 +10,9 @@
 //! stage on the async runtime; the collect stage on this task puts every
 //! row's outcome into the report (in input order) and the journal.
 
-use crate::commands::validate::{RowsConfig, check_mapping, describe_source, load_mapping};
+use crate::commands::validate::{
+    RowsConfig, check_mapping, check_outputs, describe_source, load_mapping,
+};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
 use crate::model::ItemOutcome;
@@ -332,6 +334,10 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
 
 async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
+    // A report or rejects path that would destroy the input or the journal
+    // is refused before anything else (a migrate's input is empty: only its
+    // outputs and the journal are compared).
+    check_outputs(&cfg.rows, cfg.journal.as_deref(), cfg.config.as_deref())?;
     let cancel = Cancel::new();
     let interrupted = on_ctrl_c(&cancel);
     // Credentials first: a missing key stops the run before the file is read.

@@ -8,6 +8,7 @@ use crate::journal::{
 };
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformError, PlatformKind, WriteMode};
+use crate::safety;
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use serde_json::json;
@@ -28,11 +29,25 @@ pub struct JobsConfig {
 
 /// Lists jobs, newest first.
 pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
-    let j = open_journal(cfg.journal.as_ref())?;
-    let jobs = j.list_jobs(cfg.limit).map_err(jerr)?;
+    // Listing only reads: open read-only, so it works on a read-only file
+    // system and never creates a journal where there was none.
+    let path = match &cfg.journal {
+        Some(p) => p.clone(),
+        None => crate::journal::resolve_default_path_in(
+            |name| std::env::var_os(name),
+            crate::dirs::data_dir(),
+        )?,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let w = Error::Stdout;
+    let Some(j) = journal::Journal::open_read_only(&path)? else {
+        if !cfg.json {
+            writeln!(out, "no jobs in {}", path.display()).map_err(w)?;
+        }
+        return Ok(ExitStatus::Ok);
+    };
+    let jobs = j.list_jobs(cfg.limit)?;
     if cfg.json {
         for s in &jobs {
             writeln!(out, "{}", json!({"job": s.job, "counts": s.counts})).map_err(w)?;
@@ -153,6 +168,14 @@ pub struct RollbackConfig {
 
 /// Deletes what a job created (not what it updated).
 pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
+    if let (Some(report), Some(journal)) =
+        (&cfg.report, safety::journal_path(cfg.journal.as_deref()))
+    {
+        safety::check_outputs(
+            &safety::journal_files(&journal),
+            &[safety::Named::new("--report", report)],
+        )?;
+    }
     let mut j = open_journal(cfg.journal.as_ref())?;
     let job = j.get_job(cfg.job).map_err(jerr)?;
     if job.kind == JobKind::Rollback {

@@ -2,10 +2,11 @@
 
 use crate::mapping::{MapFile, Mapping};
 use crate::pipeline::{Checker, PrepareOptions};
-use crate::report::{ReportOptions, ReportWriter, Status, default_report_path};
+use crate::report::{ReportOptions, ReportWriter, Status, default_report_path, partial_path};
+use crate::safety::{self, Named};
 use crate::source::{self, Format, ReadOptions, SourceInfo};
 use crate::{Error, ExitStatus};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which rows a command reads, how it checks them and where it reports
 /// them: what `validate` and `import` share.
@@ -120,8 +121,50 @@ pub fn check(
     Ok(None)
 }
 
+/// Refuses `--report` / `--rejects` paths that name a file the run reads
+/// (the input, the mapping file, `config`), the journal, or each other,
+/// before anything is read or written (see [`crate::safety`]).
+pub fn check_outputs(
+    rows: &RowsConfig,
+    journal: Option<&Path>,
+    config: Option<&Path>,
+) -> Result<(), Error> {
+    let mut reads = vec![Named::new("the input", &rows.input)];
+    if let Some(m) = &rows.map_file {
+        reads.push(Named::new("the mapping file", m));
+    }
+    match config {
+        Some(c) => reads.push(Named::new("the config file", c)),
+        // The waport.toml an import would read its profiles from.
+        None => reads.extend(
+            crate::platform::credentials::config_candidates()
+                .into_iter()
+                .map(|c| Named::new("a config file", c)),
+        ),
+    }
+    if let Some(j) = safety::journal_path(journal) {
+        reads.extend(safety::journal_files(&j));
+    }
+    let report = rows
+        .report
+        .clone()
+        .unwrap_or_else(|| default_report_path(&rows.input));
+    let mut outputs = vec![
+        Named::new("--report", &report),
+        Named::new("the partial --report", partial_path(&report)),
+    ];
+    if let Some(r) = &rows.rejects {
+        outputs.push(Named::new("--rejects", r));
+        outputs.push(Named::new("the partial --rejects", partial_path(r)));
+    }
+    Ok(safety::check_outputs(&reads, &outputs)?)
+}
+
 /// Runs `validate`.
 pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
+    if !cfg.show_mapping {
+        check_outputs(&cfg.rows, None, None)?;
+    }
     let source = source::open(&cfg.rows.input, &cfg.rows.read)?;
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     if cfg.show_mapping {
@@ -155,10 +198,18 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         &headers,
     )?;
     let fatal = check(source, mapping, &cfg.rows.prepare, &mut writer)?;
-    let counts = writer.finish()?;
     if let Some(e) = fatal {
-        return Err(e.into());
+        // The input could not be read to its end: the report of the rows
+        // before the error must not look like the report of the file.
+        let partial = writer.abandon()?;
+        let shown: Vec<String> = partial.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::Message(format!(
+            "{e} (the rows read before it are reported in {}, left incomplete; {} was not changed)",
+            shown.join(" and "),
+            report_path.display()
+        )));
     }
+    let counts = writer.finish()?;
     if cfg.rows.json {
         crate::print(&format!(
             "{}\n",

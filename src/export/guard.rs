@@ -12,6 +12,16 @@
 //! are the one field every row has; prefixing them would make every export
 //! re-import with a leading `'` on the phone.
 //!
+//! Spreadsheets also read full-width forms (`＝` `＋` `－` `＠`, what a
+//! Japanese or Chinese input method types) as the ASCII ones, and LibreOffice
+//! can trim leading spaces and line feeds before it looks at the first
+//! character, so a cell whose first non-blank character is any of these is
+//! guarded too. [`unguard`] undoes exactly what [`guard_formula`] does, so
+//! a guarded file fed back to waport reads as the original.
+//!
+//! The same guard covers the report and the rejects file, which copy the
+//! input's cells and are meant to be opened in a spreadsheet.
+//!
 //! XLSX does not need the guard: `rust_xlsxwriter::Worksheet::write_string`
 //! always writes a string cell (`t="inlineStr"` or a shared string), never a
 //! `<f>` element, and Excel never evaluates a string cell's text on open. The
@@ -27,15 +37,46 @@ pub fn is_e164(value: &str) -> bool {
     (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Makes a cell safe to open in a spreadsheet: prefixes `'` when it starts
-/// with `=` `+` `-` `@`, a tab or a carriage return, unless it is a whole
-/// E.164 phone number.
+/// Whether `c` makes a spreadsheet read the cell as a formula when it comes
+/// first.
+fn is_trigger(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠')
+}
+
+/// Whether `value` needs the guard: its first character is a trigger, a tab
+/// or a CR, or its first non-blank one is a trigger; a whole E.164 number
+/// never does.
+pub fn needs_guard(value: &str) -> bool {
+    let Some(&first) = value.as_bytes().first() else {
+        return false;
+    };
+    // Most cells start with a letter or digit: decided on one byte.
+    if first.is_ascii_alphanumeric() {
+        return false;
+    }
+    if matches!(first, b'\t' | b'\r') {
+        return true;
+    }
+    let rest = value.trim_start();
+    rest.starts_with(is_trigger) && !is_e164(value)
+}
+
+/// Makes a cell safe to open in a spreadsheet: prefixes `'` when
+/// [`needs_guard`] says so.
 pub fn guard_formula(value: &str) -> Cow<'_, str> {
-    match value.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') if !is_e164(value) => {
-            Cow::Owned(format!("'{value}"))
-        }
-        _ => Cow::Borrowed(value),
+    if needs_guard(value) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// Undoes [`guard_formula`] (waport's own and other tools' `'` text
+/// marker): a `'` before a cell that would need the guard is removed.
+pub fn unguard(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest) if needs_guard(rest) => rest,
+        _ => value,
     }
 }
 
@@ -65,5 +106,38 @@ mod tests {
         assert_eq!(guard_formula("\rx"), "'\rx");
         assert_eq!(guard_formula("Ana"), "Ana");
         assert_eq!(guard_formula(""), "");
+        assert_eq!(guard_formula("＝cmd|' /C calc'!A0"), "'＝cmd|' /C calc'!A0");
+        assert_eq!(guard_formula("＋1"), "'＋1");
+        assert_eq!(guard_formula("－1"), "'－1");
+        assert_eq!(guard_formula("＠SUM(A1)"), "'＠SUM(A1)");
+        assert_eq!(guard_formula("  =1+1"), "'  =1+1");
+        assert_eq!(guard_formula("\n=1+1"), "'\n=1+1");
+        assert_eq!(guard_formula("\u{3000}=1"), "'\u{3000}=1");
+        assert_eq!(guard_formula("  Ana"), "  Ana");
+        assert_eq!(guard_formula("José"), "José");
+    }
+
+    #[test]
+    fn unguard_reverses_guard() {
+        for v in [
+            "=SUM(A1)",
+            "+5215512345678",
+            "+12 34",
+            "-5",
+            "@x",
+            "\tx",
+            "\rx",
+            "Ana",
+            "",
+            "＝1",
+            "  =1",
+            "\n@x",
+            "'",
+            "'Ana",
+            "''=1",
+            "'  Ana",
+        ] {
+            assert_eq!(unguard(&guard_formula(v)), v, "{v:?}");
+        }
     }
 }

@@ -23,7 +23,7 @@ mod vcard;
 mod xlsx;
 
 pub use columns::{Column, Columns, custom_field_names};
-pub use guard::{guard_formula, is_e164};
+pub use guard::{guard_formula, is_e164, needs_guard, unguard};
 
 use crate::model::Contact;
 use std::path::Path;

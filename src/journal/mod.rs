@@ -55,7 +55,10 @@ mod process;
 mod sanitize;
 mod schema;
 
-pub use fingerprint::{account_fingerprint, default_path, fingerprint_file, resolve_default_path};
+pub use fingerprint::{
+    account_fingerprint, default_path, fingerprint_file, resolve_default_path,
+    resolve_default_path_in,
+};
 pub use lock::TargetLock;
 pub use sanitize::{REDACTED, sanitize_args};
 pub use schema::CURRENT_VERSION;
@@ -119,6 +122,17 @@ pub enum JournalError {
         account_fp: String,
         /// Who holds it, e.g. `job j-12 (pid 4242, since 2026-11-27T10:00:00Z)`.
         holder: String,
+    },
+    /// The schema is not what its version says (version 0 with tables in
+    /// it, or a migration that fails): damaged or edited by hand.
+    #[error(
+        "journal {path} has a damaged schema ({detail}); move it aside (waport will start a new one) or pass --journal with another path"
+    )]
+    BadSchema {
+        /// The journal file.
+        path: PathBuf,
+        /// What was found, in one line (never the schema's SQL).
+        detail: String,
     },
     /// The account's lock file could not be created or locked.
     #[error("cannot lock the account with {path}")]
@@ -731,6 +745,79 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Opens the journal at `path` for reading only (`waport jobs`): never
+    /// creates the file or its directory, never changes its schema or mode,
+    /// and works on a read-only file system. `Ok(None)` when there is no
+    /// journal there yet, or an empty one.
+    ///
+    /// A WAL journal normally needs its `-shm` file, which a read-only file
+    /// system cannot create; then the file is opened as immutable (SQLite's
+    /// `immutable=1`), which is right because nothing can write to it there.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Option<Self>> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let shown = path.clone();
+        let e = sql_err(&shown);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let header = |conn: &Connection| -> rusqlite::Result<(i32, i64)> {
+            conn.query_row(
+                "SELECT application_id, user_version FROM pragma_application_id, pragma_user_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        };
+        let opened =
+            Connection::open_with_flags(&path, flags).and_then(|c| header(&c).map(|h| (c, h)));
+        let (conn, (app_id, version)) = match opened {
+            Ok(found) => found,
+            Err(err) if err.sqlite_error_code() == Some(ErrorCode::CannotOpen) => {
+                let uri = immutable_uri(&path);
+                let c = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(&e)?;
+                let h = header(&c).map_err(&e)?;
+                (c, h)
+            }
+            Err(err) => return Err(e(err)),
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
+        check_header(&path, app_id, version)?;
+        if version == 0 {
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            if tables == 0 {
+                return Ok(None);
+            }
+            return Err(if app_id == schema::APPLICATION_ID {
+                JournalError::BadSchema {
+                    path,
+                    detail: format!("schema version 0, yet it already has {tables} tables"),
+                }
+            } else {
+                JournalError::NotAJournal { path }
+            });
+        }
+        if version < CURRENT_VERSION {
+            return Err(JournalError::BadSchema {
+                path,
+                detail: format!(
+                    "schema version {version}: run an import once to bring it to {CURRENT_VERSION}"
+                ),
+            });
+        }
+        Ok(Some(Journal {
+            conn,
+            path,
+            me: ProcessId::current(),
+        }))
+    }
+
     /// Opens the journal at [`default_path`].
     pub fn open_default() -> Result<Self> {
         Journal::open(default_path()?)
@@ -780,9 +867,37 @@ impl Journal {
                 return Err(JournalError::NotAJournal { path: path.clone() });
             }
         }
+        if version == 0 && app_id == schema::APPLICATION_ID {
+            // Marked as a journal but at version 0: only a journal whose
+            // version was reset (by hand, or damage) has tables here, and
+            // running the first migration on it would fail with the whole
+            // schema's SQL as its message.
+            let tables: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            if tables > 0 {
+                return Err(JournalError::BadSchema {
+                    path: path.clone(),
+                    detail: format!("schema version 0, yet it already has {tables} tables"),
+                });
+            }
+        }
         let start = usize::try_from(version).unwrap_or(0);
-        for sql in &schema::MIGRATIONS[start..] {
-            tx.execute_batch(sql).map_err(&e)?;
+        for (i, sql) in schema::MIGRATIONS[start..].iter().enumerate() {
+            let from = start + i;
+            tx.execute_batch(sql)
+                .map_err(|err| JournalError::BadSchema {
+                    path: path.clone(),
+                    detail: format!(
+                        "moving it from schema version {from} to {} failed: {}",
+                        from + 1,
+                        short_sqlite_message(&err)
+                    ),
+                })?;
         }
         tx.pragma_update(None, "application_id", schema::APPLICATION_ID)
             .map_err(&e)?;
@@ -1434,6 +1549,22 @@ fn self_row_no(path: &Path, row: u64) -> Result<i64> {
     })
 }
 
+/// SQLite's message for `err` without the SQL it ran (rusqlite puts a
+/// whole statement batch in the message of a syntax error).
+fn short_sqlite_message(err: &rusqlite::Error) -> String {
+    match err {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) => format!("{msg} ({:?})", f.code),
+        rusqlite::Error::SqliteFailure(f, None) => format!("{:?}", f.code),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
 /// Refuses a file that is another program's, or a newer journal.
 fn check_header(path: &Path, app_id: i32, version: i64) -> Result<()> {
     if app_id != 0 && app_id != schema::APPLICATION_ID {
@@ -1455,6 +1586,21 @@ fn check_header(path: &Path, app_id: i32, version: i64) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// A `file:` URI opening `path` as immutable, with the characters URIs
+/// reserve escaped.
+fn immutable_uri(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::from("file:");
+    for b in abs.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out.push_str("?immutable=1");
+    out
 }
 
 /// Creates a missing journal file readable by its owner only: it holds

@@ -4,6 +4,7 @@
 
 use super::PlatformKind;
 use super::error::PlatformError;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -127,7 +128,142 @@ pub fn config_candidates() -> Vec<PathBuf> {
     out
 }
 
-fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, toml::Table)>, PlatformError> {
+/// `waport.toml`, typed. Every table denies unknown keys: a mistyped
+/// `base_ur` or a `base_url = 7` that was silently ignored once sent a
+/// user's test run to production.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// `[profiles.NAME.PLATFORM]` sections.
+    #[serde(default)]
+    profiles: BTreeMap<String, ProfileFile>,
+    /// Top-level `[wipsy.tags]`, `[wipsy.fields]`, `[wipsy.stages]`.
+    #[serde(default)]
+    wipsy: WipsyMapsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    wazzup: Option<KeySection>,
+    whaapy: Option<KeySection>,
+    wipsy: Option<WipsySection>,
+    wapiflow: Option<PairSection>,
+}
+
+/// A platform that authenticates with one key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeySection {
+    api_key: Option<String>,
+    base_url: Option<String>,
+}
+
+/// WapiFlow's id and secret.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairSection {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    base_url: Option<String>,
+}
+
+/// A profile's Wipsy section: its key, and maps that extend the top-level
+/// ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WipsySection {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    stages: BTreeMap<String, String>,
+}
+
+impl WipsySection {
+    /// Its maps, which extend the top-level ones.
+    fn maps(&self) -> WipsyMapsFile {
+        WipsyMapsFile {
+            tags: self.tags.clone(),
+            fields: self.fields.clone(),
+            stages: self.stages.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WipsyMapsFile {
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    stages: BTreeMap<String, String>,
+}
+
+impl WipsyMapsFile {
+    /// Adds (overriding) these maps to `into`.
+    fn extend(&self, into: &mut WipsyMaps) {
+        let trimmed = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect::<Vec<_>>()
+        };
+        into.tags.extend(trimmed(&self.tags));
+        into.fields.extend(trimmed(&self.fields));
+        into.stages.extend(trimmed(&self.stages));
+    }
+}
+
+/// A TOML or type error in `waport.toml`, without any value from the file:
+/// toml's own message quotes the offending line, and serde's quotes a
+/// string it did not expect, either of which could be a key.
+fn config_error(path: &Path, text: &str, e: &toml::de::Error) -> PlatformError {
+    let at = e
+        .span()
+        .map(|s| {
+            let line = text[..s.start.min(text.len())].lines().count().max(1);
+            format!(" near line {line}")
+        })
+        .unwrap_or_default();
+    let message = redact_quoted(e.message());
+    PlatformError::Config(format!("{}{at}: {message}", path.display()))
+}
+
+/// `message` with every double-quoted string replaced by `"…"` (key names
+/// are quoted with backticks by serde and stay).
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    let mut escaped = false;
+    for c in message.chars() {
+        if inside {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    inside = false;
+                    out.push_str("…\"");
+                }
+                _ => escaped = false,
+            }
+        } else {
+            out.push(c);
+            if c == '"' {
+                inside = true;
+            }
+        }
+    }
+    if inside {
+        out.push_str("…\"");
+    }
+    out
+}
+
+fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, ConfigFile)>, PlatformError> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => match config_candidates().into_iter().find(|p| p.is_file()) {
@@ -137,9 +273,9 @@ fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, toml::Table)>, Pl
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| PlatformError::Config(format!("cannot read {}: {e}", path.display())))?;
-    // toml's message quotes the offending line, which could hold a key:
-    // keep only the position.
-    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+    // Syntax first, with only the position: toml's message could quote
+    // the offending line, which could hold a key.
+    toml::from_str::<toml::Table>(&text).map_err(|e| {
         let at = e
             .span()
             .map(|s| {
@@ -149,37 +285,27 @@ fn load_config(path: Option<&Path>) -> Result<Option<(PathBuf, toml::Table)>, Pl
             .unwrap_or_default();
         PlatformError::Config(format!("{} is not valid TOML{at}", path.display()))
     })?;
-    Ok(Some((path, table)))
+    let config: ConfigFile = toml::from_str(&text).map_err(|e| config_error(&path, &text, &e))?;
+    Ok(Some((path, config)))
 }
 
-fn str_map(v: Option<&toml::Value>, what: &str) -> Result<BTreeMap<String, String>, PlatformError> {
-    let mut out = BTreeMap::new();
-    let Some(v) = v else { return Ok(out) };
-    let t = v.as_table().ok_or_else(|| {
-        PlatformError::Config(format!("{what} must be a table of name = \"uuid\""))
-    })?;
-    for (k, val) in t {
-        let s = val.as_str().ok_or_else(|| {
-            PlatformError::Config(format!("{what}.{k:?} must be a string (a UUID)"))
-        })?;
-        out.insert(k.clone(), s.trim().to_string());
+/// Refuses a base URL with a query string or fragment (waport appends
+/// paths to it, so `?token=...` would end up inside a path or be sent
+/// where it should not) and one that is not http(s). The URL is not
+/// echoed: a query string is where keys hide.
+fn check_base_url(kind: PlatformKind, url: &str, from: &str) -> Result<(), PlatformError> {
+    let name = kind.name();
+    if url.contains(['?', '#']) {
+        return Err(PlatformError::Config(format!(
+            "the {name} base URL from {from} has a query string or fragment ('?' or '#'): give only the API root, e.g. {}",
+            default_base_url(kind)
+        )));
     }
-    Ok(out)
-}
-
-fn wipsy_maps(table: Option<&toml::Table>, into: &mut WipsyMaps) -> Result<(), PlatformError> {
-    let Some(w) = table
-        .and_then(|t| t.get("wipsy"))
-        .and_then(|v| v.as_table())
-    else {
-        return Ok(());
-    };
-    // A profile's maps extend (and override) the top-level ones.
-    into.tags.extend(str_map(w.get("tags"), "[wipsy.tags]")?);
-    into.fields
-        .extend(str_map(w.get("fields"), "[wipsy.fields]")?);
-    into.stages
-        .extend(str_map(w.get("stages"), "[wipsy.stages]")?);
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(PlatformError::Config(format!(
+            "the {name} base URL from {from} must start with http:// or https://"
+        )));
+    }
     Ok(())
 }
 
@@ -213,31 +339,29 @@ impl Credentials {
             )));
         }
         let mut wipsy = WipsyMaps::default();
-        let top = config.as_ref().map(|(_, t)| t);
-        wipsy_maps(top, &mut wipsy)?;
+        if let Some((_, c)) = &config {
+            c.wipsy.extend(&mut wipsy);
+        }
         let name = kind.name();
         let (secret, base, origin) = match profile {
             Some(p) => {
-                let Some((path, table)) = config.as_ref() else {
+                let Some((path, file)) = config.as_ref() else {
                     return Err(PlatformError::Config("no waport.toml found".into()));
                 };
-                let prof = table
-                    .get("profiles")
-                    .and_then(|v| v.get(p))
-                    .and_then(|v| v.as_table())
-                    .ok_or_else(|| {
-                        PlatformError::Config(format!("no [profiles.{p}] in {}", path.display()))
-                    })?;
-                wipsy_maps(Some(prof), &mut wipsy)?;
-                let sect = prof.get(name).and_then(|v| v.as_table()).ok_or_else(|| {
+                let prof = file.profiles.get(p).ok_or_else(|| {
+                    PlatformError::Config(format!("no [profiles.{p}] in {}", path.display()))
+                })?;
+                if let Some(w) = &prof.wipsy {
+                    w.maps().extend(&mut wipsy);
+                }
+                let missing_section = || {
                     PlatformError::MissingCredential(format!(
                         "no [profiles.{p}.{name}] in {}",
                         path.display()
                     ))
-                })?;
-                let get = |k: &str| -> Result<String, PlatformError> {
-                    sect.get(k)
-                        .and_then(|v| v.as_str())
+                };
+                let get = |k: &str, v: &Option<String>| -> Result<String, PlatformError> {
+                    v.as_deref()
                         .map(|s| s.trim().to_string())
                         .filter(|s| !s.is_empty())
                         .ok_or_else(|| {
@@ -247,17 +371,37 @@ impl Credentials {
                             ))
                         })
                 };
-                let secret = match kind {
-                    PlatformKind::Wapiflow => Secret::ClientPair {
-                        id: get("client_id")?,
-                        secret: get("client_secret")?,
-                    },
-                    _ => Secret::ApiKey(get("api_key")?),
+                let (secret, base) = match kind {
+                    PlatformKind::Wapiflow => {
+                        let s = prof.wapiflow.as_ref().ok_or_else(missing_section)?;
+                        (
+                            Secret::ClientPair {
+                                id: get("client_id", &s.client_id)?,
+                                secret: get("client_secret", &s.client_secret)?,
+                            },
+                            s.base_url.clone(),
+                        )
+                    }
+                    PlatformKind::Wipsy => {
+                        let s = prof.wipsy.as_ref().ok_or_else(missing_section)?;
+                        (
+                            Secret::ApiKey(get("api_key", &s.api_key)?),
+                            s.base_url.clone(),
+                        )
+                    }
+                    PlatformKind::Wazzup | PlatformKind::Whaapy => {
+                        let s = if kind == PlatformKind::Wazzup {
+                            &prof.wazzup
+                        } else {
+                            &prof.whaapy
+                        };
+                        let s = s.as_ref().ok_or_else(missing_section)?;
+                        (
+                            Secret::ApiKey(get("api_key", &s.api_key)?),
+                            s.base_url.clone(),
+                        )
+                    }
                 };
-                let base = sect
-                    .get("base_url")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
                 (secret, base, format!("profile {p} in {}", path.display()))
             }
             None => {
@@ -280,16 +424,19 @@ impl Credentials {
                 (secret, None, "environment".to_string())
             }
         };
-        let base_url = base
-            .filter(|b| !b.trim().is_empty())
-            .or_else(|| env_var(base_url_var(kind)))
-            .unwrap_or_else(|| default_base_url(kind).to_string());
+        let from_profile = base.as_deref().is_some_and(|b| !b.trim().is_empty());
+        let (base_url, from) = if from_profile {
+            (base.unwrap_or_default(), origin.clone())
+        } else if let Some(v) = env_var(base_url_var(kind)) {
+            (v, base_url_var(kind).to_string())
+        } else {
+            (
+                default_base_url(kind).to_string(),
+                "the default".to_string(),
+            )
+        };
         let base_url = base_url.trim().trim_end_matches('/').to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(PlatformError::Config(format!(
-                "the {name} base URL must start with http:// or https:// (got {base_url:?})"
-            )));
-        }
+        check_base_url(kind, &base_url, &from)?;
         Ok(Credentials {
             kind,
             base_url,

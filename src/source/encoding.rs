@@ -3,22 +3,33 @@
 //! Detection order: a byte-order mark (UTF-8, UTF-16LE, UTF-16BE) wins;
 //! then a forced UTF-16 (`--encoding utf-16le` on a file without a BOM,
 //! whose ASCII-with-NULs bytes would otherwise pass as UTF-8); then a
-//! sample that is strict UTF-8 means UTF-8; then `--encoding`; then
-//! windows-1252. Valid UTF-8 beats `--encoding` because text in a
-//! single-byte code page with any accented letter is practically never
-//! valid UTF-8, so a user who forces `latin1` on a batch of mixed files
-//! still gets the UTF-8 ones right.
+//! sample that is UTF-8 means UTF-8; then `--encoding`; then windows-1251
+//! when the sample reads as Cyrillic words, else windows-1252. Valid UTF-8
+//! beats `--encoding` because text in a single-byte code page with any
+//! accented letter is practically never valid UTF-8, so a user who forces
+//! `latin1` on a batch of mixed files still gets the UTF-8 ones right.
 //!
-//! Only the first 64 KiB are sampled. When the sample is valid UTF-8 the
-//! file is read as raw bytes (no transcoding copy) and each field is checked
-//! on its own; a field that turns out not to be UTF-8 further on is decoded
-//! as windows-1252 if the sample was pure ASCII (the likely story: an
-//! Excel export whose first accented name comes late), or with U+FFFD
-//! replacement characters otherwise (a damaged UTF-8 file), with a warning.
+//! "The sample is UTF-8" allows a few stray bytes: a sample with valid
+//! multi-byte UTF-8 characters that outnumber its invalid sequences is a
+//! UTF-8 file with damage (one `é` pasted from a Windows-1252 source), not a
+//! Windows-1252 file; reading it all as Windows-1252 would turn every
+//! `José` into `JosÃ©`. Such a file, like any UTF-8 one, is read as raw
+//! bytes (no transcoding copy) and each record is checked on its own: a
+//! field that is not UTF-8 is read as windows-1252, and the reader warns
+//! naming the row.
+//!
+//! Windows-1251 against windows-1252: both put letters in 0xC0..=0xFF.
+//! Cyrillic words are runs of such bytes (`Полное` is six in a row), while
+//! Latin text has one accented letter among ASCII ones (`Teléfono`,
+//! `Núñez`; Portuguese `ção` makes two). Russian Excel saves CSV in
+//! windows-1251, so a sample whose high letters mostly sit in runs of three
+//! or more is read as windows-1251.
+//!
+//! Only the first 64 KiB are sampled.
 
 use std::io::{self, Read};
 
-use encoding_rs::{Decoder, Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs::{Decoder, Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252};
 
 /// Maps a user's label to an encoding; `None` when it is unknown.
 ///
@@ -39,9 +50,6 @@ pub struct Detected {
     pub bom_len: usize,
     /// True when the file is read as raw UTF-8 bytes (the fast path).
     pub raw_utf8: bool,
-    /// True when the sample held non-ASCII UTF-8: later invalid bytes are
-    /// then damage, not another encoding.
-    pub sample_non_ascii: bool,
 }
 
 /// Chooses the encoding from the sample, following the module's order.
@@ -54,7 +62,6 @@ pub fn detect(sample: &[u8], truncated: bool, forced: Option<&'static Encoding>)
             encoding: enc,
             bom_len,
             raw_utf8: enc == UTF_8,
-            sample_non_ascii: !sample.is_ascii(),
         };
     }
     if let Some(enc) = forced.filter(|e| *e == UTF_16LE || *e == UTF_16BE) {
@@ -62,23 +69,26 @@ pub fn detect(sample: &[u8], truncated: bool, forced: Option<&'static Encoding>)
             encoding: enc,
             bom_len: 0,
             raw_utf8: false,
-            sample_non_ascii: true,
         };
     }
-    if is_utf8(sample, truncated) {
+    if is_utf8(sample, truncated) || mostly_utf8(sample) {
         return Detected {
             encoding: UTF_8,
             bom_len: 0,
             raw_utf8: true,
-            sample_non_ascii: !sample.is_ascii(),
         };
     }
-    let enc = forced.unwrap_or(WINDOWS_1252);
+    let enc = forced.unwrap_or_else(|| {
+        if looks_cyrillic(sample) {
+            WINDOWS_1251
+        } else {
+            WINDOWS_1252
+        }
+    });
     Detected {
         encoding: enc,
         bom_len: 0,
         raw_utf8: false,
-        sample_non_ascii: true,
     }
 }
 
@@ -89,6 +99,61 @@ fn is_utf8(sample: &[u8], truncated: bool) -> bool {
         // `error_len() == None` means "incomplete sequence at the end".
         Err(e) => truncated && e.error_len().is_none() && sample.len() - e.valid_up_to() < 4,
     }
+}
+
+/// Whether a sample that is not strict UTF-8 is still a UTF-8 file with a
+/// few stray bytes: its valid multi-byte characters outnumber its invalid
+/// sequences (see the module docs).
+fn mostly_utf8(sample: &[u8]) -> bool {
+    let mut valid_multibyte = 0usize;
+    let mut invalid = 0usize;
+    let mut rest = sample;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                valid_multibyte += text.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                // Only the prefix is valid here.
+                valid_multibyte += std::str::from_utf8(good)
+                    .map_or(0, |t| t.chars().filter(|c| !c.is_ascii()).count());
+                match e.error_len() {
+                    Some(n) => {
+                        invalid += 1;
+                        rest = &bad[n..];
+                    }
+                    // A character cut by the sample's end.
+                    None => break,
+                }
+            }
+        }
+    }
+    valid_multibyte > invalid
+}
+
+/// Whether single-byte text reads as Cyrillic windows-1251 rather than
+/// Latin windows-1252: most of its letters from 0xC0 up (plus `Ё` `ё`,
+/// 0xA8 0xB8) sit in runs of three or more (see the module docs).
+fn looks_cyrillic(sample: &[u8]) -> bool {
+    let letter = |b: u8| b >= 0xC0 || b == 0xA8 || b == 0xB8;
+    let mut in_runs = 0usize;
+    let mut alone = 0usize;
+    let mut run = 0usize;
+    for &b in sample.iter().chain(std::iter::once(&b' ')) {
+        if letter(b) {
+            run += 1;
+            continue;
+        }
+        if run >= 3 {
+            in_runs += run;
+        } else {
+            alone += run;
+        }
+        run = 0;
+    }
+    in_runs > alone
 }
 
 /// Decodes the sample to text for delimiter detection.
@@ -105,13 +170,15 @@ pub fn decode_sample(sample: &[u8], detected: &Detected) -> String {
     }
 }
 
-/// Turns one field's bytes into text on the raw UTF-8 path.
+/// Turns one field's bytes into text on the raw UTF-8 path: UTF-8 as it
+/// is, anything else as windows-1252 (the second value says so).
 ///
-/// See the module docs for why the fallback depends on `sample_non_ascii`.
-pub fn field_text(bytes: &[u8], sample_non_ascii: bool) -> (String, bool) {
+/// windows-1252 rather than U+FFFD replacement characters: a stray byte in
+/// a UTF-8 file is almost always a character pasted from a Windows source,
+/// and every byte decodes to something a user can recognise and fix.
+pub fn field_text(bytes: &[u8]) -> (String, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), false),
-        Err(_) if sample_non_ascii => (String::from_utf8_lossy(bytes).into_owned(), true),
         Err(_) => (
             WINDOWS_1252
                 .decode_without_bom_handling(bytes)
@@ -269,6 +336,25 @@ mod tests {
         // A two-byte character cut by the sample's end is still UTF-8.
         assert!(detect(b"Jos\xc3", true, None).raw_utf8);
         assert!(!detect(b"Jos\xc3", false, None).raw_utf8);
+    }
+
+    #[test]
+    fn a_stray_byte_in_utf8_text_keeps_it_utf8() {
+        let mut bytes = b"Mar\xeda,1\n".to_vec();
+        bytes.extend_from_slice("José Núñez,2\n".as_bytes());
+        assert!(detect(&bytes, false, None).raw_utf8);
+        // Windows-1252 text with no valid UTF-8 character is not UTF-8.
+        assert!(!detect(b"Jos\xe9 N\xfa\xf1ez,2\n", false, None).raw_utf8);
+    }
+
+    #[test]
+    fn cyrillic_runs_mean_windows_1251() {
+        let (ru, _, _) = WINDOWS_1251.encode("Полное имя;Мобильный телефон\nИван;+7 916\n");
+        assert_eq!(detect(&ru, false, None).encoding, WINDOWS_1251);
+        let (pt, _, _) = WINDOWS_1252.encode("Nome;Informações;Ação\nJoão;São Paulo\n");
+        assert_eq!(detect(&pt, false, None).encoding, WINDOWS_1252);
+        let (es, _, _) = WINDOWS_1252.encode("Nombre;Teléfono\nJosé Núñez;Querétaro\n");
+        assert_eq!(detect(&es, false, None).encoding, WINDOWS_1252);
     }
 
     #[test]

@@ -7,11 +7,17 @@
 //! saved as `.xls` (common with web tools) is read as delimited text.
 //!
 //! Decisions callers can rely on:
-//! - Row numbers are what a spreadsheet user sees. In a CSV the header is
-//!   row 1 and the n-th data record is row n + 1, whatever the line count
-//!   (a quoted field may span lines; blank lines are skipped and not
-//!   counted). In a workbook the row is the sheet's own row number. In a
-//!   vCard file the row is the card's ordinal (see [`vcard`]).
+//! - Row numbers are what a spreadsheet user sees. In a CSV every record
+//!   and every blank line is a row (the header is row 1 unless blank lines
+//!   come before it); a quoted field that spans lines keeps its record one
+//!   row, as a spreadsheet shows it. A record of the wrong width whose cells
+//!   span lines is a stray quote that swallowed the rows below it: it is
+//!   reported as [`RecordProblem::UnbalancedQuote`], and so is each row it
+//!   swallowed, each under its own number. In a workbook the row is the
+//!   sheet's own row number. In a vCard file the row is the card's ordinal
+//!   (see [`vcard`]).
+//! - No cell may hold more than [`MAX_CELL_BYTES`]: a larger one stops the
+//!   read with an error naming the row and column.
 //! - Header names are trimmed; an empty name becomes `column_N` (N counts
 //!   from 1) and a repeated name gets `_2`, `_3`, ... so every column has a
 //!   distinct name.
@@ -94,6 +100,53 @@ pub enum RecordProblem {
         /// What is wrong and where, for the user.
         detail: String,
     },
+    /// A quote opened on row `opened` was never closed where it should
+    /// have been and swallowed rows `opened + 1 ..= last`. Set on the
+    /// record that opened it and on one record per swallowed row.
+    UnbalancedQuote {
+        /// The row whose cell opened the quote.
+        opened: u64,
+        /// The last row swallowed.
+        last: u64,
+    },
+}
+
+impl RecordProblem {
+    /// The report's reason for a row with this problem.
+    pub fn reason(&self) -> String {
+        match self {
+            RecordProblem::Ragged { expected, found } => {
+                format!("ragged_row: expected {expected} fields, found {found}")
+            }
+            RecordProblem::Malformed { code, detail } => format!("{code}: {detail}"),
+            RecordProblem::UnbalancedQuote { opened, last } => {
+                let rows = if *last == opened + 1 {
+                    format!("row {last}")
+                } else {
+                    format!("rows {}..{last}", opened + 1)
+                };
+                format!(
+                    "unbalanced_quote: the quote opened on row {opened} swallowed {rows} (close or remove the stray \")"
+                )
+            }
+        }
+    }
+}
+
+/// The largest cell waport reads, in bytes (1 MiB). No contact field comes
+/// near it; a file with a larger cell is damaged or built to exhaust memory
+/// (a 2 MB XLSX can hold a 2 GiB string), so reading stops with an error
+/// naming the cell instead.
+pub const MAX_CELL_BYTES: usize = 1024 * 1024;
+
+/// The error for a cell over [`MAX_CELL_BYTES`] at `row`, `column` (from 1).
+pub(crate) fn cell_too_large(shown: &str, row: u64, column: usize) -> SourceError {
+    SourceError::unreadable(
+        shown,
+        format!(
+            "has a cell larger than 1 MiB at row {row}, column {column}: no contact field is that long, so the file is damaged (a stray quote, or not a contact list); fix or remove that cell"
+        ),
+    )
 }
 
 /// One data record.
@@ -386,8 +439,15 @@ fn extension(path: &str) -> Option<String> {
 ///
 /// Names must be distinct because the mapping step finds columns by name;
 /// positions are kept, so `fields[i]` still belongs to `headers[i]`.
+///
+/// Linear in the number of columns: names taken are kept in a set, and the
+/// next suffix to try for each base name is remembered, so 100,000 columns
+/// of one name do not each look through all the others.
 pub(crate) fn finish_headers(raw: Vec<String>) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut taken: HashSet<String> = HashSet::with_capacity(raw.len());
+    let mut next_suffix: HashMap<String, usize> = HashMap::new();
     for (i, name) in raw.into_iter().enumerate() {
         let trimmed = name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         let base = if trimmed.is_empty() {
@@ -395,13 +455,20 @@ pub(crate) fn finish_headers(raw: Vec<String>) -> Vec<String> {
         } else {
             trimmed.to_string()
         };
-        let mut candidate = base.clone();
-        let mut n = 2;
-        while out.iter().any(|h| h == &candidate) {
-            candidate = format!("{base}_{n}");
-            n += 1;
-        }
-        out.push(candidate);
+        let name = if taken.contains(&base) {
+            let n = next_suffix.entry(base.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{base}_{n}");
+                *n += 1;
+                if !taken.contains(&candidate) {
+                    break candidate;
+                }
+            }
+        } else {
+            base
+        };
+        taken.insert(name.clone());
+        out.push(name);
     }
     out
 }
@@ -437,10 +504,20 @@ mod tests {
             "Teléfono".to_string(),
             "Teléfono".to_string(),
             "\u{feff}Email".to_string(),
+            "Teléfono_3".to_string(),
+            "Teléfono".to_string(),
         ];
         assert_eq!(
             finish_headers(raw),
-            vec!["Nombre", "column_2", "Teléfono", "Teléfono_2", "Email"]
+            vec![
+                "Nombre",
+                "column_2",
+                "Teléfono",
+                "Teléfono_2",
+                "Email",
+                "Teléfono_3",
+                "Teléfono_4"
+            ]
         );
     }
 }

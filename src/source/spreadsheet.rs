@@ -151,6 +151,10 @@ pub(super) fn open(
         Input::File(path.to_string())
     };
 
+    if kinds[0] != Kind::Xls {
+        check_zip_markup(&input, shown)?;
+    }
+
     let (tx, rx) = sync_channel::<Msg>(CHANNEL_BATCHES);
     let worker_shown = shown.to_string();
     let sheet = opts.sheet.clone();
@@ -230,6 +234,139 @@ impl Iterator for RecordStream {
             }
         }
     }
+}
+
+/// The longest stretch of an XML part between two markup characters (`<`,
+/// `>`) accepted before calamine sees the workbook: a cell's text at the
+/// cap, even written entirely as 6-byte entities (`&quot;`).
+const MAX_XML_RUN: u64 = 6 * super::MAX_CELL_BYTES as u64 + 4096;
+
+/// Refuses a ZIP workbook holding a text run longer than [`MAX_XML_RUN`] in
+/// any of its XML parts, before calamine reads it.
+///
+/// calamine reads a cell's whole text (and every shared string) into memory
+/// before waport sees it, with no way to cap it: a 2 MB XLSX holding one
+/// 2 GiB inline string took 10.5 GB and 102 s. Every XML part is therefore
+/// inflated once here, in a small buffer, and the scan stops at the first
+/// over-long run, so a bomb costs a few MB of inflating, not gigabytes.
+/// Declared sizes in the ZIP directory are not trusted: they can lie.
+fn check_zip_markup(input: &Input, shown: &str) -> Result<(), SourceError> {
+    let rs = input.reader().map_err(|e| SourceError::io(shown, e))?;
+    // Not a readable ZIP: calamine will say what is wrong with it.
+    let Ok(mut zip) = zip::ZipArchive::new(rs) else {
+        return Ok(());
+    };
+    for i in 0..zip.len() {
+        let Ok(mut entry) = zip.by_index(i) else {
+            continue;
+        };
+        let Ok(name) = entry.name().map(|n| n.to_string()) else {
+            continue;
+        };
+        if !name.ends_with(".xml") {
+            continue;
+        }
+        match longest_run(&mut entry, MAX_XML_RUN) {
+            Ok(None) => {}
+            Ok(Some(cell)) => {
+                let at = match cell {
+                    Some(r) => format!("cell {r} of {name}"),
+                    None => name,
+                };
+                return Err(SourceError::unreadable(
+                    shown,
+                    format!(
+                        "has a cell larger than 1 MiB ({at}): no contact field is that long, so the workbook is damaged or not a contact list; fix or remove that cell"
+                    ),
+                ));
+            }
+            // A damaged entry is calamine's to report.
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Scans XML for a run of more than `limit` bytes between `<`/`>`
+/// characters. `Some(cell)` when one is found, with the `r` attribute of
+/// the last `<c` element opened before it (the cell reference) if any.
+fn longest_run(xml: &mut dyn Read, limit: u64) -> std::io::Result<Option<Option<String>>> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut run: u64 = 0;
+    // The start of the current tag, to find `<c r="B2"`.
+    let mut tag: Vec<u8> = Vec::with_capacity(64);
+    let mut in_tag = false;
+    let mut cell: Option<String> = None;
+    loop {
+        let n = match xml.read(&mut buf) {
+            Ok(0) => return Ok(None),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        let mut from = 0;
+        for i in memchr::memchr2_iter(b'<', b'>', chunk) {
+            run += (i - from) as u64;
+            if run > limit {
+                return Ok(Some(cell));
+            }
+            if in_tag && tag.len() < 64 {
+                let take = (i - from).min(64 - tag.len());
+                tag.extend_from_slice(&chunk[from..from + take]);
+            }
+            if chunk[i] == b'<' {
+                in_tag = true;
+                tag.clear();
+            } else {
+                if in_tag && let Some(r) = cell_ref(&tag) {
+                    cell = Some(r);
+                }
+                in_tag = false;
+            }
+            run = 0;
+            from = i + 1;
+        }
+        run += (n - from) as u64;
+        if run > limit {
+            return Ok(Some(cell));
+        }
+        if in_tag && tag.len() < 64 {
+            let take = (n - from).min(64 - tag.len());
+            tag.extend_from_slice(&chunk[from..from + take]);
+        }
+    }
+}
+
+/// The `r` attribute of a `c` start tag's text (`c r="B2" t="s"`).
+fn cell_ref(tag: &[u8]) -> Option<String> {
+    let rest = tag.strip_prefix(b"c ")?;
+    let at = rest.windows(3).position(|w| w == b"r=\"")?;
+    let value = &rest[at + 3..];
+    let end = value.iter().position(|&b| b == b'"')?;
+    String::from_utf8(value[..end].to_vec()).ok()
+}
+
+/// A column index (from 0) as a spreadsheet names it: A, B, ..., Z, AA.
+fn column_name(col: u32) -> String {
+    let mut n = u64::from(col) + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        out.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The error text for a cell over the cap, found after calamine read it.
+fn too_large(row: u32, col: u32) -> String {
+    format!(
+        "cell {}{} is larger than 1 MiB: no contact field is that long; fix or remove that cell",
+        column_name(col),
+        row + 1
+    )
 }
 
 /// Formats to try, most likely first: content decides over the extension.
@@ -359,6 +496,9 @@ impl Book {
                 while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
                     let (row, col) = cell.get_position();
                     if let Some((text, is_text)) = render_ref(cell.get_value()) {
+                        if text.len() > super::MAX_CELL_BYTES {
+                            return Err(too_large(row, col));
+                        }
                         let done = asm.push(row, CellText { col, text, is_text });
                         if let Some(r) = done {
                             if sink(r).is_break() {
@@ -377,6 +517,9 @@ impl Book {
                     if let Some((text, is_text)) = render_data(value) {
                         let row = r0.saturating_add(r as u32);
                         let col = c0.saturating_add(c as u32);
+                        if text.len() > super::MAX_CELL_BYTES {
+                            return Err(too_large(row, col));
+                        }
                         if let Some(r) = asm.push(row, CellText { col, text, is_text }) {
                             if sink(r).is_break() {
                                 return Ok(());

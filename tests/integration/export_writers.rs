@@ -692,7 +692,12 @@ proptest! {
                 prop_assert_eq!(cell, &*guarded);
                 if *cell != *value {
                     prop_assert_eq!(cell, &format!("'{value}"));
-                    prop_assert!(value.starts_with(['=', '+', '-', '@', '\t', '\r']));
+                    // A formula character first (ASCII or full-width), or
+                    // after leading blanks; or a leading tab or CR.
+                    let triggers = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+                    prop_assert!(
+                        value.starts_with(['\t', '\r']) || value.trim_start().starts_with(triggers)
+                    );
                 }
             }
         }

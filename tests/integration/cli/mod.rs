@@ -7,6 +7,8 @@ mod import;
 mod jobs;
 mod layouts;
 mod migrate;
+mod reader;
 mod resume;
+mod safety;
 mod validate;
 pub(crate) mod workdir;
