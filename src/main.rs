@@ -15,6 +15,7 @@ use waport::commands::migrate::MigrateConfig;
 use waport::commands::validate::{RowsConfig, ValidateConfig};
 use waport::export::ExportFormat;
 use waport::journal::JobId;
+use waport::normalize::phone::Prefer;
 use waport::pipeline::PrepareOptions;
 use waport::platform::Entity;
 use waport::platform::PlatformKind;
@@ -97,6 +98,37 @@ struct InputArgs {
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
     #[arg(long, value_name = "POLICY", default_value = "reject", value_parser = ["reject", "drop"])]
     on_invalid_email: String,
+    #[command(flatten)]
+    phone: PhoneArgs,
+}
+
+/// How phone numbers are chosen and read (README "Phone numbers").
+#[derive(clap::Args, Clone, Default)]
+struct PhoneArgs {
+    /// A bare WhatsApp id valid both as a national number of the row's
+    /// country and as an international number: take the international one
+    /// (default: reject the row as `ambiguous_phone`).
+    #[arg(long, conflicts_with = "prefer_national")]
+    prefer_international: bool,
+    /// ... take the national one.
+    #[arg(long)]
+    prefer_national: bool,
+    /// Reject rows whose phone is not a mobile (or fixed-line-or-mobile)
+    /// number, as `not_mobile`: WhatsApp needs a mobile.
+    #[arg(long)]
+    require_mobile: bool,
+}
+
+impl PhoneArgs {
+    fn prefer(&self) -> Prefer {
+        if self.prefer_international {
+            Prefer::International
+        } else if self.prefer_national {
+            Prefer::National
+        } else {
+            Prefer::Ask
+        }
+    }
 }
 
 /// Report flags shared by validate, import and migrate.
@@ -162,6 +194,8 @@ impl InputArgs {
             on_invalid_email: self.on_invalid_email.parse().unwrap_or_default(),
             platform,
             keys_only: false,
+            prefer: self.phone.prefer(),
+            require_mobile: self.phone.require_mobile,
         }
     }
 }
@@ -352,6 +386,9 @@ struct ResumeArgs {
     /// Region, as in the original run.
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
+    /// Phone flags, as in the original run.
+    #[command(flatten)]
+    phone: PhoneArgs,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -544,6 +581,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: a.dedupe_by.clone(),
                 on_invalid_email: a.on_invalid_email.clone(),
+                phone: PhoneArgs::default(),
             };
             waport::commands::migrate::run(MigrateConfig {
                 from: a.from,
@@ -569,6 +607,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: "phone".into(),
                 on_invalid_email: "reject".into(),
+                phone: a.phone.clone(),
             };
             let base = a
                 .upload

@@ -8,7 +8,7 @@
 use crate::contact::Contact;
 use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::Mapping;
-use crate::normalize::{country, email, phone};
+use crate::normalize::{email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{EncodedLines, ReportLayout, RowResult, RowView, Status};
 use crate::source::{Fields, Record, RecordProblem, Source, SourceError};
@@ -55,6 +55,12 @@ pub struct PrepareOptions {
     pub on_invalid_email: EmailPolicy,
     /// Target platform whose required fields are checked.
     pub platform: Option<PlatformKind>,
+    /// Which reading wins for a WhatsApp id valid both nationally and
+    /// internationally (`--prefer-national`, `--prefer-international`).
+    pub prefer: phone::Prefer,
+    /// `--require-mobile`: a row whose chosen number is not mobile-capable
+    /// is invalid (`not_mobile`).
+    pub require_mobile: bool,
     /// Map only what the report shows (phone, e-mail, and the country they
     /// are read in): set by `validate` without a platform, whose report
     /// shows nothing else of the contact. Ignored when `platform` is set.
@@ -83,6 +89,8 @@ pub struct Prepared {
     pub reasons: Vec<String>,
     /// The normalized contact.
     pub contact: Contact,
+    /// The phone's type (`mobile`, …), empty when there is no valid phone.
+    pub phone_type: &'static str,
     /// Dedupe key of a valid row.
     pub key: Option<Key>,
     /// The earlier row holding the same key.
@@ -109,6 +117,11 @@ impl Prepared {
             } else {
                 &self.contact.phone
             },
+            phone_type: if self.status == Status::Invalid {
+                ""
+            } else {
+                self.phone_type
+            },
             email: &self.contact.email,
             duplicate_of: self.duplicate_of,
             remote_id: "",
@@ -127,6 +140,11 @@ impl Prepared {
                 String::new()
             } else {
                 self.contact.phone.clone()
+            },
+            phone_type: if self.status == Status::Invalid {
+                ""
+            } else {
+                self.phone_type
             },
             email: self.contact.email.clone(),
             duplicate_of: self.duplicate_of,
@@ -153,42 +171,69 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
                 "ragged_row: expected {expected} fields, found {found}"
             )],
             contact: Contact::default(),
+            phone_type: "",
             key: None,
             duplicate_of: None,
             raw: rec.fields,
         };
     }
     let keys_only = opts.keys_only && opts.platform.is_none();
-    let (mut c, raw_phone, raw_email, region) = if keys_only {
+    let (mut c, raw_phone, raw_email, country_cell) = if keys_only {
         let k = mapping.keys(&rec.fields);
-        let region = country::region_code(&k.country);
         (
             Contact::default(),
             Cow::Borrowed(k.phone),
             Cow::Borrowed(k.email),
-            region,
+            k.country,
         )
     } else {
         let mut c = mapping.apply(&rec.fields);
-        let region = country::region_code(&c.country);
         let phone = Cow::Owned(std::mem::take(&mut c.phone));
         let email = Cow::Owned(std::mem::take(&mut c.email));
-        (c, phone, email, region)
+        // Lent to the phone reading, and given back below.
+        let country = Cow::Owned(std::mem::take(&mut c.country));
+        (c, phone, email, country)
     };
-    let region = region.or(opts.default_region.as_deref());
+    let region = phone::RowRegion::of_row(&country_cell, opts.default_region.as_deref());
+    let mut phone_type = "";
     if raw_phone.trim().is_empty() {
         if opts.phone_required() {
             invalid = true;
             reasons.push(phone::PhoneError::Missing.code().to_string());
         }
     } else {
-        match phone::normalize(&raw_phone, region) {
-            Ok(e164) => c.phone = e164,
+        // One candidate today: the mapping gives the first non-empty phone
+        // column. Rows with several numbers pass them all to `choose`.
+        let candidates = [phone::PhoneCandidate {
+            raw: &raw_phone,
+            label: phone::Label::Other,
+        }];
+        match phone::choose(&candidates, region, opts.prefer) {
+            Ok(chosen) => {
+                let raw = candidates[chosen.index].raw;
+                for note in &chosen.phone.notes {
+                    reasons.push(note.reason(raw, &chosen.phone.e164));
+                }
+                reasons.extend(chosen.others_reason());
+                if opts.require_mobile && !chosen.phone.kind.is_mobile_capable() {
+                    invalid = true;
+                    reasons.push(format!(
+                        "not_mobile: {} is a {} number (--require-mobile)",
+                        quoted(raw.trim()),
+                        chosen.phone.kind.as_str()
+                    ));
+                }
+                phone_type = chosen.phone.kind.as_str();
+                c.phone = chosen.phone.e164;
+            }
             Err(e) => {
                 invalid = true;
-                reasons.push(format!("{}: {}", e.code(), quoted(raw_phone.trim())));
+                reasons.push(e.reason(&raw_phone));
             }
         }
+    }
+    if !keys_only {
+        c.country = country_cell.into_owned();
     }
     match email::normalize(&raw_email) {
         Ok(e) => c.email = e,
@@ -228,6 +273,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         },
         reasons,
         contact: c,
+        phone_type,
         key,
         duplicate_of: None,
         raw: rec.fields,

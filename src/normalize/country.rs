@@ -4,13 +4,15 @@
 //! Portuguese or Russian, in any case and with or without accents
 //! ("México", "mexico", "MEX", "MX", "Estados Unidos", "España", "Россия",
 //! "Brasil"). Names come from the iso-codes package's translations plus
-//! common short forms (`country_names.rs`).
+//! common short forms (`country_names.rs`), and the regions with their own
+//! numbering plan that ISO 3166-1 does not list: Kosovo (`XK`), Ascension
+//! (`AC`) and Tristan da Cunha (`TA`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::country_names::{CODES, NAMES};
+use super::country_names::{CODES, EXTRA_CODES, NAMES};
 
 /// Folded name → alpha-2; alpha-2 and alpha-3 → alpha-2.
 struct Index {
@@ -23,6 +25,9 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     for &(a2, a3) in CODES {
         codes.insert(a2, a2);
         codes.insert(a3, a2);
+    }
+    for &a2 in EXTRA_CODES {
+        codes.insert(a2, a2);
     }
     let mut names = HashMap::with_capacity(NAMES.len());
     for &(name, a2) in NAMES {
