@@ -397,8 +397,18 @@ impl Label {
             return Label::WhatsApp;
         }
         const MOBILE: &[&str] = &[
-            "mobile", "mobil", "móvil", "movil", "cell", "celular", "cel.", "móvel", "movel",
-            "мобильн", "сотов", "моб.",
+            "mobile",
+            "mobil",
+            "móvil",
+            "movil",
+            "cell",
+            "celular",
+            "cel.",
+            "móvel",
+            "movel",
+            "мобильн",
+            "сотов",
+            "моб.",
         ];
         if MOBILE.iter().any(|m| t.contains(m)) || t == "cel" || t == "моб" {
             return Label::Mobile;
@@ -992,11 +1002,7 @@ fn read_once(
 
 /// Whether `digits` (without `+`) start with an assigned calling code.
 fn split_e164_digits(digits: &str) -> Option<usize> {
-    (1..=3.min(digits.len())).find(|&i| {
-        digits[..i]
-            .parse::<u32>()
-            .is_ok_and(fast::is_calling_code)
-    })
+    (1..=3.min(digits.len())).find(|&i| digits[..i].parse::<u32>().is_ok_and(fast::is_calling_code))
 }
 
 /// The type of the number `cc` + `nsn`, `None` when it is not valid: the

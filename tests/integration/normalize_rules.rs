@@ -7,8 +7,8 @@
 
 use proptest::prelude::*;
 use waport::normalize::phone::{
-    self, Chosen, Kind, Label, Note, Phone, PhoneCandidate, PhoneError, Prefer, RowRegion,
-    choose, read, read_with_engine,
+    self, Chosen, Kind, Label, Note, Phone, PhoneCandidate, PhoneError, Prefer, RowRegion, choose,
+    read, read_with_engine,
 };
 
 /// Reads `raw` both ways; they must agree.
@@ -144,7 +144,10 @@ fn rule5_ambiguous_whatsapp_ids() {
         }
     );
     let reason = err.reason("12015554462");
-    assert!(reason.starts_with("ambiguous_phone: \"12015554462\""), "{reason}");
+    assert!(
+        reason.starts_with("ambiguous_phone: \"12015554462\""),
+        "{reason}"
+    );
     assert!(reason.contains("--prefer-national"), "{reason}");
     let intl = read2(
         "12015554462",
@@ -170,7 +173,10 @@ fn rule6_unknown_country_cells() {
         assert_eq!(region, RowRegion::Unknown(cell));
         let err = read2("55 1234 5678", region, Prefer::Ask).unwrap_err();
         assert_eq!(err, PhoneError::UnknownCountry(cell.into()));
-        assert_eq!(err.reason("55 1234 5678"), format!("unknown_country: {cell:?}"));
+        assert_eq!(
+            err.reason("55 1234 5678"),
+            format!("unknown_country: {cell:?}")
+        );
     }
     // Kosovo, Ascension and Tristan da Cunha are known, by code and name.
     for (cell, code) in [
@@ -188,15 +194,27 @@ fn rule6_unknown_country_cells() {
         );
     }
     ok(
-        read2("044 123 456", RowRegion::of_row("Kosovo", None), Prefer::Ask),
+        read2(
+            "044 123 456",
+            RowRegion::of_row("Kosovo", None),
+            Prefer::Ask,
+        ),
         "+38344123456",
     );
     ok(
-        read2("6 2345", RowRegion::of_row("Ascension Island", None), Prefer::Ask),
+        read2(
+            "6 2345",
+            RowRegion::of_row("Ascension Island", None),
+            Prefer::Ask,
+        ),
         "+24762345",
     );
     ok(
-        read2("8123", RowRegion::of_row("Tristan da Cunha", None), Prefer::Ask),
+        read2(
+            "8123",
+            RowRegion::of_row("Tristan da Cunha", None),
+            Prefer::Ask,
+        ),
         "+2908123",
     );
     // An empty cell falls back to the default region, or to none.
@@ -323,11 +341,7 @@ fn brazil_ninth_digit_and_carrier_codes() {
 
 #[test]
 fn chile_and_argentina() {
-    noted(
-        country("09 8765 4321", "CL"),
-        "+56987654321",
-        &[Note::Cl09],
-    );
+    noted(country("09 8765 4321", "CL"), "+56987654321", &[Note::Cl09]);
     noted(country("9 8765 4321", "CL"), "+56987654321", &[]);
     for raw in ["0 11 15 2345 6789", "011 15-2345-6789"] {
         noted(country(raw, "AR"), "+5491123456789", &[]);
@@ -348,7 +362,10 @@ fn chile_and_argentina() {
 fn number_types() {
     let kind = |raw: &str, region| read2(raw, region, Prefer::Ask).unwrap().kind;
     assert_eq!(kind("612 34 56 78", RowRegion::Country("ES")), Kind::Mobile);
-    assert_eq!(kind("91 123 45 67", RowRegion::Country("ES")), Kind::FixedLine);
+    assert_eq!(
+        kind("91 123 45 67", RowRegion::Country("ES")),
+        Kind::FixedLine
+    );
     assert_eq!(
         kind("(212) 555-0173", RowRegion::Country("US")),
         Kind::FixedLineOrMobile
@@ -415,7 +432,10 @@ fn choosing_the_whatsapp_number() {
     assert_eq!(chosen(&c), ("+34611111111", vec!["+34622222222"]));
     // Invalid ones are never chosen, and listed.
     let c = choose(
-        &[cand("123", Label::WhatsApp), cand("612 34 56 78", Label::Other)],
+        &[
+            cand("123", Label::WhatsApp),
+            cand("612 34 56 78", Label::Other),
+        ],
         es,
         Prefer::Ask,
     )

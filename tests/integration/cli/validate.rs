@@ -8,7 +8,15 @@ fn report_rows(wd: &Workdir, name: &str) -> Vec<Vec<String>> {
     let (head, rows) = wd.read_csv(name);
     assert_eq!(
         &head[..7],
-        ["row", "status", "reason", "phone", "phone_type", "email", "duplicate_of"]
+        [
+            "row",
+            "status",
+            "reason",
+            "phone",
+            "phone_type",
+            "email",
+            "duplicate_of"
+        ]
     );
     rows
 }
@@ -402,7 +410,13 @@ fn phone_rules_end_to_end() {
     let out = wd.run(&["validate", "p.csv"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = report_rows(&wd, "p.report.csv");
-    let cols = |i: usize| (rows[i][1].as_str(), rows[i][3].as_str(), rows[i][4].as_str());
+    let cols = |i: usize| {
+        (
+            rows[i][1].as_str(),
+            rows[i][3].as_str(),
+            rows[i][4].as_str(),
+        )
+    };
     assert_eq!(cols(0), ("valid", "+5511987654321", "mobile"));
     assert!(
         rows[0][2].starts_with("br_ninth_digit_added: \"+55 11 8765-4321\""),
@@ -415,7 +429,11 @@ fn phone_rules_end_to_end() {
     assert_eq!(cols(3), ("invalid", "", ""));
     assert_eq!(rows[3][2], "unknown_country: \"Narnia\"");
     assert_eq!(cols(4), ("invalid", "", ""));
-    assert!(rows[4][2].starts_with("phone_country_mismatch:"), "{:?}", rows[4]);
+    assert!(
+        rows[4][2].starts_with("phone_country_mismatch:"),
+        "{:?}",
+        rows[4]
+    );
     assert!(rows[4][2].contains("+573188779043 CO"), "{:?}", rows[4]);
     assert!(rows[5][2].starts_with("ambiguous_phone:"), "{:?}", rows[5]);
     assert_eq!(rows[6][2], "invalid_phone: \"-5512345675\"");
@@ -423,14 +441,32 @@ fn phone_rules_end_to_end() {
 
     // The flags: the ambiguous id read one way or the other, and a
     // landline rejected when a mobile is required.
-    let out = wd.run(&["validate", "p.csv", "--prefer-international", "--report", "i.csv"]);
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-international",
+        "--report",
+        "i.csv",
+    ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = report_rows(&wd, "i.csv");
-    assert_eq!((rows[5][1].as_str(), rows[5][3].as_str()), ("valid", "+12015554462"));
-    let out = wd.run(&["validate", "p.csv", "--prefer-national", "--report", "n.csv"]);
+    assert_eq!(
+        (rows[5][1].as_str(), rows[5][3].as_str()),
+        ("valid", "+12015554462")
+    );
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-national",
+        "--report",
+        "n.csv",
+    ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = report_rows(&wd, "n.csv");
-    assert_eq!((rows[5][1].as_str(), rows[5][3].as_str()), ("valid", "+522015554462"));
+    assert_eq!(
+        (rows[5][1].as_str(), rows[5][3].as_str()),
+        ("valid", "+522015554462")
+    );
     let out = wd.run(&["validate", "p.csv", "--require-mobile", "--report", "m.csv"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = report_rows(&wd, "m.csv");
@@ -441,6 +477,11 @@ fn phone_rules_end_to_end() {
     );
     assert_eq!(rows[0][1], "valid", "a mobile passes");
     // Both preferences at once make no sense.
-    let out = wd.run(&["validate", "p.csv", "--prefer-national", "--prefer-international"]);
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-national",
+        "--prefer-international",
+    ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
