@@ -371,7 +371,7 @@ fn number_types() {
         Kind::FixedLineOrMobile
     );
     assert_eq!(
-        kind("800 123 4567", RowRegion::Country("US")),
+        kind("800 234 5678", RowRegion::Country("US")),
         Kind::TollFree
     );
     assert_eq!(Kind::Mobile.as_str(), "mobile");
