@@ -130,7 +130,6 @@ fn verdicts_agree_with_engine_in_every_region() {
                 3 => format!("+{cc}{body}"),
                 _ => format!("{other}{body}"),
             };
-            let region = Some(*id);
             assert_eq!(
                 phone::read(&raw, RowRegion::Country(id), Prefer::Ask),
                 phone::read_with_engine(&raw, RowRegion::Country(id), Prefer::Ask),
