@@ -17,6 +17,7 @@ use waport::dedupe::DedupeBy;
 use waport::export::ExportFormat;
 use waport::journal::JobId;
 use waport::model::{Entity, WriteMode};
+use waport::normalize::phone::Prefer;
 use waport::pipeline::{EmailPolicy, PrepareOptions};
 use waport::platform::PlatformKind;
 use waport::source::ReadOptions;
@@ -118,6 +119,37 @@ struct InputArgs {
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
     on_invalid_email: EmailPolicy,
+    #[command(flatten)]
+    phone: PhoneArgs,
+}
+
+/// How phone numbers are chosen and read (README "Phone numbers").
+#[derive(clap::Args, Clone, Default)]
+struct PhoneArgs {
+    /// A bare WhatsApp id valid both as a national number of the row's
+    /// country and as an international number: take the international one
+    /// (default: reject the row as `ambiguous_phone`).
+    #[arg(long, conflicts_with = "prefer_national")]
+    prefer_international: bool,
+    /// ... take the national one.
+    #[arg(long)]
+    prefer_national: bool,
+    /// Reject rows whose phone is not a mobile (or fixed-line-or-mobile)
+    /// number, as `not_mobile`: WhatsApp needs a mobile.
+    #[arg(long)]
+    require_mobile: bool,
+}
+
+impl PhoneArgs {
+    fn prefer(&self) -> Prefer {
+        if self.prefer_international {
+            Prefer::International
+        } else if self.prefer_national {
+            Prefer::National
+        } else {
+            Prefer::Ask
+        }
+    }
 }
 
 /// Report flags shared by validate, import and migrate.
@@ -188,6 +220,8 @@ impl InputArgs {
             on_invalid_email: self.on_invalid_email,
             platform,
             keys_only: false,
+            prefer: self.phone.prefer(),
+            require_mobile: self.phone.require_mobile,
         }
     }
 }
@@ -381,6 +415,9 @@ struct ResumeArgs {
     /// Region, as in the original run.
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
+    /// Phone flags, as in the original run.
+    #[command(flatten)]
+    phone: PhoneArgs,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -608,6 +645,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: a.dedupe_by,
                 on_invalid_email: a.on_invalid_email,
+                phone: PhoneArgs::default(),
             };
             waport::commands::migrate::run(MigrateConfig {
                 from: a.from,
@@ -633,6 +671,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: DedupeBy::Phone,
                 on_invalid_email: EmailPolicy::Reject,
+                phone: a.phone.clone(),
             };
             let base = a
                 .upload

@@ -75,6 +75,16 @@ pub enum PhoneKind {
 }
 
 impl PhoneKind {
+    /// The phone reader's label for numbers of this kind.
+    pub fn label(self) -> crate::normalize::phone::Label {
+        use crate::normalize::phone::Label;
+        match self {
+            PhoneKind::WhatsApp => Label::WhatsApp,
+            PhoneKind::Mobile => Label::Mobile,
+            PhoneKind::Other => Label::Other,
+        }
+    }
+
     /// Reads a header or a type label ("Mobile", "* Celular", "WhatsApp").
     pub fn of(text: &str) -> PhoneKind {
         let folded = fold_header(text);
@@ -193,6 +203,10 @@ pub fn choose_interim(candidates: &[PhoneCandidate<'_>]) -> Option<usize> {
 pub struct Keys<'a> {
     /// The chosen phone.
     pub phone: &'a str,
+    /// What the chosen phone's column or type label says it is.
+    pub phone_kind: PhoneKind,
+    /// The chosen phone's column header and type label ("" when none).
+    pub phone_source: (&'a str, &'a str),
     /// The first e-mail (of the first non-empty e-mail cell).
     pub email: &'a str,
     /// The country: the chosen phone's group's country when the layout
@@ -855,6 +869,8 @@ impl Mapping {
                 keys.phone = phone;
                 if let [only] = self.phones.as_slice() {
                     phone_group = self.columns[*only].group;
+                    keys.phone_kind = self.columns[*only].kind;
+                    keys.phone_source = (&self.columns[*only].header, "");
                 }
             }
             None => {
@@ -862,6 +878,8 @@ impl Mapping {
                 if let Some(chosen) = choose_interim(&candidates) {
                     let c = candidates.remove(chosen);
                     keys.phone = c.raw;
+                    keys.phone_kind = c.kind;
+                    keys.phone_source = (c.column, c.label);
                     phone_group = c.group;
                     keys.other_phones = candidates;
                 }

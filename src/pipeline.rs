@@ -8,7 +8,7 @@
 use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::{Mapping, PhoneCandidate, is_footer};
 use crate::model::Contact;
-use crate::normalize::{country, email, phone};
+use crate::normalize::{email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{EncodedLines, ReportLayout, RowResult, RowView, Status};
 use crate::source::{Fields, Record, RecordProblem, Source, SourceError};
@@ -55,6 +55,12 @@ pub struct PrepareOptions {
     pub on_invalid_email: EmailPolicy,
     /// Target platform whose required fields are checked.
     pub platform: Option<PlatformKind>,
+    /// Which reading wins for a WhatsApp id valid both nationally and
+    /// internationally (`--prefer-national`, `--prefer-international`).
+    pub prefer: phone::Prefer,
+    /// `--require-mobile`: a row whose chosen number is not mobile-capable
+    /// is invalid (`not_mobile`).
+    pub require_mobile: bool,
     /// Map only what the report shows (phone, e-mail, and the country they
     /// are read in): set by `validate` without a platform, whose report
     /// shows nothing else of the contact. Ignored when `platform` is set.
@@ -85,6 +91,8 @@ pub struct Prepared {
     pub reasons: Vec<String>,
     /// The normalized contact.
     pub contact: Contact,
+    /// The phone's type (`mobile`, …), empty when there is no valid phone.
+    pub phone_type: &'static str,
     /// Dedupe key of a valid row.
     pub key: Option<Key>,
     /// The earlier row holding the same key.
@@ -111,6 +119,11 @@ impl Prepared {
             } else {
                 &self.contact.phone
             },
+            phone_type: if self.status == Status::Invalid {
+                ""
+            } else {
+                self.phone_type
+            },
             email: &self.contact.email,
             duplicate_of: self.duplicate_of,
             remote_id: "",
@@ -129,6 +142,11 @@ impl Prepared {
                 String::new()
             } else {
                 self.contact.phone.clone()
+            },
+            phone_type: if self.status == Status::Invalid {
+                ""
+            } else {
+                self.phone_type
             },
             email: self.contact.email.clone(),
             duplicate_of: self.duplicate_of,
@@ -150,6 +168,7 @@ fn footer(seq: u64, rec: Record) -> Prepared {
         status: Status::Skipped,
         reasons: vec![crate::report::FOOTER.to_string()],
         contact: Contact::default(),
+        phone_type: "",
         key: None,
         duplicate_of: None,
         raw: rec.fields,
@@ -159,15 +178,28 @@ fn footer(seq: u64, rec: Record) -> Prepared {
 /// The phones a row had besides the one chosen, for its report line
 /// (`other_phones: +34611222333 (Home Phone), "12" (Phone 2 - Value: Work)`):
 /// nothing a file holds is silently lost.
-fn other_phones_detail(others: &[PhoneCandidate<'_>], region: Option<&str>) -> String {
-    let list: Vec<String> = others
-        .iter()
-        .map(|o| {
-            let shown = phone::normalize(o.raw, region).unwrap_or_else(|_| quoted(o.raw));
-            if o.label.is_empty() {
-                format!("{shown} ({})", o.column)
+fn other_phones_detail(
+    k: &crate::mapping::Keys<'_>,
+    chosen: &phone::Chosen,
+    region: phone::RowRegion<'_>,
+    prefer: phone::Prefer,
+) -> String {
+    // Candidate 0 is the mapping's pick, then `k.other_phones` in order.
+    let sources = std::iter::once((k.phone, k.phone_source.0, k.phone_source.1)).chain(
+        k.other_phones
+            .iter()
+            .map(|o: &PhoneCandidate<'_>| (o.raw, o.column, o.label)),
+    );
+    let list: Vec<String> = sources
+        .enumerate()
+        .filter(|(i, _)| *i != chosen.index)
+        .map(|(_, (raw, column, label))| {
+            // A valid number in its E.164 form, anything else as written.
+            let shown = phone::read(raw, region, prefer).map_or_else(|_| quoted(raw), |p| p.e164);
+            if label.is_empty() {
+                format!("{shown} ({column})")
             } else {
-                format!("{shown} ({}: {})", o.column, o.label)
+                format!("{shown} ({column}: {label})")
             }
         })
         .collect();
@@ -188,6 +220,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             status: Status::Invalid,
             reasons: vec![problem.reason()],
             contact: Contact::default(),
+            phone_type: "",
             key: None,
             duplicate_of: None,
             raw: rec.fields,
@@ -206,21 +239,52 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         c.email.clear();
         c
     };
-    let region = country::region_code(&k.country);
+    let region = phone::RowRegion::of_row(&k.country, opts.default_region.as_deref());
     let raw_phone = k.phone;
     let raw_email = k.email;
-    let region = region.or(opts.default_region.as_deref());
+    let mut phone_type = "";
+    let mut others_detail = None;
     if raw_phone.trim().is_empty() {
         if opts.phone_required() {
             invalid = true;
             reasons.push(phone::PhoneError::Missing.code().to_string());
         }
     } else {
-        match phone::normalize(raw_phone, region) {
-            Ok(e164) => c.phone = e164,
+        // The mapping's pick first (the earliest of the best-labelled),
+        // then the row's other numbers in file order: `choose` ranks them by
+        // label, then by the engine's number type (a mobile first).
+        let mut candidates = Vec::with_capacity(1 + k.other_phones.len());
+        candidates.push(phone::PhoneCandidate {
+            raw: raw_phone,
+            label: k.phone_kind.label(),
+        });
+        candidates.extend(k.other_phones.iter().map(|o| phone::PhoneCandidate {
+            raw: o.raw,
+            label: o.kind.label(),
+        }));
+        match phone::choose(&candidates, region, opts.prefer) {
+            Ok(chosen) => {
+                let raw = candidates[chosen.index].raw;
+                for note in &chosen.phone.notes {
+                    reasons.push(note.reason(raw, &chosen.phone.e164));
+                }
+                if !k.other_phones.is_empty() {
+                    others_detail = Some(other_phones_detail(&k, &chosen, region, opts.prefer));
+                }
+                if opts.require_mobile && !chosen.phone.kind.is_mobile_capable() {
+                    invalid = true;
+                    reasons.push(format!(
+                        "not_mobile: {} is a {} number (--require-mobile)",
+                        quoted(raw.trim()),
+                        chosen.phone.kind.as_str()
+                    ));
+                }
+                phone_type = chosen.phone.kind.as_str();
+                c.phone = chosen.phone.e164;
+            }
             Err(e) => {
                 invalid = true;
-                reasons.push(format!("{}: {}", e.code(), quoted(raw_phone.trim())));
+                reasons.push(e.reason(raw_phone));
             }
         }
     }
@@ -236,9 +300,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             }
         },
     }
-    if !k.other_phones.is_empty() {
-        reasons.push(other_phones_detail(&k.other_phones, region));
-    }
+    reasons.extend(others_detail);
     if !k.other_emails.is_empty() {
         reasons.push(format!("other_emails: {}", k.other_emails.join(", ")));
     }
@@ -268,6 +330,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         },
         reasons,
         contact: c,
+        phone_type,
         key,
         duplicate_of: None,
         raw: rec.fields,

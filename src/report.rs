@@ -72,6 +72,9 @@ pub struct RowResult {
     pub reason: String,
     /// E.164 phone (empty when invalid).
     pub phone: String,
+    /// The phone's libphonenumber type (`mobile`, `fixed_line`, …; empty
+    /// when there is no valid phone).
+    pub phone_type: &'static str,
     /// Normalized e-mail.
     pub email: String,
     /// The earlier row with the same key.
@@ -91,6 +94,7 @@ impl RowResult {
             status: self.status,
             reason: Cow::Borrowed(&self.reason),
             phone: &self.phone,
+            phone_type: self.phone_type,
             email: &self.email,
             duplicate_of: self.duplicate_of,
             remote_id: &self.remote_id,
@@ -114,6 +118,8 @@ pub struct RowView<'a> {
     pub reason: Cow<'a, str>,
     /// E.164 phone (empty when invalid).
     pub phone: &'a str,
+    /// The phone's type (empty when invalid).
+    pub phone_type: &'static str,
     /// Normalized e-mail.
     pub email: &'a str,
     /// The earlier row with the same key.
@@ -133,6 +139,7 @@ impl RowView<'_> {
             status: self.status,
             reason: self.reason.clone().into_owned(),
             phone: self.phone.to_owned(),
+            phone_type: self.phone_type,
             email: self.email.to_owned(),
             duplicate_of: self.duplicate_of,
             remote_id: self.remote_id.to_owned(),
@@ -385,7 +392,8 @@ struct EncodedRow {
     start: usize,
     /// `row,` ends here; the status goes next.
     status_at: usize,
-    /// `,reason,phone,email,` ends here; `duplicate_of` goes next.
+    /// `,reason,phone,phone_type,email,` ends here; `duplicate_of` goes
+    /// next.
     dup_at: usize,
     /// The rest of the line (the input's fields and LF) ends here.
     end: usize,
@@ -458,6 +466,8 @@ impl ReportLayout {
         enc.field(line, row.reason.as_bytes());
         line.push(b',');
         enc.field(line, row.phone.as_bytes());
+        line.push(b',');
+        enc.field(line, row.phone_type.as_bytes());
         line.push(b',');
         enc.field(line, guard_formula(row.email).as_bytes());
         line.push(b',');
@@ -663,7 +673,15 @@ impl ReportWriter {
     /// Creates the files and writes their headers.
     pub fn create(opts: ReportOptions, headers: &[String]) -> Result<ReportWriter, ReportError> {
         let mut report = CsvOut::create(&opts.report, b',')?;
-        let mut head: Vec<&str> = vec!["row", "status", "reason", "phone", "email", "duplicate_of"];
+        let mut head: Vec<&str> = vec![
+            "row",
+            "status",
+            "reason",
+            "phone",
+            "phone_type",
+            "email",
+            "duplicate_of",
+        ];
         if opts.remote_id {
             head.push("remote_id");
         }
@@ -803,6 +821,7 @@ impl ReportWriter {
         report.field(r.status.as_str());
         report.field(r.reason.as_bytes());
         report.field(r.phone);
+        report.field(r.phone_type);
         report.field(guard_formula(r.email).as_bytes());
         match r.duplicate_of {
             Some(d) => report.field(itoa(d, &mut buf)),

@@ -7,8 +7,31 @@
 //! (`country_names.rs`), so an alias decides a name the two disagree on
 //! ("Korea" is South Korea here; the ISO lists give it to no country).
 
+/// Alpha-2 codes outside ISO 3166-1's assigned list that have their own
+/// numbering plan in libphonenumber: Kosovo (user-assigned `XK`, +383),
+/// Ascension Island (`AC`, +247) and Tristan da Cunha (`TA`, +290), both
+/// exceptionally reserved by ISO 3166 and part of `SH` in its list.
+pub(super) static EXTRA_CODES: &[&str] = &["XK", "AC", "TA"];
+
 /// Names (any case and accents) to alpha-2, first wins.
 pub(super) static ALIASES: &[(&str, &str)] = &[
+    // The regions of EXTRA_CODES.
+    ("Kosovo", "XK"),
+    ("Kosova", "XK"),
+    ("Republic of Kosovo", "XK"),
+    ("República de Kosovo", "XK"),
+    ("Косово", "XK"),
+    ("Ascension Island", "AC"),
+    ("Ascension", "AC"),
+    ("Isla Ascensión", "AC"),
+    ("Isla de la Ascensión", "AC"),
+    ("Ilha de Ascensão", "AC"),
+    ("Ascensão", "AC"),
+    ("Остров Вознесения", "AC"),
+    ("Tristan da Cunha", "TA"),
+    ("Tristán de Acuña", "TA"),
+    ("Tristão da Cunha", "TA"),
+    ("Тристан-да-Кунья", "TA"),
     ("USA", "US"),
     ("U.S.A.", "US"),
     ("U.S.", "US"),

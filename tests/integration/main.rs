@@ -25,6 +25,7 @@ mod normalize_country;
 mod normalize_differential;
 mod normalize_fastpath;
 mod normalize_phone;
+mod normalize_rules;
 mod phone_gen;
 mod platform_support;
 mod platform_wapiflow;

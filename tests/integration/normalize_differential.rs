@@ -34,11 +34,19 @@ fn metadata_changed(e164: &str) -> bool {
     METADATA_CHANGES.iter().any(|p| e164.starts_with(p))
 }
 
-/// Our own rule, not libphonenumber's: Mexico's legacy mobile forms.
-fn is_mexican_legacy(raw: &str, region: Option<&str>) -> bool {
+/// Our own rules, not libphonenumber's: Mexico's legacy mobile forms, and
+/// Brazilian mobiles written before the ninth digit.
+fn is_legacy(raw: &str, region: Option<&str>) -> bool {
     let d: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let br_old_mobile = |nsn: &str| nsn.len() == 10 && matches!(nsn.as_bytes()[2], b'6'..=b'9');
     (raw.starts_with('+') && d.starts_with("521"))
-        || (region == Some("MX") && (d.starts_with("044") || d.starts_with("045")))
+        || (region == Some("MX")
+            && (d.starts_with("044")
+                || d.starts_with("045")
+                || (d.len() == 12 && (d.starts_with("01") || d.starts_with("02")))
+                || (d.len() == 11 && d.starts_with('1'))))
+        || (raw.starts_with('+') && d.starts_with("55") && br_old_mobile(&d[2..]))
+        || (region == Some("BR") && br_old_mobile(d.trim_start_matches('0')))
 }
 
 proptest! {
@@ -55,9 +63,9 @@ proptest! {
     #[test]
     fn agrees_with_phonenumber_crate(plan in 0..PLANS.len(), t in 0usize..8, seed in any::<u64>()) {
         let (raw, region) = clean_cell(plan, t, seed);
-        prop_assume!(!is_mexican_legacy(&raw, region));
-        // A bare national number that is invalid in its region is retried
-        // as a WhatsApp id by us; the reference has no such rule.
+        prop_assume!(!is_legacy(&raw, region));
+        // A bare WhatsApp id that is invalid in its region is read as
+        // international by us; the reference has no such rule.
         let ours = phone::normalize(&raw, region);
         let theirs = reference(&raw, region);
         let either = ours.as_ref().ok().or(theirs.as_ref());

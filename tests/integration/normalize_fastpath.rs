@@ -6,7 +6,7 @@ use crate::phone_gen;
 
 use phone_gen::{PLANS, cell};
 use proptest::prelude::*;
-use waport::normalize::phone::{self, Path};
+use waport::normalize::phone::{self, Path, Prefer, RowRegion};
 
 fn agree(raw: &str, region: Option<&str>) -> Result<Option<String>, TestCaseError> {
     let engine = phone::normalize_with_engine(raw, region);
@@ -27,6 +27,21 @@ fn agree(raw: &str, region: Option<&str>) -> Result<Option<String>, TestCaseErro
         raw,
         region
     );
+    // The whole reading too (number type and notes), with the region as
+    // the row's own country and as a default.
+    let rows = match region {
+        Some(r) => vec![RowRegion::Country(r), RowRegion::Default(r)],
+        None => vec![RowRegion::None],
+    };
+    for rr in rows {
+        prop_assert_eq!(
+            phone::read(raw, rr, Prefer::Ask),
+            phone::read_with_engine(raw, rr, Prefer::Ask),
+            "read({:?}, {:?})",
+            raw,
+            rr
+        );
+    }
     Ok(fast)
 }
 
@@ -115,10 +130,9 @@ fn verdicts_agree_with_engine_in_every_region() {
                 3 => format!("+{cc}{body}"),
                 _ => format!("{other}{body}"),
             };
-            let region = Some(*id);
             assert_eq!(
-                phone::normalize(&raw, region),
-                phone::normalize_with_engine(&raw, region),
+                phone::read(&raw, RowRegion::Country(id), Prefer::Ask),
+                phone::read_with_engine(&raw, RowRegion::Country(id), Prefer::Ask),
                 "{raw:?} in {id}"
             );
             checked += 1;

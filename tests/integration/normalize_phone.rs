@@ -131,8 +131,11 @@ fn national_plans() {
     ] {
         check(raw, region, Ok(want));
     }
-    // Brazil's old eight-digit mobiles are no longer valid.
-    check("+55 11 8765-4321", None, Err(PhoneError::Invalid));
+    // Brazil's old eight-digit mobiles gain their ninth digit (see
+    // normalize_rules.rs for the note that says so).
+    check("+55 11 8765-4321", None, Ok("+5511987654321"));
+    // Eight-digit landlines (2-5) stay as they are.
+    check("+55 11 3456-7890", None, Ok("+551134567890"));
 }
 
 #[test]

@@ -121,6 +121,7 @@ fn write_report(
             status,
             reason: reason.as_str().into(),
             phone: "+34600000000",
+            phone_type: "mobile",
             email: "ana@example.com",
             duplicate_of: if status == Status::Duplicate {
                 *dup

@@ -5,7 +5,8 @@
 //! (extension and punctuation scanning) and on checking every number type one
 //! regex at a time. Our input is already cleaned to `[+]digits`, so this module
 //! skips the string work and checks all number types of a region with a single
-//! union regex per national-number length. It follows the engine's code step by
+//! multi-pattern automaton per national-number length, which also tells the
+//! number's type. It follows the engine's code step by
 //! step (`parse_helper`, `maybe_extract_country_code`,
 //! `maybe_strip_national_prefix_and_carrier_code`, `test_number_length`,
 //! `get_region_for_number`, `get_number_type_helper`) and declines (`None`)
@@ -18,12 +19,13 @@
 use std::borrow::Cow;
 use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
 
+use super::Kind;
 use super::meta::METADATA;
 
 /// A number type's description: verbatim pattern (`^(?:…)$`), possible
@@ -74,10 +76,11 @@ struct Compiled {
     /// when it has any and the region has a transform rule: only then can
     /// the groups change the result.
     npfp_groups: Option<Regex>,
-    /// For each NSN length, one pattern matching any number type's pattern
-    /// that allows that length (`None`: no type allows it; `Err`: it does
-    /// not compile, so the fast path declines), built on first use.
-    by_len: Vec<OnceLock<Result<Option<Pattern>, ()>>>,
+    /// For each NSN length, one automaton over the patterns of every number
+    /// type allowing that length, telling which of them match (`None`: no
+    /// type allows it; `Err`: it does not compile, so the fast path
+    /// declines), built on first use.
+    by_len: Vec<OnceLock<Result<Option<Types>, ()>>>,
 }
 
 struct Region {
@@ -337,27 +340,165 @@ fn type_descs(m: &M) -> Vec<&D> {
     v
 }
 
-/// The union regex of every number type allowing NSN length `len`, or
-/// `None` when no type allows it.
-fn compile_len(m: &M, len: usize) -> Result<Option<Pattern>, ()> {
+/// The number types of [`type_descs`], by position: what a match of that
+/// description means before the fixed/mobile rule is applied.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot {
+    Kind(Kind),
+    Fixed,
+    Mobile,
+}
+
+fn slots(m: &M) -> Vec<Slot> {
+    let mut v = vec![
+        Slot::Kind(Kind::PremiumRate),
+        Slot::Kind(Kind::TollFree),
+        Slot::Kind(Kind::SharedCost),
+        Slot::Kind(Kind::Voip),
+        Slot::Kind(Kind::PersonalNumber),
+        Slot::Kind(Kind::Pager),
+        Slot::Kind(Kind::Uan),
+        Slot::Kind(Kind::Voicemail),
+        Slot::Fixed,
+    ];
+    if !m.same_mf {
+        v.push(Slot::Mobile);
+    }
+    v
+}
+
+/// The patterns of every number type allowing one NSN length, matched
+/// together: one walk of the digits says which types match, so telling the
+/// number's type costs no more than telling its validity did.
+enum Multi {
+    Dfa {
+        /// Boxed: the DFA's header is ten times the size of a `Regex`.
+        dfa: Box<dense::DFA<Vec<u32>>>,
+        start: StateID,
+    },
+    Set(RegexSet),
+}
+
+/// A region's type patterns for one length, and which [`Slot`] each is.
+struct Types {
+    multi: Multi,
+    slots: Vec<Slot>,
+    same_mf: bool,
+}
+
+impl Types {
+    /// Bit `i` set when pattern `i` matches all of `h`.
+    fn matches(&self, h: &str) -> u32 {
+        match &self.multi {
+            Multi::Dfa { dfa, start } => {
+                let mut s = *start;
+                for &b in h.as_bytes() {
+                    s = dfa.next_state(s, b);
+                    if dfa.is_special_state(s) && (dfa.is_dead_state(s) || dfa.is_quit_state(s)) {
+                        return 0;
+                    }
+                }
+                // Every pattern ends in `$`, so matches only show at the end.
+                let s = dfa.next_eoi_state(s);
+                let mut mask = 0;
+                if dfa.is_match_state(s) {
+                    for i in 0..dfa.match_len(s) {
+                        mask |= 1 << dfa.match_pattern(s, i).as_usize();
+                    }
+                }
+                mask
+            }
+            Multi::Set(set) => set.matches(h).iter().fold(0, |m, i| m | (1 << i)),
+        }
+    }
+
+    /// `get_number_type_helper` once the general description matched:
+    /// the first special type in the engine's order, then the fixed-line
+    /// and mobile rule; `None` for the engine's UNKNOWN (an invalid number).
+    fn kind(&self, h: &str) -> Option<Kind> {
+        let mask = self.matches(h);
+        if mask == 0 {
+            return None;
+        }
+        let hit = |want: Slot| {
+            self.slots
+                .iter()
+                .enumerate()
+                .any(|(i, s)| *s == want && mask & (1 << i) != 0)
+        };
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Slot::Kind(k) = s
+                && mask & (1 << i) != 0
+            {
+                return Some(*k);
+            }
+        }
+        if hit(Slot::Fixed) {
+            return Some(if self.same_mf || hit(Slot::Mobile) {
+                Kind::FixedLineOrMobile
+            } else {
+                Kind::FixedLine
+            });
+        }
+        hit(Slot::Mobile).then_some(Kind::Mobile)
+    }
+}
+
+/// The type patterns allowing NSN length `len`, or `None` when no type
+/// allows it.
+fn compile_len(m: &M, len: usize) -> Result<Option<Types>, ()> {
     let len = len as i32;
     // `is_number_matching_desc`: a type with listed lengths only matches
     // those lengths; a type without any inherits the general check.
-    let mut alts = Vec::new();
-    for d in type_descs(m) {
+    let mut pats = Vec::new();
+    let mut kept = Vec::new();
+    for (d, slot) in type_descs(m).into_iter().zip(slots(m)) {
         if let Some(p) = d.p
             && (d.l.is_empty() || d.l.contains(&len))
         {
-            let p = wrapped(p).ok_or(())?;
-            alts.push(&p[1..p.len() - 1]);
+            pats.push(wrapped(p).ok_or(())?);
+            kept.push(slot);
         }
     }
-    if alts.is_empty() {
+    if pats.is_empty() {
         return Ok(None);
     }
-    Pattern::new(&format!("^(?:{})$", alts.join("|")))
-        .map(Some)
-        .ok_or(())
+    let dfa = dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(false))
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Anchored)
+                .accelerate(false)
+                .unicode_word_boundary(false)
+                .dfa_size_limit(Some(DFA_LIMIT))
+                .determinize_size_limit(Some(DFA_LIMIT)),
+        )
+        .build_many(&pats)
+        .ok()
+        .and_then(|dfa| {
+            let start = dfa
+                .start_state(&start::Config::new().anchored(Anchored::Yes))
+                .ok()?;
+            Some(Multi::Dfa {
+                dfa: Box::new(dfa),
+                start,
+            })
+        });
+    let multi = match dfa {
+        Some(d) => d,
+        None => Multi::Set(
+            RegexSetBuilder::new(&pats)
+                .unicode(false)
+                .build()
+                .map_err(|_| ())?,
+        ),
+    };
+    Ok(Some(Types {
+        multi,
+        slots: kept,
+        same_mf: m.same_mf,
+    }))
 }
 
 fn compile(m: &M) -> Option<Compiled> {
@@ -398,17 +539,17 @@ fn general_matches(r: &Region, c: &Compiled, nsn: &str) -> bool {
     c.general_full.as_ref().is_some_and(|g| g.is_match(nsn))
 }
 
-/// `get_number_type_helper(..) != Unknown`; `None` when the fast path
-/// cannot tell.
-fn has_type(r: &Region, c: &Compiled, nsn: &str) -> Option<bool> {
+/// `get_number_type_helper`, `Some(None)` for UNKNOWN; `None` when the
+/// fast path cannot tell.
+fn number_kind(r: &Region, c: &Compiled, nsn: &str) -> Option<Option<Kind>> {
     if !general_matches(r, c, nsn) {
-        return Some(false);
+        return Some(None);
     }
     let Some(slot) = c.by_len.get(nsn.len()) else {
-        return Some(false);
+        return Some(None);
     };
     match slot.get_or_init(|| compile_len(r.meta, nsn.len())) {
-        Ok(p) => Some(p.as_ref().is_some_and(|p| p.is_match(nsn))),
+        Ok(t) => Some(t.as_ref().and_then(|t| t.kind(nsn))),
         Err(()) => None,
     }
 }
@@ -639,12 +780,13 @@ pub(super) fn parse<'a>(digits: &'a str, plus: bool, region: Option<&str>) -> Op
     Some(Parsed { cc, nsn: national })
 }
 
-/// The engine's `is_valid_number` for a calling code and NSN. `None` means
-/// "ask the engine" (non-geographic codes, uncompilable metadata).
-pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
+/// The engine's `get_number_type` for a calling code and NSN, which is
+/// also its `is_valid_number` (`Some(None)`: not valid). `None` means "ask
+/// the engine" (non-geographic codes, uncompilable metadata).
+pub(super) fn number_type(cc: i32, nsn: &str) -> Option<Option<Kind>> {
     let t = &*TABLES;
     let Some(list) = t.cc_regions(cc) else {
-        return Some(false);
+        return Some(None);
     };
     let mut chosen = None;
     if list.len() == 1 {
@@ -654,20 +796,27 @@ pub(super) fn is_valid(cc: i32, nsn: &str) -> Option<bool> {
         for &i in list {
             let r = &t.regions[i];
             let c = r.compiled()?;
-            if c.ld_start.as_ref().is_some_and(|p| p.is_match(nsn)) || has_type(r, c, nsn)? {
+            if c.ld_start.as_ref().is_some_and(|p| p.is_match(nsn))
+                || number_kind(r, c, nsn)?.is_some()
+            {
                 chosen = Some(r);
                 break;
             }
         }
     }
     let Some(r) = chosen else {
-        return Some(false);
+        return Some(None);
     };
     if r.meta.id == "001" {
         return None;
     }
     let c = r.compiled()?;
-    has_type(r, c, nsn)
+    number_kind(r, c, nsn)
+}
+
+/// The calling code of region `id` (an upper-case alpha-2 code).
+pub(super) fn region_calling_code(id: &str) -> Option<i32> {
+    TABLES.region_index(id).map(|i| TABLES.regions[i].meta.cc)
 }
 
 /// Whether the fast path knows `id` (an upper-case alpha-2 code).

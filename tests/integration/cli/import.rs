@@ -101,12 +101,12 @@ fn wazzup_import_creates_exactly_the_valid_contacts_and_reimport_doubles_nothing
 
     // The report: every row once, with the remote id of created rows.
     let (head, rows) = wd.read_csv("c.report.csv");
-    assert_eq!(head[6], "remote_id");
+    assert_eq!(head[7], "remote_id");
     assert_eq!(rows.len(), 152);
     assert!(
         rows.iter()
             .filter(|r| r[1] == "created")
-            .all(|r| !r[6].is_empty())
+            .all(|r| !r[7].is_empty())
     );
 
     // Nightly re-run of the same file: nothing sent, nothing doubled.

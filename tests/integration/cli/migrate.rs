@@ -119,7 +119,7 @@ fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing(
         rows.iter().all(|r| r[1] == "created" || r[1] == "updated"),
         "{rows:?}"
     );
-    let remote: BTreeSet<&String> = rows.iter().map(|r| &r[6]).collect();
+    let remote: BTreeSet<&String> = rows.iter().map(|r| &r[7]).collect();
     let b_ids: BTreeSet<String> = emu
         .contacts("whaapy")
         .iter()

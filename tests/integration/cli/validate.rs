@@ -7,8 +7,16 @@ use std::process::Stdio;
 fn report_rows(wd: &Workdir, name: &str) -> Vec<Vec<String>> {
     let (head, rows) = wd.read_csv(name);
     assert_eq!(
-        &head[..6],
-        ["row", "status", "reason", "phone", "email", "duplicate_of"]
+        &head[..7],
+        [
+            "row",
+            "status",
+            "reason",
+            "phone",
+            "phone_type",
+            "email",
+            "duplicate_of"
+        ]
     );
     rows
 }
@@ -33,9 +41,9 @@ fn cp1252_semicolon_file_with_spanish_headers() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0][0], "2");
     assert_eq!(rows[0][3], "+525512345678");
-    assert_eq!(rows[0][4], "JOSE@example.mx");
+    assert_eq!(rows[0][5], "JOSE@example.mx");
     assert_eq!(
-        rows[0][6], "José",
+        rows[0][7], "José",
         "input columns are copied verbatim, decoded"
     );
     assert_eq!(rows[1][3], "+34612345678");
@@ -70,7 +78,7 @@ fn statuses_reasons_and_exit_code_three() {
         ["valid", "invalid", "duplicate", "invalid", "invalid"]
     );
     assert_eq!(rows[1][2], "invalid_phone: \"55-12\"");
-    assert_eq!(rows[2][5], "2", "duplicate_of names the first row");
+    assert_eq!(rows[2][6], "2", "duplicate_of names the first row");
     assert!(rows[3][2].contains("invalid_email"), "{:?}", rows[3]);
     let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(json["rows"], 5);
@@ -95,7 +103,7 @@ fn multiline_quoted_fields_keep_spreadsheet_row_numbers() {
     let rows = report_rows(&wd, "m.report.csv");
     assert_eq!(rows[0][0], "2");
     assert_eq!(rows[1][0], "3", "record ordinal + 1, not the line number");
-    assert_eq!(rows[0][8], "line one\nline two\nline \"three\"");
+    assert_eq!(rows[0][9], "line one\nline two\nline \"three\"");
 }
 
 #[test]
@@ -145,7 +153,7 @@ fn invalid_email_can_be_dropped_instead_of_rejecting_the_row() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let rows = report_rows(&wd, "e.report.csv");
     assert_eq!(rows[0][1], "valid");
-    assert_eq!(rows[0][4], "");
+    assert_eq!(rows[0][5], "");
     assert!(rows[0][2].starts_with("email_dropped"));
 }
 
@@ -266,7 +274,7 @@ fn dedupe_by_email() {
     assert_eq!(code(&out), 0);
     let rows = report_rows(&wd, "d.report.csv");
     assert_eq!(rows[1][1], "duplicate");
-    assert_eq!(rows[1][5], "2");
+    assert_eq!(rows[1][6], "2");
 }
 
 #[test]
@@ -285,7 +293,7 @@ fn xlsx_with_an_instructions_sheet_and_numeric_phones() {
         rows[0][0], "4",
         "the sheet's own row numbers (header on row 3)"
     );
-    assert_eq!(rows[0][8], "5215512345678", "a numeric cell reads as typed");
+    assert_eq!(rows[0][9], "5215512345678", "a numeric cell reads as typed");
     assert_eq!(rows[0][3], "+525512345678");
     assert!(
         rows[0][11].starts_with("20"),
@@ -311,7 +319,7 @@ fn utf8_bom_and_utf16_files_read_the_same() {
             stderr(&out)
         );
         let rows = report_rows(&wd, "r.csv");
-        assert_eq!(rows[0][6], "José", "{name}: BOM stripped, text decoded");
+        assert_eq!(rows[0][7], "José", "{name}: BOM stripped, text decoded");
         reports.push(rows.iter().map(|r| r[..6].to_vec()).collect::<Vec<_>>());
     }
     assert_eq!(reports[0], reports[1]);
@@ -379,4 +387,101 @@ fn third_party_corpus_never_crashes_the_binary() {
         }
     }
     assert!(seen > 10, "corpus found: {seen}");
+}
+
+/// Issue 12 through the binary: the `phone_type` column, legacy forms with
+/// their note, old and new Brazilian forms deduplicated as one contact,
+/// unknown countries, mismatches and ambiguous ids.
+#[test]
+fn phone_rules_end_to_end() {
+    let wd = Workdir::new();
+    wd.write(
+        "p.csv",
+        "name,phone,country\n\
+         Ana,+55 11 8765-4321,\n\
+         Ana new,+55 11 98765-4321,\n\
+         Bob,91 123 45 67,ES\n\
+         Cid,55 1234 5678,Narnia\n\
+         Dan,573188779043,ES\n\
+         Eve,12015554462,MX\n\
+         Fay,-5512345675,MX\n\
+         Gus,(201) 555-0123,\n",
+    );
+    let out = wd.run(&["validate", "p.csv"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let rows = report_rows(&wd, "p.report.csv");
+    let cols = |i: usize| {
+        (
+            rows[i][1].as_str(),
+            rows[i][3].as_str(),
+            rows[i][4].as_str(),
+        )
+    };
+    assert_eq!(cols(0), ("valid", "+5511987654321", "mobile"));
+    assert!(
+        rows[0][2].starts_with("br_ninth_digit_added: \"+55 11 8765-4321\""),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(cols(1), ("duplicate", "+5511987654321", "mobile"));
+    assert_eq!(rows[1][6], "2", "the new form repeats the old one");
+    assert_eq!(cols(2), ("valid", "+34911234567", "fixed_line"));
+    assert_eq!(cols(3), ("invalid", "", ""));
+    assert_eq!(rows[3][2], "unknown_country: \"Narnia\"");
+    assert_eq!(cols(4), ("invalid", "", ""));
+    assert!(
+        rows[4][2].starts_with("phone_country_mismatch:"),
+        "{:?}",
+        rows[4]
+    );
+    assert!(rows[4][2].contains("+573188779043 CO"), "{:?}", rows[4]);
+    assert!(rows[5][2].starts_with("ambiguous_phone:"), "{:?}", rows[5]);
+    assert_eq!(rows[6][2], "invalid_phone: \"-5512345675\"");
+    assert_eq!(rows[7][2], "phone_needs_country: \"(201) 555-0123\"");
+
+    // The flags: the ambiguous id read one way or the other, and a
+    // landline rejected when a mobile is required.
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-international",
+        "--report",
+        "i.csv",
+    ]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let rows = report_rows(&wd, "i.csv");
+    assert_eq!(
+        (rows[5][1].as_str(), rows[5][3].as_str()),
+        ("valid", "+12015554462")
+    );
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-national",
+        "--report",
+        "n.csv",
+    ]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let rows = report_rows(&wd, "n.csv");
+    assert_eq!(
+        (rows[5][1].as_str(), rows[5][3].as_str()),
+        ("valid", "+522015554462")
+    );
+    let out = wd.run(&["validate", "p.csv", "--require-mobile", "--report", "m.csv"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let rows = report_rows(&wd, "m.csv");
+    assert_eq!(rows[2][1], "invalid");
+    assert_eq!(
+        rows[2][2],
+        "not_mobile: \"91 123 45 67\" is a fixed_line number (--require-mobile)"
+    );
+    assert_eq!(rows[0][1], "valid", "a mobile passes");
+    // Both preferences at once make no sense.
+    let out = wd.run(&[
+        "validate",
+        "p.csv",
+        "--prefer-national",
+        "--prefer-international",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
