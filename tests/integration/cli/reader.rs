@@ -72,8 +72,8 @@ fn a_stray_quote_reports_every_row_it_swallowed() {
     }
     // Each swallowed row shows its own text, so the user can find it.
     let (_, raw) = w.read_csv("q.report.csv");
-    assert!(raw[2][6].starts_with("Eva"), "{:?}", raw[2]);
-    assert!(raw[3][6].starts_with("Juan"), "{:?}", raw[3]);
+    assert!(raw[2][7].starts_with("Eva"), "{:?}", raw[2]);
+    assert!(raw[3][7].starts_with("Juan"), "{:?}", raw[3]);
 }
 
 #[test]
@@ -93,9 +93,9 @@ fn one_stray_windows_1252_byte_leaves_a_utf8_file_utf8() {
         stderr(&o)
     );
     let (_, raw) = w.read_csv("mixed.report.csv");
-    assert_eq!(raw[0][6], "María Gil");
-    assert_eq!(raw[1][6], "José Núñez");
-    assert_eq!(raw[2][6], "Renée Açaí");
+    assert_eq!(raw[0][7], "María Gil");
+    assert_eq!(raw[1][7], "José Núñez");
+    assert_eq!(raw[2][7], "Renée Açaí");
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn cyrillic_csv_from_russian_excel_is_read_as_windows_1251() {
     let o = w.run(&["validate", "ru.csv"]);
     assert!(stderr(&o).contains("windows-1251"), "{}", stderr(&o));
     let (head, raw) = w.read_csv("ru.report.csv");
-    assert_eq!(head[6..], ["Полное имя", "Мобильный телефон", "Город"]);
-    assert_eq!(raw[1][6], "Ольга Смирнова");
+    assert_eq!(head[7..], ["Полное имя", "Мобильный телефон", "Город"]);
+    assert_eq!(raw[1][7], "Ольга Смирнова");
 
     // Spanish Excel's windows-1252 stays windows-1252.
     let es = "Nombre;Teléfono;Ciudad\r\nJosé Núñez;+52 55 1234 5678;Querétaro\r\n";
@@ -120,7 +120,7 @@ fn cyrillic_csv_from_russian_excel_is_read_as_windows_1251() {
     let o = w.run(&["validate", "es.csv"]);
     assert!(stderr(&o).contains("windows-1252"), "{}", stderr(&o));
     let (head, _) = w.read_csv("es.report.csv");
-    assert_eq!(head[7], "Teléfono");
+    assert_eq!(head[8], "Teléfono");
 }
 
 #[test]

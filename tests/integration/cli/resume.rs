@@ -273,9 +273,18 @@ fn import_works_without_home() {
     wd.write("h.csv", "name,phone\nHugo,+34 612 345 680\n");
     let mut cmd = wd.command(&["import", "h.csv", "--to", "whaapy"]);
     emu.env(&mut cmd);
-    for var in ["HOME", "WAPORT_JOURNAL", "XDG_DATA_HOME", "XDG_CONFIG_HOME"] {
+    for var in [
+        "HOME",
+        "WAPORT_JOURNAL",
+        "XDG_CONFIG_HOME",
+        "WAPORT_LOCK_DIR",
+    ] {
         cmd.env_remove(var);
     }
+    // The OS data folder, kept inside the test's directory (on Linux the
+    // OS names it from XDG_DATA_HOME; without it, from the password
+    // database, which would be the real user's folder).
+    cmd.env("XDG_DATA_HOME", wd.path("data"));
     let out = cmd.output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(

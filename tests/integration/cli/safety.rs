@@ -275,7 +275,7 @@ fn report_and_rejects_cells_are_guarded_and_the_guard_is_removed_when_fed_back()
     let (_, report) = w.read_csv("in.report.csv");
     let (_, rejects) = w.read_csv("fix.csv");
     for (i, c) in cells.iter().enumerate() {
-        assert_eq!(report[i][6], format!("'{c}"), "report row {i}");
+        assert_eq!(report[i][7], format!("'{c}"), "report row {i}");
         assert_eq!(rejects[i][0], format!("'{c}"), "rejects row {i}");
     }
 
