@@ -253,10 +253,7 @@ fn open_job(
             let job = j.resume_job(job.id)?;
             earlier.extend(j.rows(job.id)?.into_iter().map(|r| (r.row, r)));
             // A resumed job keeps the mode it started with.
-            cfg.mode = match job.mode {
-                journal::JobMode::Upsert => WriteMode::Upsert,
-                _ => WriteMode::Create,
-            };
+            cfg.mode = write_mode(job.mode);
             if !cfg.rows.quiet {
                 eprintln!(
                     "resuming job {}: {} rows already recorded",
@@ -279,10 +276,7 @@ fn open_job(
                 platform: platform.to_string(),
                 account_fp: account_fp.to_string(),
                 entity: entity.to_string(),
-                mode: match cfg.mode {
-                    WriteMode::Create => journal::JobMode::Create,
-                    WriteMode::Upsert => journal::JobMode::Upsert,
-                },
+                mode: job_mode(cfg.mode),
                 parent: None,
             })?;
             if !cfg.rows.quiet {
@@ -304,6 +298,25 @@ fn open_job(
             full: cfg.full,
         },
     })
+}
+
+/// The journal's name for a write mode.
+pub(crate) fn job_mode(m: WriteMode) -> journal::JobMode {
+    match m {
+        WriteMode::Create => journal::JobMode::Create,
+        WriteMode::Upsert => journal::JobMode::Upsert,
+        WriteMode::Update => journal::JobMode::Update,
+    }
+}
+
+/// The write mode a journaled job ran in. A rollback job's `delete` has no
+/// write mode; create is the one that never changes an existing contact.
+pub(crate) fn write_mode(m: journal::JobMode) -> WriteMode {
+    match m {
+        journal::JobMode::Upsert => WriteMode::Upsert,
+        journal::JobMode::Update => WriteMode::Update,
+        journal::JobMode::Create | journal::JobMode::Delete => WriteMode::Create,
+    }
 }
 
 /// Raises `cancel` on Ctrl-C; the flag says it happened.
