@@ -98,6 +98,11 @@ struct InputArgs {
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
     on_invalid_email: EmailPolicy,
+    /// Send rows without a phone where the platform allows it (Wipsy),
+    /// matched by their e-mail; without this flag they are `invalid`
+    /// (`no_identity`), because nothing could find them again.
+    #[arg(long)]
+    allow_without_phone: bool,
 }
 
 /// Report flags shared by validate, import and migrate.
@@ -163,6 +168,7 @@ impl InputArgs {
             on_invalid_email: self.on_invalid_email,
             platform,
             keys_only: false,
+            allow_without_phone: self.allow_without_phone,
         }
     }
 }
@@ -353,6 +359,10 @@ struct ResumeArgs {
     /// Region, as in the original run.
     #[arg(long, value_name = "CC", value_parser = parse_region)]
     default_region: Option<String>,
+    /// As for import: rows without a phone are matched by e-mail (give it
+    /// again if the job was started with it).
+    #[arg(long)]
+    allow_without_phone: bool,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -545,6 +555,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: a.dedupe_by.clone(),
                 on_invalid_email: a.on_invalid_email.clone(),
+                allow_without_phone: false,
             };
             waport::commands::migrate::run(MigrateConfig {
                 from: a.from,
@@ -570,6 +581,7 @@ fn main() -> ExitCode {
                 default_region: a.default_region.clone(),
                 dedupe_by: DedupeBy::Phone,
                 on_invalid_email: EmailPolicy::Reject,
+                allow_without_phone: a.allow_without_phone,
             };
             let base = a
                 .upload
