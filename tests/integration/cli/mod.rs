@@ -5,6 +5,7 @@ mod export;
 mod import;
 mod jobs;
 mod migrate;
+mod prefilled;
 mod resume;
 mod validate;
 mod workdir;
