@@ -325,15 +325,14 @@ fn delete_created(
             }
         };
         for (k, c) in chunk.iter().enumerate() {
-        let (status, reason, jrow) = match (&unsupported, answers.get(k)) {
-            (Some(_), _) | (None, None) => {
-                let why = unsupported
-                    .clone()
-                    .unwrap_or_else(|| "delete_failed: no answer for this id".into());
-                ("failed", why.clone(), JRow::Failed { reason: why })
-            }
-            (None, Some(r)) => {
-                match r {
+            let (status, reason, jrow) = match (&unsupported, answers.get(k)) {
+                (Some(_), _) | (None, None) => {
+                    let why = unsupported
+                        .clone()
+                        .unwrap_or_else(|| "delete_failed: no answer for this id".into());
+                    ("failed", why.clone(), JRow::Failed { reason: why })
+                }
+                (None, Some(r)) => match r {
                     Ok(true) => (
                         "deleted",
                         String::new(),
@@ -359,16 +358,15 @@ fn delete_created(
                         let why = format!("delete_failed: {e}");
                         ("failed", why.clone(), JRow::Failed { reason: why })
                     }
-                }
+                },
+            };
+            failed |= status == "failed";
+            on_row(c, status, &reason)?;
+            outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
+            if outcomes.len() >= 200 {
+                j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+                outcomes.clear();
             }
-        };
-        failed |= status == "failed";
-        on_row(c, status, &reason)?;
-        outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
-        if outcomes.len() >= 200 {
-            j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-            outcomes.clear();
-        }
         }
     }
     j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;

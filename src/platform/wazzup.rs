@@ -109,7 +109,7 @@ pub fn contact_id(c: &Contact) -> Result<String, String> {
     if !ext.is_empty() {
         if ext.chars().count() > MAX_ID {
             return Err(format!(
-                "external_id_too_long: Wazzup ids are kept to {MAX_ID} characters"
+                "external_id_too_long: Wazzup takes ids of up to {MAX_ID} characters"
             ));
         }
         return Ok(ext.to_string());
@@ -248,7 +248,10 @@ pub fn merge_contact(stored: &Value, c: &Contact, fresh: &Value) -> Value {
         out.insert("name".into(), fresh["name"].clone());
     }
     if row_responsible(c).is_some() || !out.contains_key("responsibleUserId") {
-        out.insert("responsibleUserId".into(), fresh["responsibleUserId"].clone());
+        out.insert(
+            "responsibleUserId".into(),
+            fresh["responsibleUserId"].clone(),
+        );
     }
     if let Some(u) = fresh.get("uri") {
         out.insert("uri".into(), u.clone());
@@ -603,10 +606,8 @@ impl Wazzup {
                 // that attempt made it.
                 Target::New if applied => match self.get_contact(&own).await {
                     Ok(Some(_)) if mode == WriteMode::Create => {
-                        results[i] = Some(ItemResult::found_after_lost_answer(
-                            own,
-                            super::LOST_ANSWER,
-                        ));
+                        results[i] =
+                            Some(ItemResult::found_after_lost_answer(own, super::LOST_ANSWER));
                         continue;
                     }
                     Ok(Some(stored)) => Plan::Merge {
@@ -792,9 +793,7 @@ impl Wazzup {
                     .map(|x| x as usize)
                     .or_else(|| {
                         payloads.iter().position(|p| {
-                            p.body["phone"]
-                                .as_str()
-                                .is_some_and(|ph| desc.contains(ph))
+                            p.body["phone"].as_str().is_some_and(|ph| desc.contains(ph))
                         })
                     });
                 if let Some(idx) = idx.filter(|k| *k < payloads.len()) {
@@ -1291,6 +1290,58 @@ mod tests {
         let (v, w) = contact_payload(&c(&long, "+34600111222"), "u").unwrap();
         assert_eq!(v["name"].as_str().unwrap().chars().count(), 200);
         assert_eq!(w, vec!["name_truncated: cut to 200 characters".to_string()]);
+    }
+
+    #[test]
+    fn a_merge_changes_only_what_the_row_maps() {
+        let stored = json!({"id": "crm-1", "responsibleUserId": "boss", "name": "Ana",
+            "contactData": [{"chatType": "telegram", "chatId": "ana_tg", "username": "ana_tg"},
+                            {"chatType": "whatsapp", "chatId": "34600111222"}],
+            "uri": "https://crm.example/1", "createdAt": "not sent back"});
+        let row = c("Ana María", "+34600111222");
+        let (fresh, _) = contact_payload(&row, "default-user").unwrap();
+        let merged = merge_contact(&stored, &row, &fresh);
+        let mut want = stored.clone();
+        want["name"] = json!("Ana María");
+        want.as_object_mut().unwrap().remove("createdAt");
+        assert_eq!(merged, want);
+        // A new number is added beside the stored one, a mapped uri replaces.
+        let mut row = c("", "+34600999888");
+        row.custom
+            .insert("uri".into(), "https://crm.example/2".into());
+        let (fresh, _) = contact_payload(
+            &Contact {
+                name: "x".into(),
+                ..row.clone()
+            },
+            "u",
+        )
+        .unwrap();
+        let merged = merge_contact(&stored, &row, &fresh);
+        assert_eq!(merged["name"], "Ana", "no name in the row: kept");
+        assert_eq!(merged["contactData"].as_array().unwrap().len(), 3);
+        assert_eq!(merged["uri"], "https://crm.example/2");
+        assert_eq!(merged["responsibleUserId"], "boss");
+    }
+
+    #[test]
+    fn ids_up_to_100_characters_and_uris_up_to_200() {
+        let mut x = c("Ana", "+34600111222");
+        x.external_id = "i".repeat(100);
+        assert!(contact_payload(&x, "u").is_ok());
+        x.external_id = "i".repeat(101);
+        assert!(
+            contact_payload(&x, "u")
+                .unwrap_err()
+                .starts_with("external_id_too_long")
+        );
+        x.external_id.clear();
+        x.custom.insert("uri".into(), "u".repeat(201));
+        assert!(
+            contact_payload(&x, "u")
+                .unwrap_err()
+                .starts_with("uri_too_long")
+        );
     }
 
     #[test]

@@ -641,9 +641,7 @@ impl Platform for Whaapy {
         &'a self,
         contact: &'a Contact,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
-        Box::pin(async move {
-            Ok(self.find(&contact.phone).await?.map(|(id, _)| id))
-        })
+        Box::pin(async move { Ok(self.find(&contact.phone).await?.map(|(id, _)| id)) })
     }
 
     fn list_page<'a>(
@@ -765,6 +763,32 @@ mod tests {
         let u = payload(&c, true).unwrap();
         assert!(u.get("phone_number").is_none() && u.get("source").is_none());
         assert_eq!(u["name"], "Juan Pérez");
+    }
+
+    #[test]
+    fn updates_add_tags_and_creates_carry_the_phone_country() {
+        let c = Contact {
+            name: "Ana".into(),
+            phone: "+34612345678".into(),
+            tags: vec!["nuevo".into()],
+            ..Contact::default()
+        };
+        let create = payload(&c, false).unwrap();
+        assert_eq!(create["country"], "ES");
+        assert_eq!(create["tags"], json!(["nuevo"]));
+        let update = payload(&c, true).unwrap();
+        assert!(update.get("tags").is_none() && update.get("country").is_none());
+        assert_eq!(update["add_tags"], json!(["nuevo"]));
+    }
+
+    #[test]
+    fn mexican_mobiles_have_a_legacy_form() {
+        assert_eq!(
+            mx_legacy("+525512345678").as_deref(),
+            Some("+5215512345678")
+        );
+        assert_eq!(mx_legacy("+34612345678"), None);
+        assert_eq!(mx_legacy("+5215512345678"), None);
     }
 
     #[test]

@@ -171,14 +171,22 @@ fn assert_one_per_person(emu: &Emulator, case: &Case, expected: usize, when: &st
     let mut people: Vec<String> = p
         .iter()
         .map(|d| {
-            let d = d.strip_prefix("521").map_or(d.clone(), |r| format!("52{r}"));
-            d.strip_prefix("8800").map_or(d.clone(), |r| format!("880{r}"))
+            let d = d
+                .strip_prefix("521")
+                .map_or(d.clone(), |r| format!("52{r}"));
+            d.strip_prefix("8800")
+                .map_or(d.clone(), |r| format!("880{r}"))
         })
         .collect();
     people.sort();
     people.dedup();
     assert_eq!(p.len(), expected, "{} {when}: {p:?}", case.platform);
-    assert_eq!(people.len(), expected, "{} {when}: twins in {p:?}", case.platform);
+    assert_eq!(
+        people.len(),
+        expected,
+        "{} {when}: twins in {p:?}",
+        case.platform
+    );
 }
 
 fn import(wd: &Workdir, emu: &Emulator, case: &Case, extra: &[&str]) -> Value {
@@ -217,7 +225,12 @@ fn create_mode_touches_nothing_that_existed() {
         for (id, c) in &before {
             assert_eq!(after.get(id), Some(c), "{}: {id} untouched", case.platform);
         }
-        assert_eq!(after.len(), before.len() + case.new_rows, "{}", case.platform);
+        assert_eq!(
+            after.len(),
+            before.len() + case.new_rows,
+            "{}",
+            case.platform
+        );
         assert_one_per_person(&emu, &case, before.len() + case.new_rows, "after create");
     }
 }
@@ -234,7 +247,12 @@ fn upsert_changes_only_mapped_fields() {
         assert_eq!(j["created"], case.new_rows, "{}: {j}", case.platform);
         assert_eq!(j["updated"], rows - case.new_rows, "{}: {j}", case.platform);
         let after = by_id(&emu, case.platform);
-        assert_eq!(after.len(), before.len() + case.new_rows, "{}", case.platform);
+        assert_eq!(
+            after.len(),
+            before.len() + case.new_rows,
+            "{}",
+            case.platform
+        );
         match case.platform {
             "wazzup" => {
                 let ana = &after["crm-1001"];
@@ -243,14 +261,21 @@ fn upsert_changes_only_mapped_fields() {
                 kept["name"] = json!("Ana Nueva");
                 assert_eq!(ana, &kept, "chats, uri and responsible user survive");
                 let beto = &after["waport-34611000002"];
-                assert_eq!(beto["contactData"], before["waport-34611000002"]["contactData"]);
+                assert_eq!(
+                    beto["contactData"],
+                    before["waport-34611000002"]["contactData"]
+                );
                 assert_eq!(after["crm-1003"], before["crm-1003"]);
             }
             "whaapy" => {
                 let juan = &after["6b1f0c1e-0000-4000-8000-000000000001"];
                 assert_eq!(juan["phone_number"], "+5215512345678", "no twin, form kept");
                 assert_eq!(juan["name"], "Juan Nuevo");
-                assert_eq!(juan["tags"], json!(["vip", "nuevo"]), "tags added, none lost");
+                assert_eq!(
+                    juan["tags"],
+                    json!(["vip", "nuevo"]),
+                    "tags added, none lost"
+                );
                 assert_eq!(juan["country"], "MX");
                 let carla = after
                     .values()
@@ -287,7 +312,11 @@ fn reimports_leave_one_contact_per_person() {
         import(&wd, &emu, &case, &[]);
         assert_one_per_person(&emu, &case, n, "first import");
         let j = import(&wd, &emu, &case, &[]);
-        assert_eq!(j["created"], 0, "{}: re-run writes nothing new: {j}", case.platform);
+        assert_eq!(
+            j["created"], 0,
+            "{}: re-run writes nothing new: {j}",
+            case.platform
+        );
         assert_one_per_person(&emu, &case, n, "re-import");
         let j = import(&wd, &emu, &case, &["--full"]);
         assert_eq!(j["created"], 0, "{}: --full: {j}", case.platform);
@@ -314,7 +343,11 @@ fn rollback_deletes_exactly_what_the_job_created() {
         let after = by_id(&emu, case.platform);
         let kept: Vec<&String> = after.keys().collect();
         let had: Vec<&String> = before.keys().collect();
-        assert_eq!(kept, had, "{}: every contact it had, none it made", case.platform);
+        assert_eq!(
+            kept, had,
+            "{}: every contact it had, none it made",
+            case.platform
+        );
     }
 }
 
@@ -329,26 +362,67 @@ fn comparable(c: &Value) -> Value {
     c
 }
 
+/// The case's file plus `n` new people, so a faulty run meets faults.
+fn with_more_rows(case: &Case, n: usize) -> String {
+    let mut f = case.file.to_string();
+    let header = case.file.lines().next().unwrap_or("");
+    for i in 0..n {
+        let phone = format!("+34633{i:06}");
+        f.push_str(&match header {
+            "first_name,last_name,phone" => format!("Nombre,Apellido {i},{phone}\n"),
+            "name,phone,tags" => format!("Nombre {i},{phone},nuevo\n"),
+            _ => format!("Nombre {i},{phone}\n"),
+        });
+    }
+    f
+}
+
 #[test]
 fn faults_end_where_a_clean_run_ends() {
     for case in cases() {
         let wd = Workdir::new();
-        wd.write("f.csv", case.file);
+        wd.write("f.csv", with_more_rows(&case, 30));
         let clean = start(&wd, &case, &[]);
         import(&wd, &clean, &case, &[]);
         let faulty = start(
             &wd,
             &case,
-            &["--fault-rate", "0.2", "--seed", "5", "--fault-delay-ms", "3000"],
+            &[
+                "--fault-rate",
+                "0.2",
+                "--seed",
+                "5",
+                "--fault-delay-ms",
+                "3000",
+            ],
         );
         let out = wd.run_against(
             &faulty,
             &[
-                "import", "f.csv", "--to", case.platform, "--json", "--rate", "1000",
-                "--timeout", "2", "--max-attempts", "12", "--journal", "faulty.sqlite",
+                "import",
+                "f.csv",
+                "--to",
+                case.platform,
+                "--json",
+                "--rate",
+                "1000",
+                "--timeout",
+                "2",
+                "--max-attempts",
+                "12",
+                "--journal",
+                "faulty.sqlite",
+                "--batch-size",
+                "5",
             ],
         );
         assert_eq!(code(&out), 0, "{}: {}", case.platform, stderr(&out));
+        let j = json_of(&out);
+        assert!(
+            j["retries"].as_u64().unwrap_or(0) > 0,
+            "{}: faults were met: {j}",
+            case.platform
+        );
         let sorted = |emu: &Emulator| {
             let mut v: Vec<String> = emu
                 .contacts(case.platform)
