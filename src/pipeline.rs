@@ -213,7 +213,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
     if opts.platform.is_some()
         && raw_phone.trim().is_empty()
         && !opts.phone_required()
-        && !(opts.allow_without_phone && !c.email.is_empty())
+        && (!opts.allow_without_phone || c.email.is_empty())
     {
         invalid = true;
         reasons.push(
