@@ -1046,12 +1046,15 @@ impl Platform for Wazzup {
             let Ok(id) = contact_id(contact) else {
                 return Ok(None);
             };
-            if let Some(h) = self.holdings.get() {
-                return Ok(match Wazzup::target(h, &id, &contact.phone) {
-                    Target::Held { id, .. } => Some(id),
-                    Target::New => None,
-                });
-            }
+            // The index says where to look (it knows contacts by number);
+            // a read confirms the contact is still there.
+            let id = match self.holdings.get() {
+                Some(h) => match Wazzup::target(h, &id, &contact.phone) {
+                    Target::Held { id, .. } => id,
+                    Target::New => return Ok(None),
+                },
+                None => id,
+            };
             Ok(self.get_contact(&id).await?.map(|_| id))
         })
     }
