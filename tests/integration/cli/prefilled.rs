@@ -435,3 +435,97 @@ fn faults_end_where_a_clean_run_ends() {
         assert_eq!(sorted(&clean), sorted(&faulty), "{}", case.platform);
     }
 }
+
+#[test]
+fn update_mode_changes_existing_contacts_and_skips_the_rest() {
+    for case in cases() {
+        let wd = Workdir::new();
+        wd.write("f.csv", case.file);
+        let emu = start(&wd, &case, &[]);
+        let before = by_id(&emu, case.platform);
+        let out = wd.run_against(
+            &emu,
+            &[
+                "import",
+                "f.csv",
+                "--to",
+                case.platform,
+                "--json",
+                "--rate",
+                "1000",
+                "--mode",
+                "update",
+            ],
+        );
+        assert_eq!(
+            code(&out),
+            3,
+            "{}: skipped rows exit 3: {}",
+            case.platform,
+            stderr(&out)
+        );
+        let j = json_of(&out);
+        let rows = case.file.lines().count() - 1;
+        assert_eq!(j["updated"], rows - case.new_rows, "{}: {j}", case.platform);
+        assert_eq!(j["skipped"], case.new_rows, "{}: {j}", case.platform);
+        assert_eq!(j["created"], 0, "{}: {j}", case.platform);
+        assert_eq!(
+            j["reasons"]["not_found"], case.new_rows,
+            "{}: {j}",
+            case.platform
+        );
+        assert_eq!(
+            by_id(&emu, case.platform).len(),
+            before.len(),
+            "{}",
+            case.platform
+        );
+    }
+}
+
+#[test]
+fn rows_without_a_phone_need_an_identity() {
+    let case = wipsy();
+    let wd = Workdir::new();
+    wd.write(
+        "f.csv",
+        "name,email,phone\nSolo Correo,solo@example.com,\nSin Nada,,\nCon Tel,,+34622000009\n",
+    );
+    let emu = start(&wd, &case, &[]);
+    let n = by_id(&emu, "wipsy").len();
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "f.csv", "--to", "wipsy", "--json", "--rate", "1000",
+        ],
+    );
+    let j = json_of(&out);
+    assert_eq!(j["invalid"], 2, "{j}");
+    assert_eq!(j["reasons"]["no_identity"], 2, "{j}");
+    assert_eq!(by_id(&emu, "wipsy").len(), n + 1);
+    // Allowed: matched by e-mail, so a re-run (even without the journal)
+    // finds it instead of creating it again.
+    for _ in 0..2 {
+        let out = wd.run_against(
+            &emu,
+            &[
+                "import",
+                "f.csv",
+                "--to",
+                "wipsy",
+                "--json",
+                "--rate",
+                "1000",
+                "--allow-without-phone",
+            ],
+        );
+        let j = json_of(&out);
+        assert_eq!(j["invalid"], 1, "a row with neither stays out: {j}");
+        std::fs::remove_file(wd.path("journal.sqlite")).expect("journal deleted");
+    }
+    assert_eq!(
+        by_id(&emu, "wipsy").len(),
+        n + 2,
+        "one contact for the e-mail row"
+    );
+}
