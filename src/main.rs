@@ -553,8 +553,8 @@ fn main() -> ExitCode {
                 sheet: None,
                 map_file: a.map_file.clone(),
                 default_region: a.default_region.clone(),
-                dedupe_by: a.dedupe_by.clone(),
-                on_invalid_email: a.on_invalid_email.clone(),
+                dedupe_by: a.dedupe_by,
+                on_invalid_email: a.on_invalid_email,
                 allow_without_phone: false,
             };
             waport::commands::migrate::run(MigrateConfig {

@@ -164,7 +164,7 @@ fn a_pending_row_found_on_the_platform_is_sent_not_assumed_updated() {
     );
     let account = waport::commands::import::account_fp(PlatformKind::Whaapy, &creds);
     {
-        let mut j = Journal::open(&wd.path("j.sqlite")).unwrap();
+        let mut j = Journal::open(wd.path("j.sqlite")).unwrap();
         let job = j
             .start_job(&NewJob {
                 kind: JobKind::Import,
