@@ -484,6 +484,10 @@ struct EmulateArgs {
     /// Wipsy free plan: 429 after 100 contacts created in the month.
     #[arg(long)]
     wipsy_free_plan: bool,
+    /// Wipsy: serve the listing only as documented (at most 500, `offset`
+    /// ignored), as an account with more contacts than it shows.
+    #[arg(long)]
+    wipsy_no_offset: bool,
     /// Addresses or CIDR blocks WapiFlow accepts (default: loopback only).
     #[arg(long, value_name = "IP[/BITS]", value_delimiter = ',')]
     wapiflow_whitelist: Vec<String>,
@@ -619,6 +623,7 @@ fn main() -> ExitCode {
             latency_ms: a.latency_ms,
             state_file: a.state,
             wipsy_free_plan: a.wipsy_free_plan,
+            wipsy_no_offset: a.wipsy_no_offset,
             wapiflow_whitelist: a.wapiflow_whitelist,
             fault_delay_ms: a.fault_delay_ms,
             wazzup_default_limit: !a.no_wazzup_limit,

@@ -529,3 +529,35 @@ fn rows_without_a_phone_need_an_identity() {
         "one contact for the e-mail row"
     );
 }
+
+#[test]
+fn wipsy_rows_it_cannot_check_are_not_created_and_the_run_says_so() {
+    // The listing as documented: the newest 500, `offset` ignored. The
+    // account's oldest ten contacts are out of sight.
+    let case = wipsy();
+    let wd = Workdir::new();
+    wd.write("f.csv", case.file);
+    let emu = start(&wd, &case, &["--wipsy-no-offset"]);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import", "f.csv", "--to", "wipsy", "--json", "--rate", "1000",
+        ],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let j = json_of(&out);
+    // Row 3 (the newest contact) is found and updated; row 2 (the oldest)
+    // and the two new people cannot be told apart from hidden contacts.
+    assert_eq!(j["updated"], 1, "{j}");
+    assert_eq!(j["created"], 0, "{j}");
+    assert_eq!(j["skipped"], 3, "{j}");
+    assert_eq!(j["reasons"]["unchecked"], 3, "{j}");
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("rows 2, 4, 5"), "{notes}");
+    assert!(
+        stderr(&out).contains("note: Wipsy shows at most 500"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(by_id(&emu, "wipsy").len(), 510, "nothing doubled");
+}
