@@ -486,7 +486,16 @@ impl Wapiflow {
             .collect();
         match self.store(&format!("contact/update/{id}"), &update).await {
             Err(res) => (res, None),
-            Ok(Answer::Ok(_)) => (ItemResult::done(Status::Updated, id, with(&note)), None),
+            Ok(Answer::Ok(_)) => {
+                let notes: Vec<String> = [note, not_updatable(&item.contact)]
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                (
+                    ItemResult::done(Status::Updated, id, with(&notes.join("; "))),
+                    None,
+                )
+            }
             Ok(Answer::Refused(env)) => (
                 ItemResult::done(
                     Status::Invalid,
@@ -497,6 +506,31 @@ impl Wapiflow {
             ),
             Ok(other) => answer_to_result(other),
         }
+    }
+}
+
+/// The row's fields WapiFlow's API has no place for (docs/platforms.md
+/// #wapiflow-upsert), for an updated row's reason; empty when none.
+fn not_updatable(c: &Contact) -> String {
+    let mut names: Vec<&str> = [
+        ("email", &c.email),
+        ("company", &c.company),
+        ("notes", &c.notes),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, _)| k)
+    .collect();
+    if !c.tags.is_empty() {
+        names.push("tags");
+    }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "not_updated: {} (WapiFlow's API has no such fields)",
+            names.join(", ")
+        )
     }
 }
 
