@@ -14,6 +14,7 @@
 
 pub mod commands;
 pub mod dedupe;
+pub mod dirs;
 pub mod emulator;
 pub mod export;
 pub mod journal;
@@ -111,6 +112,25 @@ pub enum Error {
     /// A platform refused or could not be reached.
     #[error(transparent)]
     Platform(#[from] platform::PlatformError),
+    /// An export could not be written.
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    /// A file waport writes (spool, report) could not be written or read
+    /// back.
+    #[error("cannot write {what}")]
+    Write {
+        /// What was being written, for the message.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal could not record a write, so sending stopped at once
+    /// (the report still accounts for every row).
+    #[error(
+        "{0}; nothing more was sent. Free the space (or fix the journal's folder) and run the same command again: it resumes where this run stopped"
+    )]
+    JournalStopped(String),
     /// The emulator (`--sandbox`, `emulate`) could not start.
     #[error("cannot start the emulator")]
     Emulator(#[from] emulator::EmulatorError),

@@ -30,11 +30,16 @@ use waport::source::ReadOptions;
     long_about = None,
     after_help = "Exit codes: 0 every row went through; 3 some rows invalid, failed or skipped \
                   (see the report); 1 fatal error; 2 usage error; 130 interrupted.\n\
-                  Start here: waport import fixtures/contacts_es.csv --to wazzup --sandbox"
+                  Start here: waport sample > contactos.csv && \
+                  waport import contactos.csv --to wazzup --sandbox"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (WAPORT_LOG,
+    /// e.g. `WAPORT_LOG=waport=debug`, wins when set). Keys are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +71,21 @@ enum Command {
     Rollback(RollbackArgs),
     /// Run a local emulator of the four platform APIs.
     Emulate(EmulateArgs),
+    /// Print the sample contact file: `waport sample > contactos.csv`.
+    Sample,
+    /// Print shell completions: `waport completions bash > /etc/bash_completion.d/waport`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (roff): `waport man > waport.1`, or one page per
+    /// command into a folder with `--dir`.
+    Man {
+        /// Write waport.1, waport-import.1, … into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write a realistic messy contact file for benchmarks.
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -120,6 +140,11 @@ struct ReportArgs {
     /// No summary or progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Exit 0, not 3, while at most N rows (or P% of them) are invalid:
+    /// for scheduled loads with a known share of bad rows. Failed or
+    /// skipped rows still exit 3.
+    #[arg(long, value_name = "N|P%")]
+    max_invalid: Option<waport::report::MaxInvalid>,
 }
 
 #[derive(clap::Args)]
@@ -270,11 +295,11 @@ struct ExportArgs {
     /// Platform to read.
     #[arg(long, value_name = "PLATFORM")]
     from: PlatformKind,
-    /// Output file: .csv, .xlsx or .jsonl (`-` for standard output with --format).
+    /// Output file: .csv, .xlsx, .jsonl or .vcf (`-` for standard output with --format).
     #[arg(long, short, value_name = "FILE")]
     output: PathBuf,
     /// Format, when the extension does not say.
-    #[arg(long, value_parser = ["csv", "xlsx", "jsonl"])]
+    #[arg(long, value_parser = ["csv", "xlsx", "jsonl", "vcf"])]
     format: Option<String>,
     /// Columns to write, in this order (e.g. `phone,name,email`).
     #[arg(long, value_name = "A,B,C")]
@@ -408,6 +433,7 @@ fn rows_config(
         rejects: report.rejects.clone(),
         json: report.json,
         quiet: report.quiet,
+        max_invalid: report.max_invalid,
     }
 }
 
@@ -525,12 +551,46 @@ fn run_export(a: ExportArgs) -> anyhow::Result<ExitStatus> {
     })?)
 }
 
+/// Writes the man pages of `cmd` and its subcommands: the top page to
+/// stdout, or every page into `dir`.
+fn man_pages(dir: Option<&std::path::Path>) -> anyhow::Result<ExitStatus> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut buf)?;
+        waport::print(&String::from_utf8_lossy(&buf))?;
+        return Ok(ExitStatus::Ok);
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut pages = vec![(String::from("waport"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("waport-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().display_name(name)));
+    }
+    for (name, page) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        std::fs::write(dir.join(format!("{name}.1")), buf)?;
+    }
+    Ok(ExitStatus::Ok)
+}
+
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     // Warnings from the library (a late undecodable CSV field, a journal
-    // hiccup) go to stderr; WAPORT_LOG=debug shows more. No key is ever
+    // hiccup) go to stderr; -v and WAPORT_LOG show more. No key is ever
     // logged.
+    // -v raises waport's own logging only: the HTTP stack's trace output
+    // is not ours to vouch for (headers carry keys).
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "warn,waport=info",
+        2 => "warn,waport=debug",
+        _ => "warn,waport=trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WAPORT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -538,7 +598,6 @@ fn main() -> ExitCode {
         .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
         .without_time()
         .init();
-    let cli = Cli::parse();
     let result: anyhow::Result<ExitStatus> = match cli.command {
         Command::Validate(a) => waport::commands::validate::run(ValidateConfig {
             rows: rows_config(&a.input, &a.report, a.to),
@@ -608,6 +667,16 @@ fn main() -> ExitCode {
             quiet: a.quiet,
         })
         .map_err(anyhow::Error::from),
+        Command::Sample => waport::commands::sample::run().map_err(anyhow::Error::from),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "waport", &mut buf);
+            waport::print(&String::from_utf8_lossy(&buf))
+                .map(|()| ExitStatus::Ok)
+                .map_err(anyhow::Error::from)
+        }
+        Command::Man { dir } => man_pages(dir.as_deref()),
         Command::Generate(a) => waport::commands::generate::run(GenerateConfig {
             rows: a.rows,
             output: a.output,
@@ -638,7 +707,17 @@ fn main() -> ExitCode {
         // not a failure, and nothing to say.
         Err(e) if waport::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("waport: {e:#}");
+            // The cause chain, each cause once: many messages already quote
+            // their source's text.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg.push_str(": ");
+                    msg.push_str(&c);
+                }
+            }
+            eprintln!("waport: {msg}");
             ExitCode::from(ExitStatus::Fatal.code())
         }
     }

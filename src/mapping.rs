@@ -1,13 +1,25 @@
 //! Column mapping: which input column feeds which contact field.
 //!
 //! Headers are recognised case- and accent-insensitively in English,
-//! Spanish, Portuguese and Russian; a TOML mapping file (`--map`) overrides
-//! any column.
+//! Spanish, Portuguese and Russian, including the layouts CRM and contact
+//! apps export (Google Contacts, Outlook, HubSpot, Salesforce, Zoho, Brevo,
+//! Mailchimp, amoCRM/Kommo, Bitrix24, Dynamics 365; see `synonyms.rs`); a
+//! TOML mapping file (`--map`) overrides any column.
+//!
+//! Phones get special care because a contact file often has several
+//! (Mobile, Work, Home, `Phone 1..N` with a type label) and a cell can hold
+//! several (`+52 55 1234 5678 ::: +52 55 8765 4321`). Every number becomes a
+//! [`PhoneCandidate`] that knows where it came from; one is chosen (see
+//! [`choose_interim`]) and the others are kept for the report.
+
+mod synonyms;
 
 use crate::model::contact::{Contact, FIELDS};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::LazyLock;
 use thiserror::Error;
 
 /// Where a column's values go.
@@ -49,6 +61,81 @@ pub enum Origin {
     Unmapped,
 }
 
+/// What a phone column's header or a number's type label says about it.
+/// The order is the interim preference: WhatsApp, then mobile, then other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum PhoneKind {
+    /// Says WhatsApp.
+    WhatsApp,
+    /// Says mobile, cell, celular, móvil, мобильный, SMS, …
+    Mobile,
+    /// Says nothing of the kind (work, home, main, or no label).
+    #[default]
+    Other,
+}
+
+impl PhoneKind {
+    /// Reads a header or a type label ("Mobile", "* Celular", "WhatsApp").
+    pub fn of(text: &str) -> PhoneKind {
+        let folded = fold_header(text);
+        let words: Vec<&str> = folded.split(' ').collect();
+        let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+        if has(synonyms::WHATSAPP_WORDS) || folded.contains("whatsapp") {
+            PhoneKind::WhatsApp
+        } else if has(synonyms::MOBILE_WORDS)
+            || words
+                .iter()
+                .any(|w| synonyms::MOBILE_PREFIXES.iter().any(|p| w.starts_with(p)))
+        {
+            PhoneKind::Mobile
+        } else {
+            PhoneKind::Other
+        }
+    }
+
+    /// The word shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneKind::WhatsApp => "whatsapp",
+            PhoneKind::Mobile => "mobile",
+            PhoneKind::Other => "other",
+        }
+    }
+}
+
+/// The address a column belongs to, when the layout says: Outlook's
+/// Business/Home/Other, Salesforce's Mailing/Other, Google's `Address N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Group {
+    /// The header names no group.
+    #[default]
+    None,
+    /// Business, work, office, рабочий.
+    Business,
+    /// Home, personal, casa, домашний.
+    Home,
+    /// Salesforce's mailing address (its primary one).
+    Mailing,
+    /// Other, otro, другой.
+    Other,
+    /// Google's `Address N - …` columns.
+    Numbered(u16),
+}
+
+impl Group {
+    fn of(folded: &str) -> Group {
+        folded
+            .split(' ')
+            .find_map(|w| {
+                synonyms::GROUP_WORDS
+                    .iter()
+                    .find(|(word, _)| *word == w)
+                    .map(|(_, g)| *g)
+            })
+            .unwrap_or(Group::None)
+    }
+}
+
 /// One input column and where it goes.
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -62,18 +149,62 @@ pub struct Column {
     pub origin: Origin,
     /// A note shown with the mapping (e.g. "read as the full name").
     pub note: Option<String>,
+    /// For a phone column: what its header says.
+    pub kind: PhoneKind,
+    /// The address group its header names, if any.
+    pub group: Group,
+    /// For Google's `Phone N - Value`: the column holding its type label.
+    pub label: Option<usize>,
+}
+
+/// One phone number found in a record, with where it came from: what
+/// chooses the contact's WhatsApp number needs to see every candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneCandidate<'a> {
+    /// The number as written (one piece of a multi-value cell, trimmed,
+    /// formula guard undone).
+    pub raw: &'a str,
+    /// WhatsApp, mobile or other, from the column's header and the type
+    /// label (the stronger of the two).
+    pub kind: PhoneKind,
+    /// The header of the column it came from.
+    pub column: &'a str,
+    /// The type label next to it (Google's `Phone N - Type/Label`), or "".
+    pub label: &'a str,
+    /// The address group of its column.
+    pub group: Group,
+}
+
+/// Picks the contact's phone among `candidates` (in file order): a number
+/// whose column or label says WhatsApp, else one that says mobile, else
+/// the first. This is the interim rule until the phone reader chooses by
+/// the number's type; it looks only at what the file says.
+pub fn choose_interim(candidates: &[PhoneCandidate<'_>]) -> Option<usize> {
+    candidates
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, c)| (c.kind, *i))
+        .map(|(i, _)| i)
 }
 
 /// The phone, e-mail and country cells of one record (see [`Mapping::keys`]),
 /// trimmed and with the formula guard undone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys<'a> {
-    /// The first non-empty phone cell.
+    /// The chosen phone.
     pub phone: &'a str,
-    /// The first non-empty e-mail cell.
+    /// The first e-mail (of the first non-empty e-mail cell).
     pub email: &'a str,
-    /// The country cells, joined by a space when there are several.
-    pub country: std::borrow::Cow<'a, str>,
+    /// The country: the chosen phone's group's country when the layout
+    /// tells, else the first filled country cell.
+    pub country: Cow<'a, str>,
+    /// The phones not chosen, in file order (empty for a record with one
+    /// number, without allocating).
+    pub other_phones: Vec<PhoneCandidate<'a>>,
+    /// The other e-mails of a multi-value e-mail cell.
+    pub other_emails: Vec<&'a str>,
+    /// The address group the country came from (or the phone's).
+    pub group: Group,
 }
 
 /// The mapping for one input file.
@@ -81,17 +212,15 @@ pub struct Keys<'a> {
 pub struct Mapping {
     /// One entry per input column, in input order.
     pub columns: Vec<Column>,
-    /// The columns [`Mapping::keys`] reads, in input order, worked out once
-    /// so a row costs no comparison of field names.
-    key_columns: Vec<(usize, KeyField)>,
-}
-
-/// The fields [`Mapping::keys`] reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyField {
-    Phone,
-    Email,
-    Country,
+    /// Phone columns (indexes into `columns`), in input order.
+    phones: Vec<usize>,
+    /// E-mail columns, in input order.
+    emails: Vec<usize>,
+    /// Country columns, in input order.
+    countries: Vec<usize>,
+    /// Whether some address column names a group (then only one group's
+    /// address goes into a contact).
+    grouped: bool,
 }
 
 /// A mapping file or header problem.
@@ -137,6 +266,28 @@ pub enum MappingError {
         column: String,
         /// The input's columns, quoted and comma-separated.
         available: String,
+    },
+    /// No column maps to a phone and the run needs one: stopping before the
+    /// rows beats a report where every row is `missing_phone`.
+    #[error(
+        "no phone column among: {found}; add  \"{suggest}\" = \"phone\"  under [columns] in a --map file"
+    )]
+    NoPhoneColumn {
+        /// The headers found, each with what it maps to or the nearest
+        /// known header.
+        found: String,
+        /// The column most likely to be the phone.
+        suggest: String,
+    },
+    /// No column maps to anything.
+    #[error(
+        "no column is recognised among: {found}; add lines such as  \"{suggest}\" = \"phone\"  under [columns] in a --map file"
+    )]
+    NothingMapped {
+        /// The headers found, each with the nearest known header.
+        found: String,
+        /// The column most likely to be the phone.
+        suggest: String,
     },
 }
 
@@ -198,8 +349,10 @@ pub fn parse_target(name: &str) -> Option<Target> {
         .map(|f| Target::Field(f))
 }
 
-/// Folds a header for comparison: lowercase, accents removed, every run of
-/// non-alphanumeric characters turned into one space.
+/// Folds a header for comparison: lowercase, accents removed (`й` → `и`,
+/// `ё` → `е` too), every run of non-alphanumeric characters turned into
+/// one space. The synonym table is folded by this same function, so a
+/// header and its table entry always fold alike.
 pub fn fold_header(header: &str) -> String {
     let mut out = String::with_capacity(header.len());
     let mut gap = false;
@@ -234,310 +387,307 @@ fn fold_accent(c: char) -> char {
     }
 }
 
-/// Known header spellings (already folded) for each canonical field.
-///
-/// Order matters only inside a field; across fields every spelling is
-/// unique.
-const SYNONYMS: &[(&str, &[&str])] = &[
-    (
-        "phone",
-        &[
-            "phone",
-            "phone number",
-            "phone no",
-            "telephone",
-            "telephone number",
-            "tel",
-            "contact phone",
-            "contact phone number",
-            "contact number",
-            "phone numbers",
-            "mobile phone number",
-            "cell number",
-            "cell phone number",
-            "mobile",
-            "mobile phone",
-            "mobile number",
-            "cell",
-            "cell phone",
-            "cellphone",
-            "whatsapp",
-            "whatsapp number",
-            "whatsapp id",
-            "wa id",
-            "wa number",
-            "msisdn",
-            "number",
-            "telefono",
-            "telefonos",
-            "telefono movil",
-            "telefono celular",
-            "numero",
-            "numero de telefono",
-            "numero telefono",
-            "numero de celular",
-            "numero de whatsapp",
-            "celular",
-            "movil",
-            "cel",
-            "telefone",
-            "telefone celular",
-            "fone",
-            "numero de telefone",
-            "contato",
-            "телефон",
-            "мобильный",
-            "мобильный телефон",
-            "номер",
-            "номер телефона",
-            "сотовый",
-            "whatsapp телефон",
-            "ватсап",
-            "вотсап",
-        ],
-    ),
-    (
-        "email",
-        &[
-            "email",
-            "e mail",
-            "mail",
-            "email address",
-            "e mail address",
-            "correo",
-            "correo electronico",
-            "correo e",
-            "e correo",
-            "email correo",
-            "endereco de email",
-            "endereco de e mail",
-            "почта",
-            "электронная почта",
-            "эл почта",
-            "e mail почта",
-            "емейл",
-            "имейл",
-        ],
-    ),
-    (
-        "first_name",
-        &[
-            "first name",
-            "firstname",
-            "given name",
-            "forename",
-            "nombre",
-            "nombres",
-            "primer nombre",
-            "nome",
-            "primeiro nome",
-            "имя",
-        ],
-    ),
-    (
-        "last_name",
-        &[
-            "last name",
-            "lastname",
-            "surname",
-            "family name",
-            "apellido",
-            "apellidos",
-            "primer apellido",
-            "sobrenome",
-            "ultimo nome",
-            "apelido",
-            "фамилия",
-        ],
-    ),
-    (
-        "name",
-        &[
-            "name",
-            "full name",
-            "fullname",
-            "contact name",
-            "contact",
-            "nombre completo",
-            "nombre y apellido",
-            "nombre y apellidos",
-            "contacto",
-            "cliente",
-            "nome completo",
-            "фио",
-            "ф и о",
-            "полное имя",
-            "имя и фамилия",
-            "контакт",
-            "клиент",
-        ],
-    ),
-    ("country", &["country", "pais", "nacionalidad", "страна"]),
-    (
-        "city",
-        &[
-            "city",
-            "town",
-            "ciudad",
-            "localidad",
-            "municipio",
-            "poblacion",
-            "cidade",
-            "город",
-        ],
-    ),
-    (
-        "state",
-        &[
-            "state",
-            "province",
-            "region",
-            "county",
-            "estado",
-            "provincia",
-            "departamento",
-            "comunidad autonoma",
-            "uf",
-            "область",
-            "регион",
-            "край",
-        ],
-    ),
-    (
-        "postal_code",
-        &[
-            "postal code",
-            "postcode",
-            "post code",
-            "zip",
-            "zip code",
-            "zipcode",
-            "codigo postal",
-            "cp",
-            "c p",
-            "cep",
-            "индекс",
-            "почтовый индекс",
-        ],
-    ),
-    (
-        "address",
-        &[
-            "address",
-            "street",
-            "street address",
-            "address 1",
-            "address 2",
-            "direccion",
-            "domicilio",
-            "calle",
-            "endereco",
-            "адрес",
-        ],
-    ),
-    (
-        "company",
-        &[
-            "company",
-            "company name",
-            "organization",
-            "organisation",
-            "business",
-            "empresa",
-            "compania",
-            "razon social",
-            "negocio",
-            "companhia",
-            "компания",
-            "организация",
-        ],
-    ),
-    (
-        "notes",
-        &[
-            "notes",
-            "note",
-            "comments",
-            "comment",
-            "description",
-            "notas",
-            "nota",
-            "comentarios",
-            "comentario",
-            "observaciones",
-            "observacion",
-            "observacoes",
-            "заметки",
-            "примечание",
-            "примечания",
-            "комментарий",
-        ],
-    ),
-    (
-        "tags",
-        &[
-            "tags",
-            "tag",
-            "labels",
-            "label",
-            "etiquetas",
-            "etiqueta",
-            "теги",
-            "метки",
-            "тег",
-        ],
-    ),
-    (
-        "external_id",
-        &[
-            "external id",
-            "external_id",
-            "externalid",
-            "customer id",
-            "client id",
-            "contact id",
-            "id cliente",
-            "id externo",
-            "codigo cliente",
-            "codigo de cliente",
-            "внешний id",
-        ],
-    ),
-];
+/// Folded spelling → field, built once from [`synonyms::SYNONYMS`].
+static INDEX: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut index = HashMap::new();
+    for (field, names) in synonyms::SYNONYMS {
+        for name in *names {
+            index.entry(fold_header(name)).or_insert(*field);
+        }
+    }
+    index
+});
+
+/// Removes trailing record qualifiers: `Мобильный телефон (контакт)` →
+/// `Мобильный телефон`, `Nombre completo (Contacto) (Contacto)` →
+/// `Nombre completo`.
+fn strip_qualifiers(header: &str) -> &str {
+    let mut h = header.trim();
+    while let Some(body) = h.strip_suffix(')')
+        && let Some(open) = body.rfind('(')
+    {
+        let inner = fold_header(&body[open + 1..]);
+        let rest = body[..open].trim_end();
+        if rest.is_empty() || !synonyms::QUALIFIERS.contains(&inner.as_str()) {
+            break;
+        }
+        h = rest;
+    }
+    h
+}
+
+/// What a header was recognised as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Recognised {
+    target: Target,
+    /// Google's `Phone N - Type`: the label of `Phone N - Value`.
+    label_of: Option<String>,
+    /// A numbered repeat (`E-mail 2 Address`, `Address 1 - Country`): its group.
+    group: Option<Group>,
+    note: Option<&'static str>,
+}
+
+impl Recognised {
+    fn field(f: &'static str) -> Recognised {
+        Recognised {
+            target: Target::Field(f),
+            label_of: None,
+            group: None,
+            note: None,
+        }
+    }
+}
+
+/// Recognises Google's numbered columns (`Phone 2 - Value`, `Phone 2 -
+/// Type`, `Address 1 - Country`, `Organization 1 - Name`) and numbered
+/// repeats of a known header (`E-mail 2 Address`, `Teléfono 2`).
+fn recognise_numbered(folded: &str) -> Option<Recognised> {
+    let words: Vec<&str> = folded.split(' ').collect();
+    let at = words
+        .iter()
+        .position(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))?;
+    let n: u16 = words[at].parse().ok()?;
+    let prefix = words[..at].join(" ");
+    let suffix = words[at + 1..].join(" ");
+    let label = |what: &str| Recognised {
+        target: Target::Skip,
+        label_of: (what == "phone").then(|| format!("{prefix} {n} value")),
+        group: None,
+        note: Some(match what {
+            "phone" => "type label of the phone next to it",
+            _ => "type label",
+        }),
+    };
+    match (prefix.as_str(), suffix.as_str()) {
+        ("phone", "value") => Some(Recognised::field("phone")),
+        ("phone", "type" | "label") => Some(label("phone")),
+        ("e mail" | "email", "value" | "address") => Some(Recognised::field("email")),
+        (
+            "e mail" | "email" | "address" | "website" | "organization" | "relation" | "event"
+            | "im",
+            "type" | "label",
+        ) => Some(label("other")),
+        ("address", rest) => {
+            let field = match rest {
+                "country" => "country",
+                "city" => "city",
+                "region" => "state",
+                "postal code" => "postal_code",
+                "street" => "address",
+                _ => return None,
+            };
+            Some(Recognised {
+                group: Some(Group::Numbered(n)),
+                ..Recognised::field(field)
+            })
+        }
+        ("organization", "name") => Some(Recognised::field("company")),
+        (known, "") => match INDEX.get(known).copied() {
+            Some(f @ ("phone" | "email")) => Some(Recognised::field(f)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn recognise_full(header: &str, context: &[String]) -> Option<Recognised> {
+    if let Some(t) = header.trim().strip_prefix("custom:") {
+        let t = t.trim();
+        return (!t.is_empty()).then(|| Recognised {
+            target: Target::Custom(t.to_string()),
+            label_of: None,
+            group: None,
+            note: None,
+        });
+    }
+    let folded = fold_header(strip_qualifiers(header));
+    if let Some(field) = INDEX.get(&folded) {
+        return Some(Recognised::field(field));
+    }
+    for (name, field, signature) in synonyms::CONTEXTUAL {
+        if fold_header(name) == folded
+            && signature
+                .iter()
+                .any(|s| context.iter().any(|h| fold_header(h) == fold_header(s)))
+        {
+            return Some(Recognised::field(field));
+        }
+    }
+    recognise_numbered(&folded)
+}
 
 /// Recognises one header, or `None` when it means nothing to waport.
 pub fn recognise(header: &str) -> Option<Target> {
-    if let Some(t) = header.trim().strip_prefix("custom:") {
-        let t = t.trim();
-        return (!t.is_empty()).then(|| Target::Custom(t.to_string()));
-    }
-    let folded = fold_header(header);
-    SYNONYMS
-        .iter()
-        .find(|(_, names)| names.contains(&folded.as_str()))
-        .map(|(field, _)| Target::Field(field))
+    recognise_full(header, &[])
+        .map(|r| r.target)
+        .filter(|t| *t != Target::Skip)
 }
+
+/// Edit distance between two short strings, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != *cb)).min(row[j] + 1).min(up + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// Scores above this are too far to be worth suggesting ("Hobby" is not
+/// "county").
+const NEAR_ENOUGH: f32 = 0.45;
+
+/// The known header closest to `header` (as the table spells it, folded)
+/// and its field, with a score: the edit distance over the longer length
+/// (0 is equal), halved when one contains the other as whole words. `None`
+/// when nothing known is near enough.
+pub fn nearest_known(header: &str) -> Option<(String, &'static str, f32)> {
+    nearest_any(header).filter(|(_, _, score)| *score <= NEAR_ENOUGH)
+}
+
+fn nearest_any(header: &str) -> Option<(String, &'static str, f32)> {
+    let folded = fold_header(strip_qualifiers(header));
+    if folded.is_empty() {
+        return None;
+    }
+    INDEX
+        .iter()
+        .map(|(name, field)| {
+            let longest = folded.chars().count().max(name.chars().count()).max(1);
+            let mut score = distance(&folded, name) as f32 / longest as f32;
+            let words = |s: &str| format!(" {s} ");
+            if name.chars().count() > 2
+                && (words(&folded).contains(&words(name)) || words(name).contains(&words(&folded)))
+            {
+                score *= 0.5;
+            }
+            (name.clone(), *field, score)
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.cmp(&b.0)))
+}
+
+/// Whether a cell may hold several values (Google's ` ::: `, Bitrix24's
+/// `, `, `/`, `;`, a line break): a byte scan, so single values stay cheap.
+fn has_separator(cell: &str) -> bool {
+    cell.bytes()
+        .any(|b| matches!(b, b':' | b',' | b';' | b'/' | b'\n' | b'\r'))
+}
+
+/// Splits a multi-value cell; `None` when it is one value. Phone pieces
+/// must each have 7 digits or more, so `089/1234567` (an area code written
+/// with a slash) or `+7 900 123-45-67, доб. 12` stays one number.
+fn split_values(cell: &str, phones: bool) -> Option<Vec<&str>> {
+    if !has_separator(cell) && (phones || !cell.trim().contains(char::is_whitespace)) {
+        return None;
+    }
+    let is_sep = |c: char| matches!(c, ',' | ';' | '/' | '\n' | '\r') || (!phones && c == ' ');
+    let pieces: Vec<&str> = cell
+        .split(":::")
+        .flat_map(|p| p.split(is_sep))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.len() < 2 {
+        return None;
+    }
+    if phones
+        && pieces
+            .iter()
+            .any(|p| p.bytes().filter(u8::is_ascii_digit).count() < 7)
+    {
+        return None;
+    }
+    Some(pieces)
+}
+
+/// Google Contacts' system group, present in every exported contact's
+/// labels: not a tag anyone chose.
+fn is_system_label(tag: &str) -> bool {
+    let t = tag.trim().trim_start_matches('*').trim();
+    t.eq_ignore_ascii_case("myContacts")
+}
+
+/// Recognises the footer lines a Salesforce report adds after its data
+/// (`Grand Totals (N records)`, `Confidential Information - Do Not
+/// Distribute`, `Copyright (c) 2000-2026 salesforce.com, inc. All rights
+/// reserved.`): a record whose only filled cell is one of those. These are
+/// not contacts; the report lists them as `skipped`, reason `footer`.
+pub fn is_footer(fields: &crate::source::Fields) -> bool {
+    let mut filled = fields.iter().map(str::trim).filter(|f| !f.is_empty());
+    let (Some(only), None) = (filled.next(), filled.next()) else {
+        return false;
+    };
+    let lower = only.to_lowercase();
+    let grand_totals = lower
+        .strip_prefix("grand totals (")
+        .or_else(|| lower.strip_prefix("grand total ("))
+        .and_then(|r| {
+            r.strip_suffix(" records)")
+                .or_else(|| r.strip_suffix(" record)"))
+        })
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b','));
+    grand_totals
+        || lower == "confidential information - do not distribute"
+        || ((lower.starts_with("copyright (c)") || lower.starts_with("copyright ©"))
+            && lower.contains("salesforce.com"))
+}
+
+/// Columns a reader of waport's writes for the report's sake (the vCard
+/// reader's numbers and addresses not chosen as the contact's).
+const KEPT_COLUMNS: [&str; 2] = ["Other Phones", "Other Emails"];
 
 impl Mapping {
     /// Builds the mapping for `headers`, letting `map_file` override.
     pub fn infer(headers: &[String], map_file: Option<&MapFile>) -> Result<Mapping, MappingError> {
+        let recognised: Vec<Option<Recognised>> =
+            headers.iter().map(|h| recognise_full(h, headers)).collect();
         let mut columns: Vec<Column> = headers
             .iter()
+            .zip(&recognised)
             .enumerate()
-            .map(|(index, header)| {
-                let (target, origin) = match recognise(header) {
-                    Some(t) => (t, Origin::Auto),
-                    None => (Target::Skip, Origin::Unmapped),
+            .map(|(index, (header, r))| {
+                let (target, origin, note) = match r {
+                    Some(r) => (r.target.clone(), Origin::Auto, r.note.map(str::to_string)),
+                    // The vCard reader's own columns of the numbers and
+                    // addresses it did not choose: kept in the report on
+                    // purpose, not a column the user must map.
+                    None if KEPT_COLUMNS.iter().any(|k| header.eq_ignore_ascii_case(k)) => (
+                        Target::Skip,
+                        Origin::Auto,
+                        Some("kept in the report, not sent".to_string()),
+                    ),
+                    None => (Target::Skip, Origin::Unmapped, None),
                 };
+                let folded = fold_header(strip_qualifiers(header));
                 Column {
                     index,
                     header: header.clone(),
                     target,
                     origin,
-                    note: None,
+                    note,
+                    kind: PhoneKind::of(header),
+                    group: r
+                        .as_ref()
+                        .and_then(|r| r.group)
+                        .unwrap_or_else(|| Group::of(&folded)),
+                    label: None,
                 }
             })
             .collect();
+        // Google's `Phone N - Type` belongs to `Phone N - Value`.
+        for (i, r) in recognised.iter().enumerate() {
+            if let Some(value) = r.as_ref().and_then(|r| r.label_of.as_ref())
+                && let Some(v) = headers.iter().position(|h| fold_header(h) == *value)
+            {
+                columns[v].label = Some(i);
+            }
+        }
         if let Some(file) = map_file {
             for (column, target_name) in &file.columns {
                 let target =
@@ -568,6 +718,7 @@ impl Mapping {
                 };
                 columns[pos].target = target;
                 columns[pos].origin = Origin::MapFile;
+                columns[pos].note = None;
             }
         }
         let has = |cols: &[Column], f: &str| cols.iter().any(|c| c.target.is_field(f));
@@ -595,31 +746,43 @@ impl Mapping {
                 columns[only].note = Some("no last-name column: read as the full name".into());
             }
         }
-        // A second column for a single-valued field (phone, email) is a
-        // fallback used when the first is empty.
-        for field in ["phone", "email"] {
-            let mut seen = false;
-            for c in columns.iter_mut() {
-                if c.target.is_field(field) {
-                    if seen {
-                        c.note = Some(format!("used when the first {field} column is empty"));
-                    }
-                    seen = true;
-                }
+        let of = |field: &str| -> Vec<usize> {
+            columns
+                .iter()
+                .filter(|c| c.target.is_field(field))
+                .map(|c| c.index)
+                .collect()
+        };
+        let (phones, emails, countries) = (of("phone"), of("email"), of("country"));
+        if phones.len() > 1 {
+            for &i in &phones {
+                let c = &mut columns[i];
+                let label = if c.label.is_some() {
+                    "kind from its type label".to_string()
+                } else {
+                    format!("{} number", c.kind.as_str())
+                };
+                c.note = Some(format!(
+                    "{label}; one of {} phone columns: WhatsApp, then mobile, then the first is chosen",
+                    phones.len()
+                ));
             }
         }
-        let key_columns = columns
+        if emails.len() > 1 {
+            for &i in &emails[1..] {
+                columns[i].note = Some("used when the first email column is empty".into());
+            }
+        }
+        const ADDRESS: [&str; 5] = ["country", "city", "state", "postal_code", "address"];
+        let grouped = columns
             .iter()
-            .filter_map(|c| match c.target {
-                Target::Field("phone") => Some((c.index, KeyField::Phone)),
-                Target::Field("email") => Some((c.index, KeyField::Email)),
-                Target::Field("country") => Some((c.index, KeyField::Country)),
-                _ => None,
-            })
-            .collect();
+            .any(|c| c.group != Group::None && ADDRESS.iter().any(|f| c.target.is_field(f)));
         Ok(Mapping {
             columns,
-            key_columns,
+            phones,
+            emails,
+            countries,
+            grouped,
         })
     }
 
@@ -628,37 +791,162 @@ impl Mapping {
         self.columns.iter().any(|c| c.target.is_field(field))
     }
 
-    /// Builds the (not yet normalized) contact for one record.
+    /// Whether a record may yield several phone candidates (several phone
+    /// columns); a single column can still hold a multi-value cell.
+    pub fn has_several_phone_columns(&self) -> bool {
+        self.phones.len() > 1
+    }
+
+    fn cell(fields: &crate::source::Fields, index: usize) -> &str {
+        fields.get(index).map_or("", |v| unguard(v).trim())
+    }
+
+    /// Every phone in the record, in file order, with where it came from.
+    pub fn phone_candidates<'a>(
+        &'a self,
+        fields: &'a crate::source::Fields,
+    ) -> Vec<PhoneCandidate<'a>> {
+        let mut out = Vec::new();
+        for &i in &self.phones {
+            let col = &self.columns[i];
+            let cell = Self::cell(fields, i);
+            if cell.is_empty() {
+                continue;
+            }
+            let label = col.label.map_or("", |l| Self::cell(fields, l));
+            let kind = col.kind.min(if label.is_empty() {
+                PhoneKind::Other
+            } else {
+                PhoneKind::of(label)
+            });
+            let pieces = split_values(cell, true).unwrap_or_else(|| vec![cell]);
+            // Google joins same-label numbers with ` ::: ` and their labels
+            // the same way: pair them when the counts agree.
+            let labels: Vec<&str> = label.split(":::").map(str::trim).collect();
+            for (k, raw) in pieces.into_iter().enumerate() {
+                let (label, kind) = match labels.get(k) {
+                    Some(l) if labels.len() > 1 => (*l, col.kind.min(PhoneKind::of(l))),
+                    _ => (label, kind),
+                };
+                out.push(PhoneCandidate {
+                    raw: unguard(raw),
+                    kind,
+                    column: &col.header,
+                    label,
+                    group: col.group,
+                });
+            }
+        }
+        out
+    }
+
+    /// What [`Mapping::apply`] puts in phone, e-mail and country, borrowed
+    /// from the record, plus the phones and e-mails not chosen: all
+    /// `validate` needs of a row without a platform. Copying the other
+    /// fields into a [`Contact`] was a tenth of its run time, so a record
+    /// with one phone column and a single number in it is read without
+    /// allocating.
+    pub fn keys<'a>(&'a self, fields: &'a crate::source::Fields) -> Keys<'a> {
+        let mut keys = Keys::default();
+        let single = match self.phones.as_slice() {
+            [] => Some(""),
+            [only] => Some(Self::cell(fields, *only)).filter(|c| !has_separator(c)),
+            _ => None,
+        };
+        let mut phone_group = Group::None;
+        match single {
+            Some(phone) => {
+                keys.phone = phone;
+                if let [only] = self.phones.as_slice() {
+                    phone_group = self.columns[*only].group;
+                }
+            }
+            None => {
+                let mut candidates = self.phone_candidates(fields);
+                if let Some(chosen) = choose_interim(&candidates) {
+                    let c = candidates.remove(chosen);
+                    keys.phone = c.raw;
+                    phone_group = c.group;
+                    keys.other_phones = candidates;
+                }
+            }
+        }
+        for &i in &self.emails {
+            let cell = Self::cell(fields, i);
+            if cell.is_empty() {
+                continue;
+            }
+            match split_values(cell, false) {
+                Some(mut pieces) => {
+                    keys.email = pieces.remove(0);
+                    keys.other_emails = pieces;
+                }
+                None => keys.email = cell,
+            }
+            break;
+        }
+        keys.group = phone_group;
+        let filled = self
+            .countries
+            .iter()
+            .map(|&i| (self.columns[i].group, Self::cell(fields, i)))
+            .filter(|(_, v)| !v.is_empty());
+        let mut first = None;
+        for (group, value) in filled {
+            if phone_group != Group::None && group == phone_group {
+                first = Some((group, value));
+                break;
+            }
+            first.get_or_insert((group, value));
+        }
+        if let Some((group, value)) = first {
+            keys.country = Cow::Borrowed(value);
+            if group != Group::None {
+                keys.group = group;
+            }
+        }
+        keys
+    }
+
+    /// Builds the (not yet normalized) contact for one record: phone,
+    /// e-mail and country as [`Mapping::keys`] chooses them; with grouped
+    /// address columns (Outlook's Business/Home, Salesforce's
+    /// Mailing/Other) only the chosen group's city, state, postal code
+    /// and street, so two addresses are never run together.
     pub fn apply(&self, fields: &crate::source::Fields) -> Contact {
-        let mut contact = Contact::default();
+        let keys = self.keys(fields);
+        let mut contact = Contact {
+            phone: keys.phone.to_string(),
+            email: keys.email.to_string(),
+            country: keys.country.to_string(),
+            ..Contact::default()
+        };
+        let group = if self.grouped {
+            self.address_group(fields, keys.group)
+        } else {
+            Group::None
+        };
         for col in &self.columns {
             let Some(value) = fields.get(col.index) else {
                 continue;
             };
             let value = unguard(value);
             match &col.target {
-                Target::Skip => {}
+                Target::Skip | Target::Field("phone" | "email" | "country") => {}
                 Target::Custom(name) => {
                     let v = value.trim();
                     if !v.is_empty() {
                         contact.custom.insert(name.clone(), v.to_string());
                     }
                 }
-                Target::Field(f @ ("phone" | "email")) => {
-                    let current = if *f == "phone" {
-                        &contact.phone
-                    } else {
-                        &contact.email
-                    };
-                    if current.trim().is_empty() {
-                        let v = value.trim().to_string();
-                        if *f == "phone" {
-                            contact.phone = v;
-                        } else {
-                            contact.email = v;
-                        }
+                Target::Field("tags") => {
+                    for tag in value.split(":::").filter(|t| !is_system_label(t)) {
+                        contact.set("tags", tag);
                     }
                 }
+                // Another group's address: not this contact's.
+                Target::Field("city" | "state" | "postal_code" | "address")
+                    if self.grouped && col.group != Group::None && col.group != group => {}
                 Target::Field(f) => {
                     contact.set(f, value);
                 }
@@ -667,29 +955,77 @@ impl Mapping {
         contact
     }
 
-    /// What [`Mapping::apply`] would put in phone, e-mail and country,
-    /// borrowed from the record: all `validate` needs of a row without a
-    /// platform. Copying the other fields into a [`Contact`] was a tenth of
-    /// its run time.
-    pub fn keys<'a>(&self, fields: &'a crate::source::Fields) -> Keys<'a> {
-        let mut keys = Keys::default();
-        for &(index, field) in &self.key_columns {
-            let Some(value) = fields.get(index) else {
-                continue;
-            };
-            let value = unguard(value).trim();
-            match field {
-                KeyField::Phone if keys.phone.is_empty() => keys.phone = value,
-                KeyField::Email if keys.email.is_empty() => keys.email = value,
-                // As Contact::set joins two columns mapped to one field.
-                KeyField::Country if keys.country.is_empty() => keys.country = value.into(),
-                KeyField::Country if !value.is_empty() => {
-                    keys.country = format!("{} {value}", keys.country).into();
-                }
-                _ => {}
-            }
+    /// The address group a contact's city, state and street come from:
+    /// `preferred` (the country's or the phone's) when one of its cells is
+    /// filled, else the first group with a filled cell.
+    fn address_group(&self, fields: &crate::source::Fields, preferred: Group) -> Group {
+        let filled = |g: Group| {
+            self.columns.iter().any(|c| {
+                c.group == g
+                    && matches!(&c.target, Target::Field(f) if ["country", "city", "state", "postal_code", "address"].contains(f))
+                    && !Self::cell(fields, c.index).is_empty()
+            })
+        };
+        if preferred != Group::None && filled(preferred) {
+            return preferred;
         }
-        keys
+        self.columns
+            .iter()
+            .filter(|c| c.group != Group::None)
+            .map(|c| c.group)
+            .find(|g| filled(*g))
+            .unwrap_or(Group::None)
+    }
+
+    /// Stops a run that needs a phone when no column gives one (or when no
+    /// column maps at all), with the headers found, the nearest known
+    /// header for each one not recognised, and a ready `--map` line.
+    pub fn require(&self, phone_needed: bool) -> Result<(), MappingError> {
+        let nothing = !self
+            .columns
+            .iter()
+            .any(|c| matches!(c.target, Target::Field(_) | Target::Custom(_)));
+        if !nothing && (!phone_needed || !self.phones.is_empty()) {
+            return Ok(());
+        }
+        let found = self
+            .columns
+            .iter()
+            .map(|c| match (&c.target, c.origin) {
+                (Target::Skip, Origin::Unmapped) => match nearest_known(&c.header) {
+                    Some((name, field, _)) => {
+                        format!(
+                            "{} (not recognised; nearest: \"{name}\" = {field})",
+                            c.header
+                        )
+                    }
+                    None => format!("{} (not recognised)", c.header),
+                },
+                (t, _) => format!("{} ({t})", c.header),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The column most like a phone: a phone-ish nearest header first.
+        let suggest = self
+            .columns
+            .iter()
+            .filter(|c| c.origin != Origin::MapFile)
+            .filter_map(|c| nearest_any(&c.header).map(|(_, f, s)| (c, f, s)))
+            .min_by(|a, b| {
+                let rank = |f: &str| u8::from(f != "phone");
+                rank(a.1)
+                    .cmp(&rank(b.1))
+                    .then(a.2.total_cmp(&b.2))
+                    .then(a.0.index.cmp(&b.0.index))
+            })
+            .map(|(c, _, _)| c.header.clone())
+            .or_else(|| self.columns.first().map(|c| c.header.clone()))
+            .unwrap_or_default();
+        Err(if nothing {
+            MappingError::NothingMapped { found, suggest }
+        } else {
+            MappingError::NoPhoneColumn { found, suggest }
+        })
     }
 
     /// The mapping as a table for `--show-mapping`.
@@ -704,7 +1040,7 @@ impl Mapping {
         let mut out = String::new();
         let mut ignored = Vec::new();
         for c in &self.columns {
-            if c.target == Target::Skip {
+            if c.target == Target::Skip && c.origin != Origin::Auto {
                 ignored.push(c);
                 continue;
             }
@@ -714,11 +1050,17 @@ impl Mapping {
                 Origin::Unmapped => "",
             };
             let pad = width - c.header.chars().count();
+            let target = if c.target == Target::Skip && c.note.is_some() {
+                "(none)".to_string()
+            } else if c.target == Target::Skip {
+                "(label)".to_string()
+            } else {
+                c.target.to_string()
+            };
             out.push_str(&format!(
-                "  {}{} -> {} ({how}{})\n",
+                "  {}{} -> {target} ({how}{})\n",
                 c.header,
                 " ".repeat(pad),
-                c.target,
                 c.note
                     .as_deref()
                     .map(|n| format!("; {n}"))
@@ -731,9 +1073,14 @@ impl Mapping {
             out.push_str("ignored columns:\n");
             for c in ignored {
                 let why = if c.origin == Origin::MapFile {
-                    "skip in map file"
+                    "skip in map file".to_string()
                 } else {
-                    "not recognised; map it with --map"
+                    match nearest_known(&c.header) {
+                        Some((name, field, _)) => format!(
+                            "not recognised; nearest known header: \"{name}\" ({field}); map it with --map"
+                        ),
+                        None => "not recognised; map it with --map".to_string(),
+                    }
                 };
                 out.push_str(&format!("  {} ({why})\n", c.header));
             }
@@ -762,6 +1109,10 @@ mod tests {
             ("Mobile", "phone"),
             ("Contact Phone Number", "phone"),
             ("Телефон", "phone"),
+            ("Мобильный", "phone"),
+            ("МОБИЛЬНЫЙ ТЕЛЕФОН", "phone"),
+            ("Сотовый", "phone"),
+            ("Край", "state"),
             ("Correo electrónico", "email"),
             ("E-mail", "email"),
             ("Nombre completo", "name"),
@@ -779,6 +1130,184 @@ mod tests {
             assert_eq!(recognise(header), Some(Target::Field(field)), "{header}");
         }
         assert_eq!(recognise("Puntaje"), None);
+    }
+
+    #[test]
+    fn every_synonym_matches_itself_and_belongs_to_one_field() {
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for (field, names) in synonyms::SYNONYMS {
+            for name in *names {
+                for variant in [name.to_string(), name.to_uppercase(), name.to_lowercase()] {
+                    assert_eq!(
+                        recognise(&variant),
+                        Some(Target::Field(field)),
+                        "{variant:?} should be {field}"
+                    );
+                }
+                if let Some(other) = seen.insert(fold_header(name), field) {
+                    assert_eq!(
+                        other, *field,
+                        "{name:?} is listed under {other} and {field}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn record_qualifiers_are_noise() {
+        for (header, field) in [
+            ("Мобильный телефон (контакт)", "phone"),
+            ("Полное имя (контакт)", "name"),
+            ("Рабочий email (контакт)", "email"),
+            ("Teléfono móvil (Contacto)", "phone"),
+            ("Nombre completo (Contacto) (Contacto)", "name"),
+            ("País (Contacto)", "country"),
+            ("Mobile Phone (Contact)", "phone"),
+        ] {
+            assert_eq!(recognise(header), Some(Target::Field(field)), "{header}");
+        }
+        // A qualifier naming another record is not noise.
+        assert_eq!(recognise("Teléfono (Cuenta)"), None);
+    }
+
+    #[test]
+    fn google_numbered_columns_pair_values_with_labels() {
+        let m = Mapping::infer(
+            &h(&[
+                "Name",
+                "Phone 1 - Type",
+                "Phone 1 - Value",
+                "Phone 2 - Label",
+                "Phone 2 - Value",
+                "E-mail 1 - Value",
+                "Address 1 - Country",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.columns[2].label, Some(1));
+        assert_eq!(m.columns[4].label, Some(3));
+        assert_eq!(m.columns[5].target, Target::Field("email"));
+        assert_eq!(m.columns[6].target, Target::Field("country"));
+        let row: crate::source::Fields = [
+            "Ana",
+            "Work",
+            "+34 911 222 333",
+            "Mobile",
+            "+34 611 222 333 ::: +34 622 333 444",
+            "ana@x.es",
+            "ES",
+        ]
+        .into_iter()
+        .collect();
+        let k = m.keys(&row);
+        assert_eq!(k.phone, "+34 611 222 333");
+        let others: Vec<&str> = k.other_phones.iter().map(|c| c.raw).collect();
+        assert_eq!(others, ["+34 911 222 333", "+34 622 333 444"]);
+        assert_eq!(k.other_phones[0].label, "Work");
+        assert_eq!(k.country, "ES");
+    }
+
+    #[test]
+    fn interim_choice_prefers_whatsapp_then_mobile_then_file_order() {
+        let c = |raw, kind| PhoneCandidate {
+            raw,
+            kind,
+            column: "x",
+            label: "",
+            group: Group::None,
+        };
+        let list = [
+            c("1", PhoneKind::Other),
+            c("2", PhoneKind::Mobile),
+            c("3", PhoneKind::Mobile),
+        ];
+        assert_eq!(choose_interim(&list), Some(1));
+        let list = [c("1", PhoneKind::Mobile), c("2", PhoneKind::WhatsApp)];
+        assert_eq!(choose_interim(&list), Some(1));
+        assert_eq!(choose_interim(&[c("1", PhoneKind::Other)]), Some(0));
+        assert_eq!(choose_interim(&[]), None);
+        assert_eq!(PhoneKind::of("Teléfono móvil"), PhoneKind::Mobile);
+        assert_eq!(PhoneKind::of("Мобильный телефон"), PhoneKind::Mobile);
+        assert_eq!(PhoneKind::of("* Celular"), PhoneKind::Mobile);
+        assert_eq!(PhoneKind::of("WHATSAPP"), PhoneKind::WhatsApp);
+        assert_eq!(PhoneKind::of("Business Phone"), PhoneKind::Other);
+    }
+
+    #[test]
+    fn multi_value_cells_split_only_into_whole_numbers() {
+        assert_eq!(
+            split_values("+7 900 123-45-67, +7 901 765-43-21", true),
+            Some(vec!["+7 900 123-45-67", "+7 901 765-43-21"])
+        );
+        assert_eq!(
+            split_values("5512345678\n5587654321", true),
+            Some(vec!["5512345678", "5587654321"])
+        );
+        assert_eq!(split_values("089/1234567", true), None);
+        assert_eq!(split_values("+52 55 1234 5678", true), None);
+        assert_eq!(
+            split_values("a@x.mx; b@y.mx", false),
+            Some(vec!["a@x.mx", "b@y.mx"])
+        );
+    }
+
+    #[test]
+    fn country_follows_the_chosen_phone_group_else_the_first_filled() {
+        let m = Mapping::infer(
+            &h(&[
+                "Business Phone",
+                "Home Phone",
+                "Business Country/Region",
+                "Home Country/Region",
+            ]),
+            None,
+        )
+        .unwrap();
+        let row = |v: [&str; 4]| -> crate::source::Fields { v.into_iter().collect() };
+        let r = row(["", "612345678", "Mexico", "España"]);
+        assert_eq!(m.keys(&r).country, "España");
+        let r = row(["5512345678", "", "", "España"]);
+        assert_eq!(m.keys(&r).country, "España");
+        let r = row(["5512345678", "", "México", "España"]);
+        assert_eq!(m.keys(&r).country, "México");
+    }
+
+    #[test]
+    fn mailchimp_cc_is_a_country_only_in_a_mailchimp_file() {
+        let m = Mapping::infer(&h(&["Email Address", "CC", "MEMBER_RATING"]), None).unwrap();
+        assert_eq!(m.columns[1].target, Target::Field("country"));
+        let m = Mapping::infer(&h(&["Nombre", "CC", "Celular"]), None).unwrap();
+        assert_eq!(m.columns[1].target, Target::Skip);
+    }
+
+    #[test]
+    fn salesforce_footer_lines_are_recognised() {
+        let f = |v: &[&str]| -> crate::source::Fields { v.iter().collect() };
+        assert!(is_footer(&f(&["Grand Totals (5700 records)"])));
+        assert!(is_footer(&f(&[
+            "Confidential Information - Do Not Distribute",
+            "",
+            ""
+        ])));
+        assert!(is_footer(&f(&[
+            "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."
+        ])));
+        assert!(!is_footer(&f(&["Grand Totals (5700 records)", "x"])));
+        assert!(!is_footer(&f(&["Ana", "", ""])));
+    }
+
+    #[test]
+    fn missing_phone_column_fails_with_a_ready_map_line() {
+        let m = Mapping::infer(&h(&["Nombre completo", "Tel Personal", "Notas"]), None).unwrap();
+        let err = m.require(true).unwrap_err().to_string();
+        assert!(err.starts_with("no phone column among: "), "{err}");
+        assert!(err.contains("\"Tel Personal\" = \"phone\""), "{err}");
+        assert!(m.require(false).is_ok());
+        let m = Mapping::infer(&h(&["a", "b"]), None).unwrap();
+        let err = m.require(false).unwrap_err().to_string();
+        assert!(err.starts_with("no column is recognised"), "{err}");
     }
 
     #[test]
@@ -806,13 +1335,18 @@ mod tests {
     }
 
     #[test]
-    fn second_phone_column_is_a_fallback() {
+    fn second_phone_column_is_a_candidate_not_lost() {
         let m = Mapping::infer(&h(&["Teléfono", "Celular", "Etiquetas"]), None).unwrap();
-        let c = m.apply(&h(&["", "5512345678", "vip; lead|frío"]).into());
+        let row: crate::source::Fields = h(&["", "5512345678", "vip; lead|frío"]).into();
+        let c = m.apply(&row);
         assert_eq!(c.phone, "5512345678");
         assert_eq!(c.tags, vec!["vip", "lead", "frío"]);
-        let c = m.apply(&h(&["111", "222", ""]).into());
-        assert_eq!(c.phone, "111");
+        // The mobile column wins over the first one; the other is kept.
+        let row: crate::source::Fields = h(&["111", "222", ""]).into();
+        let k = m.keys(&row);
+        assert_eq!(k.phone, "222");
+        assert_eq!(k.other_phones.len(), 1);
+        assert_eq!(k.other_phones[0].raw, "111");
     }
 
     #[test]
@@ -855,5 +1389,13 @@ mod tests {
                 "{row:?}"
             );
         }
+    }
+
+    #[test]
+    fn nearest_known_header_is_close() {
+        let (name, field, _) = nearest_known("Tel Movil Personal").unwrap();
+        assert_eq!(field, "phone", "{name}");
+        let (_, field, _) = nearest_known("Correo Personal").unwrap();
+        assert_eq!(field, "email");
     }
 }

@@ -6,7 +6,7 @@
 //! order on the consumer's thread, because "the first row wins" needs order.
 
 use crate::dedupe::{DedupeBy, Deduper, Key};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, PhoneCandidate, is_footer};
 use crate::model::Contact;
 use crate::normalize::{country, email, phone};
 use crate::platform::PlatformKind;
@@ -65,7 +65,9 @@ pub struct PrepareOptions {
 }
 
 impl PrepareOptions {
-    fn phone_required(&self) -> bool {
+    /// Whether a row without a phone is rejected (then a file with no
+    /// phone column is refused before its rows are read).
+    pub fn phone_required(&self) -> bool {
         match self.platform {
             Some(p) => p.required_fields().contains(&"phone"),
             None => self.dedupe_by != DedupeBy::Email,
@@ -143,18 +145,57 @@ fn quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// A row that is not a contact but a footer line of the export.
+fn footer(seq: u64, rec: Record) -> Prepared {
+    Prepared {
+        seq,
+        row: rec.row,
+        status: Status::Skipped,
+        reasons: vec![crate::report::FOOTER.to_string()],
+        contact: Contact::default(),
+        key: None,
+        duplicate_of: None,
+        raw: rec.fields,
+    }
+}
+
+/// The phones a row had besides the one chosen, for its report line
+/// (`other_phones: +34611222333 (Home Phone), "12" (Phone 2 - Value: Work)`):
+/// nothing a file holds is silently lost.
+fn other_phones_detail(others: &[PhoneCandidate<'_>], region: Option<&str>) -> String {
+    let list: Vec<String> = others
+        .iter()
+        .map(|o| {
+            let shown = phone::normalize(o.raw, region).unwrap_or_else(|_| quoted(o.raw));
+            if o.label.is_empty() {
+                format!("{shown} ({})", o.column)
+            } else {
+                format!("{shown} ({}: {})", o.column, o.label)
+            }
+        })
+        .collect();
+    format!("other_phones: {}", list.join(", "))
+}
+
 /// Maps and normalizes one record. Pure, so it runs in parallel.
 pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOptions) -> Prepared {
     let mut reasons = Vec::new();
     let mut invalid = false;
-    if let Some(RecordProblem::Ragged { expected, found }) = rec.problem {
+    if matches!(rec.problem, Some(RecordProblem::Ragged { .. })) && is_footer(&rec.fields) {
+        return footer(seq, rec);
+    }
+    if let Some(problem) = rec.problem {
+        let reason = match problem {
+            RecordProblem::Ragged { expected, found } => {
+                format!("ragged_row: expected {expected} fields, found {found}")
+            }
+            RecordProblem::Malformed { code, detail } => format!("{code}: {detail}"),
+        };
         return Prepared {
             seq,
             row: rec.row,
             status: Status::Invalid,
-            reasons: vec![format!(
-                "ragged_row: expected {expected} fields, found {found}"
-            )],
+            reasons: vec![reason],
             contact: Contact::default(),
             key: None,
             duplicate_of: None,
@@ -162,22 +203,21 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         };
     }
     let keys_only = opts.keys_only && opts.platform.is_none();
-    let (mut c, raw_phone, raw_email, region) = if keys_only {
-        let k = mapping.keys(&rec.fields);
-        let region = country::region_code(&k.country);
-        (
-            Contact::default(),
-            Cow::Borrowed(k.phone),
-            Cow::Borrowed(k.email),
-            region,
-        )
+    let k = mapping.keys(&rec.fields);
+    if k.phone.is_empty() && k.email.is_empty() && is_footer(&rec.fields) {
+        return footer(seq, rec);
+    }
+    let mut c = if keys_only {
+        Contact::default()
     } else {
         let mut c = mapping.apply(&rec.fields);
-        let region = country::region_code(&c.country);
-        let phone = Cow::Owned(std::mem::take(&mut c.phone));
-        let email = Cow::Owned(std::mem::take(&mut c.email));
-        (c, phone, email, region)
+        c.phone.clear();
+        c.email.clear();
+        c
     };
+    let region = country::region_code(&k.country);
+    let raw_phone = k.phone;
+    let raw_email = k.email;
     let region = region.or(opts.default_region.as_deref());
     if raw_phone.trim().is_empty() {
         if opts.phone_required() {
@@ -185,7 +225,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             reasons.push(phone::PhoneError::Missing.code().to_string());
         }
     } else {
-        match phone::normalize(&raw_phone, region) {
+        match phone::normalize(raw_phone, region) {
             Ok(e164) => c.phone = e164,
             Err(e) => {
                 invalid = true;
@@ -193,7 +233,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
             }
         }
     }
-    match email::normalize(&raw_email) {
+    match email::normalize(raw_email) {
         Ok(e) => c.email = e,
         Err(_) => match opts.on_invalid_email {
             EmailPolicy::Reject => {
@@ -204,6 +244,12 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
                 reasons.push(format!("email_dropped: {}", quoted(raw_email.trim())));
             }
         },
+    }
+    if !k.other_phones.is_empty() {
+        reasons.push(other_phones_detail(&k.other_phones, region));
+    }
+    if !k.other_emails.is_empty() {
+        reasons.push(format!("other_emails: {}", k.other_emails.join(", ")));
     }
     if !keys_only {
         c.complete_names();

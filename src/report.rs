@@ -16,6 +16,42 @@ use crate::source::Fields;
 /// Re-exported: the report is where most readers meet a status.
 pub use crate::model::Status;
 
+/// `--max-invalid`: how many invalid rows a scheduled run tolerates before
+/// it exits 3, as a count (`25`) or a share of the data rows (`2%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxInvalid {
+    /// At most this many invalid rows.
+    Rows(u64),
+    /// At most this percentage of the data rows (0–100).
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxInvalid {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || format!("\"{s}\" is not a row count (25) or a percentage (2%, 0.5%)");
+        match t.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(MaxInvalid::Percent(v)),
+                _ => Err(bad()),
+            },
+            None => t.parse::<u64>().map(MaxInvalid::Rows).map_err(|_| bad()),
+        }
+    }
+}
+
+/// The reason of a `skipped` row that is a report's footer line (a
+/// Salesforce report's `Grand Totals (N records)`), not a contact.
+pub const FOOTER: &str = "footer";
+
+/// Whether a row counts as rejected (exit code 3, the rejects file): a
+/// rejection status, except a footer line, which was never a contact and
+/// has nothing to fix.
+pub fn is_rejected(status: Status, reason: &str) -> bool {
+    status.is_rejection() && !(status == Status::Skipped && reason == FOOTER)
+}
+
 /// One line of the report.
 #[derive(Debug, Clone)]
 pub struct RowResult {
@@ -373,7 +409,7 @@ impl ReportLayout {
             enc.field(line, f.as_bytes());
         }
         line.push(b'\n');
-        let rejects = match (&self.rejects, row.status.is_rejection()) {
+        let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
             (Some(enc), true) => {
                 let r = &mut out.rejects;
                 let from = r.len();
@@ -433,6 +469,9 @@ pub struct Counts {
     pub by_status: BTreeMap<Status, u64>,
     /// Rows per reason code (the part of a reason before `:`).
     pub by_reason: BTreeMap<String, u64>,
+    /// Skipped rows that are footer lines (see [`FOOTER`]): reported, but
+    /// no reason for exit code 3.
+    pub footers: u64,
 }
 
 impl Counts {
@@ -440,6 +479,9 @@ impl Counts {
     pub fn add(&mut self, status: Status, reason: &str) {
         self.rows += 1;
         *self.by_status.entry(status).or_default() += 1;
+        if status == Status::Skipped && reason == FOOTER {
+            self.footers += 1;
+        }
         for part in reason.split("; ").filter(|p| !p.is_empty()) {
             let code = part.split(':').next().unwrap_or(part).trim();
             // Codes repeat: only the first sighting allocates.
@@ -459,9 +501,30 @@ impl Counts {
 
     /// Whether any row makes the run exit 3.
     pub fn has_rejections(&self) -> bool {
-        self.by_status
-            .iter()
-            .any(|(s, n)| s.is_rejection() && *n > 0)
+        self.rejects_beyond(None)
+    }
+
+    /// Whether the run exits 3 under `--max-invalid`: any failed or
+    /// skipped row does (the platform or the run, not the data, is at
+    /// fault) except report footers, and invalid rows do once they are more
+    /// than `max` tolerates.
+    pub fn rejects_beyond(&self, max: Option<MaxInvalid>) -> bool {
+        let invalid = self.get(Status::Invalid);
+        let others = self.by_status.iter().any(|(s, n)| {
+            let footers = if *s == Status::Skipped {
+                self.footers
+            } else {
+                0
+            };
+            s.is_rejection() && *s != Status::Invalid && *n > footers
+        });
+        let tolerated = match max {
+            None => 0,
+            Some(MaxInvalid::Rows(n)) => n,
+            // Of the data rows; rounded down, so 1% of 150 rows is 1.
+            Some(MaxInvalid::Percent(p)) => (self.rows as f64 * p / 100.0).floor() as u64,
+        };
+        others || invalid > tolerated
     }
 
     /// The JSON summary: `rows`, one count per listed status, `reasons`.
@@ -602,7 +665,9 @@ impl ReportWriter {
         duplicate_of: Option<u64>,
     ) -> Result<(), ReportError> {
         debug_assert!(!self.opts.remote_id);
-        debug_assert!(self.rejects.is_none() || status.is_rejection() == line.rejects.is_some());
+        debug_assert!(
+            self.rejects.is_none() || is_rejected(status, reason) == line.rejects.is_some()
+        );
         let mut buf = [0u8; 20];
         let dup = match duplicate_of {
             Some(d) => itoa(d, &mut buf),
@@ -691,7 +756,7 @@ impl ReportWriter {
             report.field(f);
         }
         report.end_line()?;
-        if let (Some(w), true) = (self.rejects.as_mut(), r.status.is_rejection()) {
+        if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
             for f in r.raw {
                 w.field(f);
             }

@@ -1,7 +1,9 @@
 //! Credentials: environment, waport.toml profiles, redaction, fingerprint.
 //!
 //! Environment variables are process-wide, so every case that touches them
-//! runs inside one test, in order.
+//! runs inside one test, in order, in a test binary of its own (changing
+//! the environment is `unsafe` while other threads may read it).
+#![allow(unsafe_code)]
 
 use std::io::Write;
 use waport::platform::{Credentials, PlatformError, PlatformKind, Secret};

@@ -79,7 +79,7 @@ pub async fn read_all(
             platform.list_page(entity, cursor.as_deref())
         })
         .await
-        .map_err(|e| Error::Message(e.to_string()))?;
+        .map_err(Error::from)?;
         pages += 1;
         retries += u64::from(r);
         for item in page.items {
@@ -134,8 +134,7 @@ pub fn connect_platform(
     rate: Option<f64>,
     timeout: Duration,
 ) -> Result<Arc<dyn Platform>, Error> {
-    let creds =
-        Credentials::resolve(kind, profile, config).map_err(|e| Error::Message(e.to_string()))?;
+    let creds = Credentials::resolve(kind, profile, config).map_err(Error::from)?;
     connect(
         kind,
         creds,
@@ -145,7 +144,7 @@ pub fn connect_platform(
             ..AdapterOptions::default()
         },
     )
-    .map_err(|e| Error::Message(e.to_string()))
+    .map_err(Error::from)
 }
 
 /// Writes every contact of `platform` to `output`; returns rows written.
@@ -154,7 +153,10 @@ pub async fn export_to(
     cfg: &ExportConfig,
     format: ExportFormat,
 ) -> Result<(u64, u64, u64, Vec<String>), Error> {
-    let io = |e: std::io::Error| Error::Message(format!("cannot write the export spool: {e}"));
+    let io = |source: std::io::Error| Error::Write {
+        what: "the export spool".into(),
+        source,
+    };
     let spool = tempfile::NamedTempFile::new().map_err(io)?;
     let mut out = BufWriter::new(spool.reopen().map_err(io)?);
     let progress = progress_bar(cfg.quiet, "contacts");
@@ -181,9 +183,7 @@ pub async fn export_to(
 
     let all = Columns::new(customs.iter().cloned());
     let columns = match &cfg.columns {
-        Some(spec) => all
-            .select(spec)
-            .map_err(|e| Error::Message(e.to_string()))?,
+        Some(spec) => all.select(spec).map_err(Error::from)?,
         None => all,
     };
     let mut writer = create_writer(
@@ -195,7 +195,7 @@ pub async fn export_to(
             ..WriterOptions::default()
         },
     )
-    .map_err(|e| Error::Message(e.to_string()))?;
+    .map_err(Error::from)?;
     let reader = BufReader::new(spool.reopen().map_err(io)?);
     for line in reader.lines() {
         let line = line.map_err(io)?;
@@ -209,10 +209,10 @@ pub async fn export_to(
                 updated_at: s.updated_at,
                 raw: s.raw,
             })
-            .map_err(|e| Error::Message(e.to_string()))?;
+            .map_err(Error::from)?;
     }
     notes.extend(writer.warnings());
-    let rows = writer.finish().map_err(|e| Error::Message(e.to_string()))?;
+    let rows = writer.finish().map_err(Error::from)?;
     Ok((rows, pages, retries, notes))
 }
 
@@ -220,7 +220,7 @@ pub async fn export_to(
 pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
     let format = match cfg.format {
         Some(f) => f,
-        None => ExportFormat::from_path(&cfg.output).map_err(|e| Error::Message(e.to_string()))?,
+        None => ExportFormat::from_path(&cfg.output).map_err(Error::from)?,
     };
     crate::block_on(async {
         let started = Instant::now();

@@ -168,8 +168,10 @@ fn ascii_fold(s: &str) -> String {
 
 /// Runs `generate`.
 pub fn run(cfg: GenerateConfig) -> Result<ExitStatus, Error> {
-    let io_err =
-        |e: std::io::Error| Error::Message(format!("cannot write {}: {e}", cfg.output.display()));
+    let io_err = |source: std::io::Error| Error::Write {
+        what: cfg.output.display().to_string(),
+        source,
+    };
     let sink: Box<dyn Write> = if cfg.output.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {

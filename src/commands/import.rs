@@ -10,7 +10,7 @@
 //! stage on the async runtime; the collect stage on this task puts every
 //! row's outcome into the report (in input order) and the journal.
 
-use crate::commands::validate::{RowsConfig, describe_source, load_mapping};
+use crate::commands::validate::{RowsConfig, check_mapping, describe_source, load_mapping};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
 use crate::model::ItemOutcome;
@@ -354,7 +354,17 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
         if tokio::signal::ctrl_c().await.is_ok() {
             flag.store(true, Ordering::SeqCst);
             cancel.cancel();
-            eprintln!("\ninterrupted: finishing requests in flight, then writing the report");
+            eprintln!(
+                "\ninterrupted: finishing requests in flight, then writing the report (Ctrl-C again to quit now)"
+            );
+            // A second Ctrl-C quits at once. The journal stays consistent
+            // (each write is one SQLite transaction): rows whose requests
+            // were in flight stay `pending`, and the next run looks them up
+            // before sending again.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted again: quitting now; run the same command to resume");
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+            }
         }
     });
     interrupted
@@ -362,6 +372,8 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
 
 async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
+    let cancel = Cancel::new();
+    let interrupted = on_ctrl_c(&cancel);
     // Credentials first: a missing key stops the run before the file is read.
     let target = connect_target(&cfg).await?;
     let (source, given_fp) = match given {
@@ -369,10 +381,17 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
     };
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
+    check_mapping(&mapping, &cfg.rows.prepare)?;
     let platform = target.platform.clone();
     // The preflight is a read: a passing 502 or dropped connection must not
     // end the run before it starts.
     let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
+    tracing::info!(
+        "{}: credentials accepted; reading {} ({})",
+        cfg.platform,
+        cfg.rows.input,
+        describe_source(&source.info)
+    );
     if !cfg.rows.quiet {
         for n in &notes {
             eprintln!("{}: {n}", cfg.platform);
@@ -403,9 +422,6 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         },
         &source.headers,
     )?;
-    let cancel = Cancel::new();
-    let interrupted = on_ctrl_c(&cancel);
-
     // send
     let (item_tx, item_rx) = mpsc::channel(2048);
     let (out_tx, out_rx) = mpsc::channel(2048);
@@ -451,15 +467,22 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         .map_err(|_| Error::Message("the reading thread panicked".into()))?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
+    let journal_failure = log.as_ref().and_then(|l| l.failure());
     if let Some(job) = job {
-        let state = if stats.fatal().is_some() || fed.is_err() {
+        let state = if stats.fatal().is_some() || fed.is_err() || journal_failure.is_some() {
             JobState::Failed
         } else if was_interrupted {
             JobState::Interrupted
         } else {
             JobState::Finished
         };
-        job.finish(state)?;
+        let ended = job.finish(state);
+        if let Some(why) = journal_failure {
+            // Ending the job may fail for the same reason; the cause is
+            // the first failure.
+            return Err(Error::JournalStopped(why));
+        }
+        ended?;
     }
     fed?;
     if let Some(e) = stats.fatal() {
@@ -477,7 +500,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     }
     Ok(if was_interrupted {
         ExitStatus::Interrupted
-    } else if counts.has_rejections() {
+    } else if counts.rejects_beyond(cfg.rows.max_invalid) {
         ExitStatus::RowsRejected
     } else {
         ExitStatus::Ok

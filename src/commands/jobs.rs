@@ -160,7 +160,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
     }
     let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
     let creds = Credentials::resolve(kind, cfg.profile.as_deref(), cfg.config.as_deref())
-        .map_err(|e| Error::Message(e.to_string()))?;
+        .map_err(Error::from)?;
     if account_fp(kind, &creds) != job.account_fp {
         return Err(Error::Message(format!(
             "the {kind} credentials in use are for another account (or base URL) than job {} used; set the same credentials and try again",

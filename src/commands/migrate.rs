@@ -166,7 +166,10 @@ struct Spooled {
 }
 
 fn spool_io(e: std::io::Error) -> Error {
-    Error::Message(format!("cannot write the migration spool: {e}"))
+    Error::Write {
+        what: "the migration spool".into(),
+        source: e,
+    }
 }
 
 impl Spool {

@@ -7,4 +7,5 @@ pub mod generate;
 pub mod import;
 pub mod jobs;
 pub mod migrate;
+pub mod sample;
 pub mod validate;

@@ -1,5 +1,5 @@
-//! The file-writing half of `waport export`: CSV, XLSX and JSONL writers fed
-//! one [`ExportRow`] at a time.
+//! The file-writing half of `waport export`: CSV, XLSX, JSONL and vCard
+//! writers fed one [`ExportRow`] at a time.
 //!
 //! Paging through a platform is someone else's job; this module only turns a
 //! stream of rows into a file. The shape of a tabular export is fixed by
@@ -19,6 +19,7 @@ mod csv;
 mod guard;
 mod jsonl;
 mod sink;
+mod vcard;
 mod xlsx;
 
 pub use columns::{Column, Columns, custom_field_names};
@@ -53,6 +54,8 @@ pub enum ExportFormat {
     Xlsx,
     /// One JSON object per line.
     Jsonl,
+    /// vCard 3.0 cards, for phones and address books.
+    Vcf,
 }
 
 impl ExportFormat {
@@ -69,6 +72,7 @@ impl ExportFormat {
             Some("csv") => Ok(Self::Csv),
             Some("xlsx") => Ok(Self::Xlsx),
             Some("jsonl") => Ok(Self::Jsonl),
+            Some("vcf") | Some("vcard") => Ok(Self::Vcf),
             _ => Err(ExportError::UnknownExtension { path: shown(path) }),
         }
     }
@@ -79,6 +83,7 @@ impl ExportFormat {
             Self::Csv => "csv",
             Self::Xlsx => "xlsx",
             Self::Jsonl => "jsonl",
+            Self::Vcf => "vcf",
         }
     }
 }
@@ -86,7 +91,8 @@ impl ExportFormat {
 impl FromStr for ExportFormat {
     type Err = ExportError;
 
-    /// Parses `csv`, `xlsx` or `jsonl` (case-insensitive, a leading dot allowed).
+    /// Parses `csv`, `xlsx`, `jsonl` or `vcf` (`vcard`) (case-insensitive, a
+    /// leading dot allowed).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         let t = t.strip_prefix('.').unwrap_or(t);
@@ -94,6 +100,7 @@ impl FromStr for ExportFormat {
             "csv" => Ok(Self::Csv),
             "xlsx" => Ok(Self::Xlsx),
             "jsonl" => Ok(Self::Jsonl),
+            "vcf" | "vcard" => Ok(Self::Vcf),
             _ => Err(ExportError::UnknownFormat {
                 given: s.to_string(),
             }),
@@ -172,6 +179,9 @@ pub fn create_writer(
         // JSONL keeps every field (see the module notes), so the columns do
         // not shape it.
         ExportFormat::Jsonl => Box::new(jsonl::JsonlWriter::create(path)?),
+        // A card has fixed properties (see the module notes), so the
+        // columns do not shape it either.
+        ExportFormat::Vcf => Box::new(vcard::VcfWriter::create(path)?),
     })
 }
 
@@ -195,14 +205,14 @@ pub(crate) fn shown(path: &Path) -> String {
 pub enum ExportError {
     /// The output path has no extension waport knows.
     #[error(
-        "cannot tell the export format of {path}: name it .csv, .xlsx or .jsonl, or give --format"
+        "cannot tell the export format of {path}: name it .csv, .xlsx, .jsonl or .vcf, or give --format"
     )]
     UnknownExtension {
         /// The path as given.
         path: String,
     },
     /// `--format` named something else.
-    #[error("unknown export format {given:?}: use csv, xlsx or jsonl")]
+    #[error("unknown export format {given:?}: use csv, xlsx, jsonl or vcf")]
     UnknownFormat {
         /// What was given.
         given: String,

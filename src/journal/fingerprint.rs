@@ -58,20 +58,32 @@ pub fn account_fingerprint(platform: &str, secret: &str) -> String {
 /// The default journal path, with its parent directories created.
 ///
 /// In order: `$WAPORT_JOURNAL` (a file path), `$XDG_DATA_HOME/waport/journal.sqlite`,
+/// the OS data folder ([`crate::dirs::data_dir`]: `~/.local/share/waport` on
+/// Linux, `~/Library/Application Support/waport` on macOS,
+/// `%APPDATA%\waport\data` on Windows), then
 /// `$HOME/.local/share/waport/journal.sqlite`. Empty variables count as
 /// unset, and a relative `XDG_DATA_HOME` is ignored as the XDG spec says.
 /// The `--journal PATH` flag is the caller's business: it wins over all of
 /// these and goes straight to [`super::Journal::open`].
 pub fn default_path() -> Result<PathBuf, JournalError> {
-    let path = resolve_default_path(|name| std::env::var_os(name))?;
+    let path = resolve_default_path_in(|name| std::env::var_os(name), crate::dirs::data_dir())?;
     ensure_parent(&path)?;
     Ok(path)
 }
 
-/// [`default_path`]'s rule over any environment, without touching the disk
-/// (tests give it a map instead of the process environment).
+/// [`default_path`]'s rule over any environment and no OS folder, without
+/// touching the disk (tests give it a map instead of the process
+/// environment).
 pub fn resolve_default_path(
     env: impl Fn(&str) -> Option<OsString>,
+) -> Result<PathBuf, JournalError> {
+    resolve_default_path_in(env, None)
+}
+
+/// [`default_path`]'s rule over any environment and OS data folder.
+pub fn resolve_default_path_in(
+    env: impl Fn(&str) -> Option<OsString>,
+    os_data_dir: Option<PathBuf>,
 ) -> Result<PathBuf, JournalError> {
     let var = |name: &str| env(name).filter(|v| !v.is_empty());
     if let Some(p) = var("WAPORT_JOURNAL") {
@@ -81,6 +93,9 @@ pub fn resolve_default_path(
         && d.is_absolute()
     {
         return Ok(d.join("waport").join("journal.sqlite"));
+    }
+    if let Some(d) = os_data_dir {
+        return Ok(d.join("journal.sqlite"));
     }
     if let Some(h) = var("HOME") {
         return Ok(PathBuf::from(h)

@@ -1,10 +1,12 @@
-//! One job per target at a time.
+//! One job per target account at a time, whichever journal each run uses.
 //!
-//! A row in `locks` per (platform, account) names the process holding it.
-//! A holder is alive if its pid still runs with the same start time (Linux,
-//! same host); otherwise, when that cannot be checked, if it wrote a
-//! heartbeat in the last ten minutes. A lock left by a process killed with
-//! `kill -9` is therefore taken over by the next run instead of blocking it.
+//! The lock itself is an OS file lock (`File::try_lock`, released by the OS
+//! when the process ends, `kill -9` included) on a file per (platform,
+//! account) in [`crate::dirs::lock_dir`], shared by every journal on the
+//! machine: two imports into one account with two journals would otherwise
+//! both send, and double contacts. A row in the journal's `locks` table
+//! names the holder (pid, job) for the message a second run gets; once the
+//! file lock is ours, any row left there is stale and is taken over.
 
 use super::process::ProcessId;
 use super::{JobId, JournalError, Result, connect, now, sql_err};
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 /// Holds its own connection to the journal so it can be kept alongside a
 /// [`super::Journal`] borrowed mutably, and released from `Drop`.
 pub struct TargetLock {
+    /// The OS lock; dropping the file releases it.
+    file: std::fs::File,
     conn: Connection,
     path: PathBuf,
     platform: String,
@@ -43,29 +47,63 @@ impl TargetLock {
         let mut conn = connect(path)?;
         let e = sql_err(path);
         let t = now();
+        let (file, lock_path) = match lock_file(platform, account_fp)? {
+            Ok(held) => held,
+            Err(other) => {
+                // Busy: name the holder from this journal's row if it has
+                // one, else from what the holder wrote into the lock file.
+                let row = conn
+                    .query_row(
+                        "SELECT pid, host, job_id, acquired_at FROM locks \
+                         WHERE platform = ?1 AND account_fp = ?2",
+                        params![platform, account_fp],
+                        |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, Option<i64>>(2)?,
+                                r.get::<_, i64>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()
+                    .map_err(&e)?;
+                let holder = match row {
+                    Some((pid, host, job, acquired)) => {
+                        let who = match job {
+                            Some(j) => format!("job {}", JobId(j)),
+                            None => "another waport run".to_string(),
+                        };
+                        format!("{who} (pid {pid} on {host}, since {})", rfc3339(acquired))
+                    }
+                    None => format!("another waport run ({other})"),
+                };
+                return Err(JournalError::Locked {
+                    path: path.to_path_buf(),
+                    platform: platform.to_string(),
+                    account_fp: account_fp.to_string(),
+                    holder,
+                });
+            }
+        };
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&e)?;
-        let held = tx
+        // The file lock rules this machine; a holder on another host sharing
+        // the journal (a network folder) is respected while its heartbeat
+        // is fresh, since no lock of ours can see it.
+        let remote: Option<(i64, String, Option<i64>, i64, i64)> = tx
             .query_row(
-                "SELECT pid, pid_start, host, job_id, acquired_at, heartbeat_at FROM locks \
+                "SELECT pid, host, job_id, acquired_at, heartbeat_at FROM locks \
                  WHERE platform = ?1 AND account_fp = ?2",
                 params![platform, account_fp],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
             .map_err(&e)?;
-        if let Some((pid, start, host, job, acquired, heartbeat)) = held
-            && me.holder_alive(pid, start, &host, heartbeat, t)
+        if let Some((pid, host, job, acquired, heartbeat)) = remote
+            && host != me.host
+            && me.holder_alive(pid, None, &host, heartbeat, t)
         {
             let who = match job {
                 Some(j) => format!("job {}", JobId(j)),
@@ -91,7 +129,13 @@ impl TargetLock {
         )
         .map_err(&e)?;
         tx.commit().map_err(&e)?;
+        describe(
+            &file,
+            &lock_path,
+            &format!("pid {}, journal {}", me.pid, path.display()),
+        );
         Ok(TargetLock {
+            file,
             conn,
             path: path.to_path_buf(),
             platform: platform.to_string(),
@@ -103,6 +147,15 @@ impl TargetLock {
     /// Names the job working under this lock, so a second run is told which
     /// job is in the way.
     pub fn attach_job(&self, job: JobId) -> Result<()> {
+        describe(
+            &self.file,
+            &self.path,
+            &format!(
+                "job {job}, pid {}, journal {}",
+                std::process::id(),
+                self.path.display()
+            ),
+        );
         self.update(
             "UPDATE locks SET job_id = ?2, heartbeat_at = ?3 WHERE token = ?1",
             Some(job),
@@ -148,6 +201,55 @@ impl TargetLock {
             .execute("DELETE FROM locks WHERE token = ?1", [&self.token])
             .map(|_| ())
             .map_err(sql_err(&self.path))
+    }
+}
+
+/// Takes the OS lock of (platform, account): `Ok(Ok(file))` when held,
+/// `Ok(Err(holder))` when another process holds it (with what it wrote).
+fn lock_file(
+    platform: &str,
+    account_fp: &str,
+) -> Result<std::result::Result<(std::fs::File, PathBuf), String>> {
+    let dir = crate::dirs::lock_dir();
+    let path = dir.join(format!("{platform}-{account_fp}.lock"));
+    let err = |source| JournalError::LockFile {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Ok((file, path))),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let text = text.trim();
+            Ok(Err(if text.is_empty() {
+                format!("lock file {}", path.display())
+            } else {
+                text.to_string()
+            }))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err(e)),
+    }
+}
+
+/// Writes who holds the lock into the lock file, for a second run's
+/// message. Best effort: the lock holds whether or not this is written.
+fn describe(file: &std::fs::File, path: &Path, text: &str) {
+    use std::io::{Seek, Write};
+    let mut f = file;
+    let r = f
+        .set_len(0)
+        .and_then(|()| f.rewind())
+        .and_then(|()| f.write_all(text.as_bytes()));
+    if let Err(e) = r {
+        tracing::debug!("cannot describe the lock in {}: {e}", path.display());
     }
 }
 

@@ -120,6 +120,15 @@ pub enum JournalError {
         /// Who holds it, e.g. `job j-12 (pid 4242, since 2026-11-27T10:00:00Z)`.
         holder: String,
     },
+    /// The account's lock file could not be created or locked.
+    #[error("cannot lock the account with {path}")]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// No job with that id.
     #[error("journal {path} has no job {id}")]
     NoSuchJob {

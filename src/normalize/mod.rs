@@ -2,6 +2,7 @@
 //! canonical form, country names to ISO regions.
 
 pub mod country;
+mod country_aliases;
 mod country_names;
 pub mod email;
 pub mod phone;

@@ -109,15 +109,20 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 /// Where `waport.toml` is looked for when no path is given: the current
-/// folder, then `$XDG_CONFIG_HOME/waport/waport.toml` (`~/.config` when
-/// the variable is unset).
+/// folder, then `$XDG_CONFIG_HOME/waport/waport.toml`, then the OS config
+/// folder ([`crate::dirs::config_dir`]: `~/.config/waport` on Linux,
+/// `~/Library/Application Support/waport` on macOS, `%APPDATA%\waport\config`
+/// on Windows).
 pub fn config_candidates() -> Vec<PathBuf> {
     let mut out = vec![PathBuf::from("waport.toml")];
-    let xdg = env_var("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env_var("HOME").map(|h| PathBuf::from(h).join(".config")));
-    if let Some(dir) = xdg {
+    if let Some(dir) = env_var("XDG_CONFIG_HOME").map(PathBuf::from) {
         out.push(dir.join("waport").join("waport.toml"));
+    }
+    if let Some(dir) = crate::dirs::config_dir() {
+        let p = dir.join("waport.toml");
+        if !out.contains(&p) {
+            out.push(p);
+        }
     }
     out
 }

@@ -422,7 +422,7 @@ pub(crate) fn status_result(
             })
         }
         // A gateway error may come after the platform did the work.
-        500..=599 | 408 => ItemResult::Retry(Transient {
+        s if crate::net::is_transient_status(s) => ItemResult::Retry(Transient {
             error: format!("http_{}: {text}", r.status),
             retry_after: r.retry_after,
             maybe_applied: true,

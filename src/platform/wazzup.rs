@@ -964,7 +964,7 @@ fn load_failure(n: usize, e: PlatformError, what: &str) -> BatchResult {
 
 fn cancel_halt() -> Halt {
     Halt {
-        reason: crate::upload::INTERRUPTED.into(),
+        reason: crate::net::INTERRUPTED.into(),
         error: None,
     }
 }

@@ -1,5 +1,6 @@
-//! Readers: CSV (any delimiter, any common encoding) and spreadsheets
-//! (XLSX, XLSM, XLS, XLSB, ODS), all yielding the same [`Record`] stream.
+//! Readers: CSV (any delimiter, any common encoding), spreadsheets
+//! (XLSX, XLSM, XLSB, XLS, ODS) and vCard (`.vcf`), all yielding the same
+//! [`Record`] stream.
 //!
 //! [`open`] looks at the first bytes of the input, not only at its name:
 //! a workbook renamed `.csv` is still read as a workbook, and a text export
@@ -9,7 +10,8 @@
 //! - Row numbers are what a spreadsheet user sees. In a CSV the header is
 //!   row 1 and the n-th data record is row n + 1, whatever the line count
 //!   (a quoted field may span lines; blank lines are skipped and not
-//!   counted). In a workbook the row is the sheet's own row number.
+//!   counted). In a workbook the row is the sheet's own row number. In a
+//!   vCard file the row is the card's ordinal (see [`vcard`]).
 //! - Header names are trimmed; an empty name becomes `column_N` (N counts
 //!   from 1) and a repeated name gets `_2`, `_3`, ... so every column has a
 //!   distinct name.
@@ -20,7 +22,9 @@
 mod delimited;
 pub mod encoding;
 mod fields;
+mod html;
 mod spreadsheet;
+pub mod vcard;
 
 pub use fields::{Fields, FieldsIter};
 
@@ -48,6 +52,8 @@ pub enum Format {
     Csv,
     /// A workbook read through calamine.
     Spreadsheet,
+    /// vCard cards, one record each under [`vcard::HEADERS`].
+    VCard,
 }
 
 /// What the reader detected, for the summary line.
@@ -65,7 +71,8 @@ pub struct SourceInfo {
     pub sheet: Option<String>,
     /// Workbook flavour (`xlsx`, `xlsb`, `xls`, `ods`); `None` for a CSV.
     pub workbook: Option<&'static str>,
-    /// Row number of the header (1 for a CSV; the sheet row in a workbook).
+    /// Row number of the header (1 for a CSV; the sheet row in a workbook;
+    /// 0 for a vCard file, which has none).
     pub header_row: u64,
 }
 
@@ -78,6 +85,14 @@ pub enum RecordProblem {
         expected: usize,
         /// Fields in this record.
         found: usize,
+    },
+    /// The record could not be read whole (a malformed vCard card); the
+    /// report shows `code: detail`.
+    Malformed {
+        /// The stable reason code (`invalid_vcard`).
+        code: &'static str,
+        /// What is wrong and where, for the user.
+        detail: String,
     },
 }
 
@@ -149,7 +164,8 @@ pub struct Source {
 /// How many bytes are looked at to decide format, encoding and delimiter.
 const SAMPLE_LEN: usize = 64 * 1024;
 
-/// Opens a CSV or spreadsheet (by content, then extension); `-` is stdin.
+/// Opens a CSV, spreadsheet or vCard file (by content, then extension);
+/// `-` is stdin.
 ///
 /// Only a bounded sample is read here; the records are read lazily as the
 /// returned iterator is consumed, so memory does not grow with the row
@@ -222,13 +238,12 @@ fn open_input(
         Sniffed::Zip | Sniffed::Ole => {
             return spreadsheet::open(path, &shown, sample, input, opts, on_disk);
         }
-        Sniffed::Other(what) => {
-            return Err(SourceError::unreadable(
-                &shown,
-                format!("is not a CSV or spreadsheet: {what}"),
-            ));
-        }
+        Sniffed::Html => return html::open(path, &shown, sample, input),
+        Sniffed::Other(what) => return Err(unsupported(&shown, what)),
         Sniffed::Text => {}
+    }
+    if vcard::is_vcard(path, &sample) {
+        return vcard::open(path, &shown, sample, input, forced);
     }
     let truncated = sample.len() == SAMPLE_LEN;
     delimited::open(path, &shown, sample, truncated, input, opts, forced)
@@ -243,8 +258,20 @@ fn display_name(path: &str) -> String {
     }
 }
 
+/// The error for an input that is no format waport reads.
+fn unsupported(shown: &str, what: &str) -> SourceError {
+    SourceError::unreadable(
+        shown,
+        format!(
+            "is not a CSV or spreadsheet (unsupported format: {what}); waport reads CSV/TSV text, XLSX, XLSM, XLSB, XLS, ODS and HTML tables saved as .xls"
+        ),
+    )
+}
+
 /// What the first bytes say the input is.
 enum Sniffed {
+    /// An HTML document with a table (Bitrix24's "Excel" export).
+    Html,
     /// A ZIP container: XLSX, XLSM, XLSB or ODS.
     Zip,
     /// An OLE compound file: XLS (or an encrypted OOXML workbook).
@@ -263,8 +290,28 @@ fn sniff(sample: &[u8]) -> Sniffed {
         (b"\xff\xd8\xff", "it is a JPEG image"),
         (b"Rar!", "it is a RAR archive"),
         (b"7z\xbc\xaf", "it is a 7-Zip archive"),
+        (b"GIF8", "it is a GIF image"),
+        (b"SQLite format 3\0", "it is an SQLite database"),
+        (b"BEGIN:VCALENDAR", "it is an iCalendar file"),
     ];
     if sample.starts_with(b"PK\x03\x04") || sample.starts_with(b"PK\x05\x06") {
+        // A workbook's first entries name its parts; Mailchimp's export is
+        // a ZIP of CSV files, which calamine would call a broken workbook.
+        let workbook = [
+            &b"[Content_Types].xml"[..],
+            b"xl/",
+            b"_rels/",
+            b"docProps/",
+            b"mimetype",
+            b"content.xml",
+        ]
+        .iter()
+        .any(|part| sample.windows(part.len()).any(|w| w == *part));
+        if !workbook && sample.windows(4).any(|w| w.eq_ignore_ascii_case(b".csv")) {
+            return Sniffed::Other(
+                "it is a ZIP archive of CSV files (as Mailchimp exports): unzip it and give waport the CSV inside",
+            );
+        }
         return Sniffed::Zip;
     }
     if sample.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
@@ -275,7 +322,49 @@ fn sniff(sample: &[u8]) -> Sniffed {
             return Sniffed::Other(what);
         }
     }
+    if html::looks_like_html(sample) {
+        return if html::has_table(sample) {
+            Sniffed::Html
+        } else {
+            Sniffed::Other(
+                "it is an HTML page with no table: export the list as CSV instead (in Bitrix24: the list's gear menu, Export to CSV)",
+            )
+        };
+    }
+    if sample.starts_with(b"{\rtf") {
+        return Sniffed::Other("it is an RTF document");
+    }
+    if sample.starts_with(b"\x7fELF") {
+        return Sniffed::Other("it is a program, not data");
+    }
+    if looks_binary(sample) {
+        return Sniffed::Other("it looks like binary data");
+    }
     Sniffed::Text
+}
+
+/// Whether the sample holds NUL bytes that are not UTF-16 text: UTF-16
+/// (with or without a BOM) puts the NULs of its ASCII characters all on
+/// even or all on odd positions, and has many; binary data scatters a few.
+fn looks_binary(sample: &[u8]) -> bool {
+    if sample.starts_with(b"\xFF\xFE") || sample.starts_with(b"\xFE\xFF") {
+        return false;
+    }
+    let head = &sample[..sample.len().min(4096)];
+    let (mut even, mut odd) = (0usize, 0usize);
+    for (i, b) in head.iter().enumerate() {
+        if *b == 0 {
+            if i % 2 == 0 {
+                even += 1;
+            } else {
+                odd += 1;
+            }
+        }
+    }
+    let nuls = even + odd;
+    // UTF-16 text puts a NUL in every ASCII character (separators, digits,
+    // line ends): never as rare as one byte in twenty.
+    nuls > 0 && (even.min(odd) * 10 > nuls || nuls * 20 < head.len())
 }
 
 /// Reads up to `limit` bytes, fewer only at end of input.
@@ -325,6 +414,20 @@ pub(crate) fn ragged(expected: usize, found: usize) -> Option<RecordProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_mean_binary_unless_they_are_utf16_text() {
+        let utf16: Vec<u8> = "Имя,Телефон\r\nОльга,+79161234567\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(!looks_binary(&utf16));
+        let mut junk = vec![0x5Au8; 512];
+        junk[145] = 0;
+        junk[401] = 0;
+        assert!(looks_binary(&junk));
+        assert!(!looks_binary(b"Nombre,Tel\xe9fono\r\n"));
+    }
 
     #[test]
     fn headers_are_trimmed_named_and_distinct() {

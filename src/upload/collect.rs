@@ -6,13 +6,15 @@
 //! outcome to its row's report line; [`JobLog`] records intents before a
 //! request leaves and outcomes after it returns.
 
-use crate::journal::{JobId, Journal, Outcome, RowIntent, RowOutcome, RowRecord as JRow};
+use crate::journal::{
+    JobId, Journal, JournalError, Outcome, RowIntent, RowOutcome, RowRecord as JRow,
+};
 use crate::model::{Item, ItemOutcome, Status, WriteMode};
 use crate::report::{ReportError, ReportWriter, RowResult};
 use crate::upload::UploadHooks;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the journal needs of a row handed to the send stage.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +94,13 @@ pub struct JobLog {
     job: JobId,
     /// Rows handed to the send stage, by seq.
     intents: Mutex<HashMap<u64, Intent>>,
-    failed: AtomicBool,
+    /// The first journal write that failed: from then on nothing more is
+    /// sent (see [`UploadHooks::stopped`]).
+    failure: Mutex<Option<String>>,
+    /// Fault injection for tests (`WAPORT_FAULT_JOURNAL_WRITES=N`: writes
+    /// after the N-th fail as a full disk would), so the stop path is
+    /// tested through the binary.
+    writes_left: Option<AtomicU64>,
     /// The run's write mode (see [`settle`]).
     mode: WriteMode,
 }
@@ -104,8 +112,56 @@ impl JobLog {
             journal: Mutex::new(journal),
             job,
             intents: Mutex::new(HashMap::new()),
-            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            writes_left: std::env::var("WAPORT_FAULT_JOURNAL_WRITES")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .map(AtomicU64::new),
             mode,
+        }
+    }
+
+    /// Why the journal stopped the run, if it did: the first write that
+    /// failed.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs one journal write; a failure is remembered (the first one) and
+    /// stops the run.
+    fn write(&self, f: impl FnOnce(&mut Journal) -> Result<(), JournalError>) -> bool {
+        if self.failure().is_some() {
+            return false;
+        }
+        let injected = self.writes_left.as_ref().is_some_and(|left| {
+            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_err()
+        });
+        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let result = if injected {
+            Err(JournalError::Sqlite {
+                path: j.path().to_path_buf(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                    Some("database or disk is full (injected)".into()),
+                ),
+            })
+        } else {
+            f(&mut j)
+        };
+        drop(j);
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                let mut g = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+                if g.is_none() {
+                    *g = Some(format!("stopped: journal write failed: {e}"));
+                }
+                false
+            }
         }
     }
 
@@ -127,12 +183,7 @@ impl JobLog {
         if outcomes.is_empty() {
             return;
         }
-        if let Ok(mut j) = self.journal.lock()
-            && let Err(e) = j.record_outcomes(self.job, outcomes)
-            && !self.failed.swap(true, Ordering::SeqCst)
-        {
-            eprintln!("waport: warning: journal write failed: {e}");
-        }
+        self.write(|j| j.record_outcomes(self.job, outcomes).map(|_| ()));
     }
 
     /// Runs `f` on the journal (ending the job).
@@ -142,7 +193,7 @@ impl JobLog {
 }
 
 impl UploadHooks for JobLog {
-    fn before_send(&self, items: &[Item]) {
+    fn before_send(&self, items: &[Item]) -> bool {
         let intents: Vec<RowIntent> = {
             let map = self.intents.lock().unwrap_or_else(|p| p.into_inner());
             items
@@ -157,12 +208,11 @@ impl UploadHooks for JobLog {
                 })
                 .collect()
         };
-        if let Ok(mut j) = self.journal.lock()
-            && let Err(e) = j.mark_pending(self.job, &intents)
-            && !self.failed.swap(true, Ordering::SeqCst)
-        {
-            eprintln!("waport: warning: journal write failed: {e}");
-        }
+        self.write(|j| j.mark_pending(self.job, &intents).map(|_| ()))
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.failure()
     }
 
     fn after(&self, outcomes: &[ItemOutcome]) {
@@ -243,6 +293,14 @@ impl<'a> Collector<'a> {
 
     /// Takes an outcome from the send stage.
     pub fn outcome(&mut self, o: ItemOutcome) -> Result<(), ReportError> {
+        tracing::debug!(
+            row = o.row,
+            status = o.status.as_str(),
+            remote_id = %o.remote_id,
+            in_doubt = o.in_doubt,
+            "sent: {}",
+            o.reason
+        );
         match self.waiting.remove(&o.seq) {
             Some(base) => self.writer.push(merge(base, o, self.mode)),
             None => {

@@ -56,9 +56,16 @@ impl Default for UploadConfig {
 /// Callbacks around each batch (the journal).
 pub trait UploadHooks: Send + Sync {
     /// Called synchronously before the first request of a batch leaves.
-    fn before_send(&self, items: &[Item]);
+    /// `false`: the intent could not be recorded, so the batch must not be
+    /// sent (nothing may reach a platform that the journal cannot account
+    /// for).
+    fn before_send(&self, items: &[Item]) -> bool;
     /// Called with a batch's final outcomes before they are handed on.
     fn after(&self, outcomes: &[ItemOutcome]);
+    /// Why sending must stop now (the journal failed), if it must.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Hooks that do nothing.
@@ -66,7 +73,9 @@ pub trait UploadHooks: Send + Sync {
 pub struct NoHooks;
 
 impl UploadHooks for NoHooks {
-    fn before_send(&self, _items: &[Item]) {}
+    fn before_send(&self, _items: &[Item]) -> bool {
+        true
+    }
     fn after(&self, _outcomes: &[ItemOutcome]) {}
 }
 
@@ -122,6 +131,9 @@ impl Shared {
     fn stop_reason(&self) -> Option<String> {
         if let Some(h) = self.halt() {
             return Some(h.reason);
+        }
+        if let Some(why) = self.hooks.stopped() {
+            return Some(why);
         }
         self.cancel.is_cancelled().then(|| INTERRUPTED.to_string())
     }
@@ -305,7 +317,13 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         shared.emit(outs).await;
         return;
     }
-    shared.hooks.before_send(&items);
+    if !shared.hooks.before_send(&items) {
+        let reason = shared
+            .stop_reason()
+            .unwrap_or_else(|| "stopped: the journal could not record this batch".into());
+        skip_all(shared, &items, reason).await;
+        return;
+    }
     let mut pending: Vec<(Item, bool, String)> = items
         .into_iter()
         .map(|i| {

@@ -148,7 +148,9 @@ pub fn feed(
         for p in chunk? {
             let mut base = p.to_result(p.status);
             let key = p.key.as_ref().map(|k| k.to_string()).unwrap_or_default();
-            match planner.decide(&p, stopping()) {
+            let decision = planner.decide(&p, stopping());
+            tracing::debug!(row = p.row, "planned: {decision:?}");
+            match decision {
                 Decision::Done {
                     status,
                     remote_id,

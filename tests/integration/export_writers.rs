@@ -170,6 +170,11 @@ fn format_from_path_and_name() {
         ExportFormat::from_path(Path::new("x.jsonl")).unwrap(),
         ExportFormat::Jsonl
     );
+    assert_eq!(
+        ExportFormat::from_path(Path::new("agenda.VCF")).unwrap(),
+        ExportFormat::Vcf
+    );
+    assert_eq!("vcard".parse::<ExportFormat>().unwrap(), ExportFormat::Vcf);
     let err = ExportFormat::from_path(Path::new("out/contacts.xls")).unwrap_err();
     assert!(err.to_string().contains("out/contacts.xls"), "{err}");
     let err = ExportFormat::from_path(Path::new("-")).unwrap_err();

@@ -1,11 +1,13 @@
 //! Integration tests that drive the real `waport` binary, one module per
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
+mod conveniences;
 mod export;
 mod import;
 mod jobs;
+mod layouts;
 mod migrate;
 mod prefilled;
 mod resume;
 mod validate;
-mod workdir;
+pub(crate) mod workdir;

@@ -2,7 +2,7 @@
 //! platform holds every valid contact exactly once while the final report
 //! has every row exactly once.
 
-use crate::cli::workdir::{Emulator, Workdir, code, stderr};
+use crate::cli::workdir::{Emulator, Workdir, code, stderr, stdout};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -213,4 +213,176 @@ fn a_pending_row_found_on_the_platform_is_sent_not_assumed_updated() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let (_, rows) = wd.read_csv("p.report.csv");
     assert_eq!(rows[0][1], "unchanged", "{rows:?}");
+}
+
+/// The account lock covers the account, not one journal: a second import
+/// into the same account with another journal is refused while the first
+/// holds it, and goes through once it is released.
+#[test]
+fn a_second_journal_cannot_write_to_a_locked_account() {
+    use waport::journal::Journal;
+    use waport::platform::PlatformKind;
+    use waport::platform::credentials::{Credentials, Secret};
+
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write("a.csv", "name,phone\nAna,+34 612 345 679\n");
+    let creds = Credentials::new(
+        PlatformKind::Whaapy,
+        &format!("{}/whaapy", emu.base),
+        Secret::ApiKey(waport::emulator::DEFAULT_WHAAPY_KEY.into()),
+    );
+    let account = waport::commands::import::account_fp(PlatformKind::Whaapy, &creds);
+    let first = Journal::open(wd.path("first.sqlite")).unwrap();
+    let lock = first.acquire_target_lock("whaapy", &account).unwrap();
+
+    let import = || {
+        wd.run_against(
+            &emu,
+            &[
+                "import",
+                "a.csv",
+                "--to",
+                "whaapy",
+                "--journal",
+                "second.sqlite",
+            ],
+        )
+    };
+    let out = import();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("in use by"), "{}", stderr(&out));
+    assert!(
+        emu.contacts("whaapy").is_empty(),
+        "nothing sent while locked"
+    );
+
+    drop(lock);
+    let out = import();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(emu.contacts("whaapy").len(), 1);
+}
+
+/// A machine with no `HOME` (a Windows scheduled task, a bare service
+/// account) still imports: the journal and the account locks go to the OS
+/// data folder, which the OS names without `HOME`.
+#[test]
+fn import_works_without_home() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    wd.write("h.csv", "name,phone\nHugo,+34 612 345 680\n");
+    let mut cmd = wd.command(&["import", "h.csv", "--to", "whaapy"]);
+    emu.env(&mut cmd);
+    for var in ["HOME", "WAPORT_JOURNAL", "XDG_DATA_HOME", "XDG_CONFIG_HOME"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("job j-"),
+        "journaled: {}",
+        stderr(&out)
+    );
+    assert_eq!(emu.contacts("whaapy").len(), 1);
+}
+
+/// A journal that cannot be written (a full disk) stops sending at once:
+/// nothing reaches the platform that the journal cannot account for, the
+/// run exits 1 with the cause, every row is still in the report once, and
+/// the next run, with space back, finishes exactly once per contact.
+#[test]
+fn a_journal_write_failure_stops_sending_and_the_next_run_resumes() {
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    let n = 300;
+    wd.write("k.csv", file(n));
+    let args = [
+        "import",
+        "k.csv",
+        "--to",
+        "whaapy",
+        "--rate",
+        "500",
+        "--journal",
+        "j.sqlite",
+    ];
+    let mut cmd = wd.command(&args);
+    emu.env(&mut cmd);
+    cmd.env("WAPORT_FAULT_JOURNAL_WRITES", "6");
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("journal write failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("run the same command again"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, rows) = wd.read_csv("k.report.csv");
+    assert_eq!(rows.len(), n + 1, "every row reported once");
+    let sent_at_most = rows.iter().filter(|r| r[1] == "created").count();
+    let held = emu.contacts("whaapy").len();
+    assert!(held < 30, "sending stopped at once: {held} contacts sent");
+    assert!(sent_at_most <= held, "{sent_at_most} created, {held} held");
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "skipped")
+            .all(|r| r[2].contains("journal write failed")),
+        "{rows:?}"
+    );
+
+    let out = wd.run_against(&emu, &args);
+    assert_eq!(code(&out), 3, "only the bad row: {}", stderr(&out));
+    let held = emu.contacts("whaapy");
+    assert_eq!(held.len(), n, "one contact per person after the resume");
+    let phones: BTreeSet<String> = held.iter().map(|c| c["phone_number"].to_string()).collect();
+    assert_eq!(phones.len(), n);
+}
+
+/// Ctrl-C twice quits at once, without waiting for requests in flight; the
+/// journal stays consistent (rows in flight stay pending for the next run
+/// to look up, as after a kill -9: see the tests above).
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_the_journal_consistent() {
+    let wd = Workdir::new();
+    // Every answer takes 4 s: a run that waited for its requests in
+    // flight could not end sooner.
+    let slow = Emulator::start(&["--latency-ms", "4000"]);
+    wd.write("k.csv", file(20));
+    let args = ["import", "k.csv", "--to", "whaapy", "--journal", "j.sqlite"];
+    let mut cmd = wd.command(&args);
+    slow.env(&mut cmd);
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Past the preflight (one 4 s answer): the job is started and its
+    // first requests are in flight.
+    std::thread::sleep(Duration::from_millis(5500));
+    let int = || {
+        let st = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    int();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = std::time::Instant::now();
+    int();
+    let status = child.wait().unwrap();
+    assert!(
+        second.elapsed() < Duration::from_millis(3500),
+        "quit without waiting for the 4 s answers: {:?}",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("quitting now"), "{err}");
+    // The journal is consistent: the job is listed, as interrupted.
+    let out = wd.run(&["jobs", "--journal", "j.sqlite"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("interrupted"), "{}", stdout(&out));
 }
