@@ -54,6 +54,9 @@ impl Key {
         let phone = || crate::normalize::phone::e164_key(e164);
         let email = || (!email.is_empty()).then(|| email.to_lowercase());
         match by {
+            // A row without a phone (sent only with --allow-without-phone)
+            // is known by its e-mail.
+            DedupeBy::Phone if e164.is_empty() => email().map(Key::Email),
             DedupeBy::Phone => phone().map(Key::Phone),
             DedupeBy::Email => email().map(Key::Email),
             DedupeBy::PhoneEmail => Some(Key::PhoneEmail(phone()?, email()?)),

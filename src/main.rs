@@ -119,6 +119,11 @@ struct InputArgs {
     /// What to do with an invalid e-mail: reject the row, or drop the e-mail.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = EmailPolicy::Reject)]
     on_invalid_email: EmailPolicy,
+    /// Send rows without a phone where the platform allows it (Wipsy),
+    /// matched by their e-mail; without this flag they are `invalid`
+    /// (`no_identity`), because nothing could find them again.
+    #[arg(long)]
+    allow_without_phone: bool,
     #[command(flatten)]
     phone: PhoneArgs,
 }
@@ -222,6 +227,7 @@ impl InputArgs {
             keys_only: false,
             prefer: self.phone.prefer(),
             require_mobile: self.phone.require_mobile,
+            allow_without_phone: self.allow_without_phone,
         }
     }
 }
@@ -418,6 +424,10 @@ struct ResumeArgs {
     /// Phone flags, as in the original run.
     #[command(flatten)]
     phone: PhoneArgs,
+    /// As for import: rows without a phone are matched by e-mail (give it
+    /// again if the job was started with it).
+    #[arg(long)]
+    allow_without_phone: bool,
     #[command(flatten)]
     report: ReportArgs,
     #[command(flatten)]
@@ -540,6 +550,10 @@ struct EmulateArgs {
     /// Wipsy free plan: 429 after 100 contacts created in the month.
     #[arg(long)]
     wipsy_free_plan: bool,
+    /// Wipsy: serve the listing only as documented (at most 500, `offset`
+    /// ignored), as an account with more contacts than it shows.
+    #[arg(long)]
+    wipsy_no_offset: bool,
     /// Addresses or CIDR blocks WapiFlow accepts (default: loopback only).
     #[arg(long, value_name = "IP[/BITS]", value_delimiter = ',')]
     wapiflow_whitelist: Vec<String>,
@@ -646,6 +660,7 @@ fn main() -> ExitCode {
                 dedupe_by: a.dedupe_by,
                 on_invalid_email: a.on_invalid_email,
                 phone: PhoneArgs::default(),
+                allow_without_phone: false,
             };
             waport::commands::migrate::run(MigrateConfig {
                 from: a.from,
@@ -672,6 +687,7 @@ fn main() -> ExitCode {
                 dedupe_by: DedupeBy::Phone,
                 on_invalid_email: EmailPolicy::Reject,
                 phone: a.phone.clone(),
+                allow_without_phone: a.allow_without_phone,
             };
             let base = a
                 .upload
@@ -719,6 +735,7 @@ fn main() -> ExitCode {
             latency_ms: a.latency_ms,
             state_file: a.state,
             wipsy_free_plan: a.wipsy_free_plan,
+            wipsy_no_offset: a.wipsy_no_offset,
             wapiflow_whitelist: a.wapiflow_whitelist,
             fault_delay_ms: a.fault_delay_ms,
             wazzup_default_limit: !a.no_wazzup_limit,

@@ -65,6 +65,9 @@ pub struct PrepareOptions {
     /// are read in): set by `validate` without a platform, whose report
     /// shows nothing else of the contact. Ignored when `platform` is set.
     pub keys_only: bool,
+    /// Rows without a phone are sent (where the platform takes them) when
+    /// they have an e-mail to be found again by (`--allow-without-phone`).
+    pub allow_without_phone: bool,
 }
 
 impl PrepareOptions {
@@ -306,6 +309,23 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
     }
     if !keys_only {
         c.complete_names();
+    }
+    // A row is sent only with a key the platform can be searched by and the
+    // journal can remember: otherwise every re-run would create it again.
+    if opts.platform.is_some()
+        && raw_phone.trim().is_empty()
+        && !opts.phone_required()
+        && (!opts.allow_without_phone || c.email.is_empty())
+    {
+        invalid = true;
+        reasons.push(
+            if opts.allow_without_phone {
+                "no_identity: the row has neither a phone nor an e-mail to find the contact again by"
+            } else {
+                "no_identity: the row has no phone; add one, or pass --allow-without-phone to match it by its e-mail"
+            }
+            .to_string(),
+        );
     }
     if let Some(p) = opts.platform {
         for field in p.required_fields() {

@@ -255,10 +255,7 @@ fn open_job(
             let job = j.resume_job(job.id)?;
             earlier.extend(j.rows(job.id)?.into_iter().map(|r| (r.row, r)));
             // A resumed job keeps the mode it started with.
-            cfg.mode = match job.mode {
-                journal::JobMode::Upsert => WriteMode::Upsert,
-                _ => WriteMode::Create,
-            };
+            cfg.mode = write_mode(job.mode);
             if !cfg.rows.quiet {
                 eprintln!(
                     "resuming job {}: {} rows already recorded",
@@ -281,10 +278,7 @@ fn open_job(
                 platform: platform.to_string(),
                 account_fp: account_fp.to_string(),
                 entity: entity.to_string(),
-                mode: match cfg.mode {
-                    WriteMode::Create => journal::JobMode::Create,
-                    WriteMode::Upsert => journal::JobMode::Upsert,
-                },
+                mode: job_mode(cfg.mode),
                 parent: None,
             })?;
             if !cfg.rows.quiet {
@@ -306,6 +300,52 @@ fn open_job(
             full: cfg.full,
         },
     })
+}
+
+/// The journal's name for a write mode.
+pub(crate) fn job_mode(m: WriteMode) -> journal::JobMode {
+    match m {
+        WriteMode::Create => journal::JobMode::Create,
+        WriteMode::Upsert => journal::JobMode::Upsert,
+        WriteMode::Update => journal::JobMode::Update,
+    }
+}
+
+/// The write mode a journaled job ran in. A rollback job's `delete` has no
+/// write mode; create is the one that never changes an existing contact.
+pub(crate) fn write_mode(m: journal::JobMode) -> WriteMode {
+    match m {
+        journal::JobMode::Upsert => WriteMode::Upsert,
+        journal::JobMode::Update => WriteMode::Update,
+        journal::JobMode::Create | journal::JobMode::Delete => WriteMode::Create,
+    }
+}
+
+/// Reads what the account already holds before the first write (see
+/// [`Platform::prepare_writes`]), with a progress line at most once a
+/// second, and prints the adapter's notes.
+async fn read_account(cfg: &ImportConfig, platform: &dyn Platform) -> Result<(), Error> {
+    let quiet = cfg.rows.quiet;
+    let name = cfg.platform;
+    let shown = std::sync::Mutex::new(Instant::now());
+    let progress = move |done: u64, total: Option<u64>| {
+        if quiet {
+            return;
+        }
+        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() >= Duration::from_secs(1) || total == Some(done) {
+            *last = Instant::now();
+            let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            eprintln!("{name}: reading the account's contacts: {done}{of}");
+        }
+    };
+    let (notes, _) = with_retries(cfg.max_attempts, || platform.prepare_writes(&progress)).await?;
+    if !quiet {
+        for n in &notes {
+            eprintln!("{name}: {n}");
+        }
+    }
+    Ok(())
 }
 
 /// Raises `cancel` on Ctrl-C; the flag says it happened.
@@ -362,6 +402,9 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         for n in &notes {
             eprintln!("{}: {n}", cfg.platform);
         }
+    }
+    if cfg.entity == Entity::Contacts {
+        read_account(&cfg, platform.as_ref()).await?;
     }
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).
@@ -452,15 +495,12 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         return Err(Error::Platform(e.clone()));
     }
     let job_id = log.as_ref().map(|l| l.job());
-    summarize(
-        &cfg,
-        &counts,
-        &stats,
-        started.elapsed().as_secs_f64(),
-        &report_path,
-        &info,
-        job_id,
-    )?;
+    let run = RunFacts {
+        elapsed: started.elapsed().as_secs_f64(),
+        job: job_id,
+        notes: platform.run_notes(),
+    };
+    summarize(&cfg, &counts, &stats, &run, &report_path, &info)?;
     if let Some(h) = target.sandbox {
         sandbox_summary(&cfg, h).await;
     }
@@ -591,15 +631,23 @@ pub fn sandbox_platform(kind: PlatformKind) -> emulator::Platform {
     }
 }
 
+/// What the summary says about the run beyond the counts.
+struct RunFacts {
+    elapsed: f64,
+    job: Option<JobId>,
+    /// The adapter's notes on the whole run ([`Platform::run_notes`]).
+    notes: Vec<String>,
+}
+
 fn summarize(
     cfg: &ImportConfig,
     counts: &Counts,
     stats: &UploadStats,
-    elapsed: f64,
+    run: &RunFacts,
     report_path: &std::path::Path,
     info: &crate::source::SourceInfo,
-    job: Option<JobId>,
 ) -> Result<(), Error> {
+    let (elapsed, job) = (run.elapsed, run.job);
     if cfg.rows.json {
         let mut m = counts.to_json(Status::IMPORT);
         if cfg.dry_run {
@@ -616,6 +664,9 @@ fn summarize(
         m.insert("dry_run".into(), json!(cfg.dry_run));
         if let Some(j) = job {
             m.insert("job".into(), json!(j.to_string()));
+        }
+        if !run.notes.is_empty() {
+            m.insert("notes".into(), json!(run.notes));
         }
         crate::print(&format!("{}\n", Value::Object(m)))?;
     }
@@ -653,6 +704,9 @@ fn summarize(
     );
     if let Some(h) = &stats.halt {
         eprintln!("stopped early: {}", h.reason);
+    }
+    for n in &run.notes {
+        eprintln!("note: {n}");
     }
     if let Some(r) = &cfg.rows.rejects {
         eprintln!("rejects: {}", r.display());

@@ -7,7 +7,7 @@ use crate::journal::{
     self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowRecord as JRow,
 };
 use crate::platform::credentials::Credentials;
-use crate::platform::{Entity, PlatformError, PlatformKind, WriteMode};
+use crate::platform::{Entity, PlatformError, PlatformKind};
 use crate::safety;
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
@@ -129,10 +129,7 @@ pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig,
         .parse::<PlatformKind>()
         .map_err(Error::Message)?;
     base.entity = stored.entity.parse::<Entity>().map_err(Error::Message)?;
-    base.mode = match stored.mode {
-        journal::JobMode::Upsert => WriteMode::Upsert,
-        _ => WriteMode::Create,
-    };
+    base.mode = crate::commands::import::write_mode(stored.mode);
     base.rows.prepare.platform = Some(base.platform);
     base.rows.input = input;
     base.resume = Some(job);
@@ -320,23 +317,46 @@ fn delete_created(
     let mut failed = false;
     let mut outcomes = Vec::new();
     let mut unsupported: Option<String> = None;
-    for c in created {
-        let (status, reason, jrow) = match &unsupported {
-            Some(why) => (
-                "failed",
-                why.clone(),
-                JRow::Failed {
-                    reason: why.clone(),
-                },
-            ),
-            None => {
-                let r = rt
-                    .block_on(with_retries(cfg.max_attempts, || {
+    // Wazzup deletes up to 100 ids a call (`PATCH /contacts/bulk_delete`);
+    // the others one at a time. Either way only ids the journal recorded as
+    // `created` by this job are sent (`created_by`), never one it found.
+    let per_call = platform.delete_batch(entity).max(1);
+    for chunk in created.chunks(per_call) {
+        let answers: Vec<Result<bool, PlatformError>> = if unsupported.is_some() {
+            Vec::new()
+        } else if per_call == 1 {
+            chunk
+                .iter()
+                .map(|c| {
+                    rt.block_on(with_retries(cfg.max_attempts, || {
                         platform.delete(entity, &c.remote_id)
                     }))
-                    .map(|_| ());
-                match r {
-                    Ok(()) => (
+                    .map(|_| true)
+                })
+                .collect()
+        } else {
+            let ids: Vec<String> = chunk.iter().map(|c| c.remote_id.clone()).collect();
+            match rt.block_on(with_retries(cfg.max_attempts, || {
+                platform.delete_many(entity, &ids)
+            })) {
+                Ok((known, _)) => chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, _)| Ok(known.get(k).copied().unwrap_or(false)))
+                    .collect(),
+                Err(e) => chunk.iter().map(|_| Err(e.clone())).collect(),
+            }
+        };
+        for (k, c) in chunk.iter().enumerate() {
+            let (status, reason, jrow) = match (&unsupported, answers.get(k)) {
+                (Some(_), _) | (None, None) => {
+                    let why = unsupported
+                        .clone()
+                        .unwrap_or_else(|| "delete_failed: no answer for this id".into());
+                    ("failed", why.clone(), JRow::Failed { reason: why })
+                }
+                (None, Some(r)) => match r {
+                    Ok(true) => (
                         "deleted",
                         String::new(),
                         JRow::Confirmed {
@@ -344,7 +364,7 @@ fn delete_created(
                             remote_id: c.remote_id.clone(),
                         },
                     ),
-                    Err(PlatformError::Http { status: 404, .. }) => (
+                    Ok(false) | Err(PlatformError::Http { status: 404, .. }) => (
                         "gone",
                         "already deleted on the platform".to_string(),
                         JRow::Confirmed {
@@ -361,15 +381,15 @@ fn delete_created(
                         let why = format!("delete_failed: {e}");
                         ("failed", why.clone(), JRow::Failed { reason: why })
                     }
-                }
+                },
+            };
+            failed |= status == "failed";
+            on_row(c, status, &reason)?;
+            outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
+            if outcomes.len() >= 200 {
+                j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
+                outcomes.clear();
             }
-        };
-        failed |= status == "failed";
-        on_row(c, status, &reason)?;
-        outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
-        if outcomes.len() >= 200 {
-            j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;
-            outcomes.clear();
         }
     }
     j.record_outcomes(rb.id, &outcomes).map_err(jerr)?;

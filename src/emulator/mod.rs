@@ -128,6 +128,10 @@ pub struct EmulatorConfig {
     pub state_file: Option<PathBuf>,
     /// Wipsy free plan: 429 after 100 contacts created in the month.
     pub wipsy_free_plan: bool,
+    /// Wipsy: ignore `offset` on the listing, as the documentation allows
+    /// (docs/platforms.md#wipsy-endpoints: no paging is documented), so an
+    /// account shows only its newest 500 contacts.
+    pub wipsy_no_offset: bool,
     /// Addresses or CIDR blocks WapiFlow accepts (default: loopback).
     pub wapiflow_whitelist: Vec<String>,
     /// How long a `Delayed` fault holds its response back, in milliseconds.
@@ -154,6 +158,7 @@ impl Default for EmulatorConfig {
             latency_ms: 0,
             state_file: None,
             wipsy_free_plan: false,
+            wipsy_no_offset: false,
             wapiflow_whitelist: Vec::new(),
             fault_delay_ms: DEFAULT_FAULT_DELAY_MS,
             wazzup_default_limit: true,

@@ -29,7 +29,11 @@ const MAX_LIMIT: usize = 100;
 const MAX_BULK: usize = 100;
 const E164_MSG: &str = "Formato inválido. Usar E.164: +5215512345678";
 
+/// A stored contact. Every field has a default so a `--state` file can
+/// pre-fill an account the way Whaapy's own screens would (a phone and a
+/// name, tags, `+521…` numbers) without spelling out every field.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
 struct Contact {
     id: String,
     phone_number: String,

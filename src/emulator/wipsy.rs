@@ -512,6 +512,8 @@ async fn get_contacts(AxState(emu): AxState<Arc<Emu>>, RawQuery(q): RawQuery) ->
             );
         }
     };
+    // `--wipsy-no-offset`: only what seed 000 documents (no paging).
+    let offset = if emu.cfg.wipsy_no_offset { 0 } else { offset };
     let st = lock(&emu.wipsy);
     if let Some(id) = q.get("contactId").filter(|s| !s.is_empty()) {
         if !is_uuid(id) {

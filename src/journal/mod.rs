@@ -291,6 +291,8 @@ text_enum!(
         Create => "create",
         /// Create or update.
         Upsert => "upsert",
+        /// Update existing contacts only.
+        Update => "update",
         /// Delete (rollback jobs).
         Delete => "delete",
     }

@@ -10,7 +10,7 @@ pub const APPLICATION_ID: i32 = 0x5741_5054;
 /// Migration `i` takes a journal from version `i` to `i + 1`. Append only:
 /// a released migration is never edited, since journals in the field were
 /// built by it.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -81,4 +81,38 @@ CREATE TABLE locks (
     heartbeat_at INTEGER NOT NULL,
     PRIMARY KEY (platform, account_fp)
 );
+"#;
+
+/// Version 2: jobs may run in mode `update` (`--mode update`). SQLite
+/// cannot change a CHECK constraint in place, so the jobs table is rebuilt
+/// with the same columns and rows.
+const V2: &str = r#"
+CREATE TABLE jobs_v2 (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind              TEXT    NOT NULL CHECK (kind IN ('import', 'migrate', 'rollback')),
+    command           TEXT    NOT NULL,
+    input_path        TEXT,
+    input_fingerprint TEXT,
+    platform          TEXT    NOT NULL,
+    account_fp        TEXT    NOT NULL,
+    entity            TEXT    NOT NULL,
+    mode              TEXT    NOT NULL CHECK (mode IN ('create', 'upsert', 'update', 'delete')),
+    parent_id         INTEGER,
+    state             TEXT    NOT NULL CHECK (state IN ('running', 'interrupted', 'finished', 'failed')),
+    pid               INTEGER,
+    pid_start         INTEGER,
+    host              TEXT,
+    started_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    finished_at       INTEGER,
+    resumes           INTEGER NOT NULL DEFAULT 0,
+    counts            TEXT
+);
+INSERT INTO jobs_v2 SELECT id, kind, command, input_path, input_fingerprint, platform, account_fp,
+    entity, mode, parent_id, state, pid, pid_start, host, started_at, updated_at, finished_at,
+    resumes, counts FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_by_input ON jobs (input_fingerprint, platform, account_fp, entity, id);
+CREATE INDEX jobs_by_parent ON jobs (parent_id);
 "#;

@@ -113,6 +113,9 @@ pub enum WriteMode {
     Create,
     /// Create new contacts and update existing ones.
     Upsert,
+    /// Update existing contacts only; the others are `skipped` with reason
+    /// `not_found` (what Data Loader and HubSpot call update).
+    Update,
 }
 
 impl WriteMode {
@@ -121,6 +124,7 @@ impl WriteMode {
         match self {
             WriteMode::Create => "create",
             WriteMode::Upsert => "upsert",
+            WriteMode::Update => "update",
         }
     }
 }
@@ -131,8 +135,9 @@ impl FromStr for WriteMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "create" => Ok(WriteMode::Create),
             "upsert" => Ok(WriteMode::Upsert),
+            "update" => Ok(WriteMode::Update),
             other => Err(format!(
-                "unknown mode \"{other}\" (expected create or upsert)"
+                "unknown mode \"{other}\" (expected create, upsert or update)"
             )),
         }
     }

@@ -537,6 +537,18 @@ pub fn split_e164(e164: &str) -> Option<(u32, String)> {
     })
 }
 
+/// The region (ISO 3166-1 alpha-2) an E.164 number belongs to, by
+/// libphonenumber's metadata: what a platform that stores a country beside
+/// the phone (Whaapy) is told when the file has no country column, and the
+/// country a rejected row's message names. Uses the engine.
+pub fn region_of(e164: &str) -> Option<String> {
+    let n = PHONE_NUMBER_UTIL.parse(e164, None).ok()?;
+    let r = PHONE_NUMBER_UTIL.get_region_for_number(&n)?;
+    let code = r.to_string();
+    // `001` is libphonenumber's id for non-geographic numbers: no country.
+    (code.len() == 2).then_some(code)
+}
+
 /// A compact dedupe key: the E.164 digits as an integer. Distinct E.164
 /// numbers give distinct keys (the leading `+` pins the digit string, and
 /// E.164 numbers never start with 0).
@@ -546,15 +558,6 @@ pub fn e164_key(e164: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
-}
-
-/// The region (alpha-2) libphonenumber assigns a valid E.164 number, for
-/// messages. Uses the engine: only rejected rows need it.
-pub fn region_of(e164: &str) -> Option<String> {
-    let n = PHONE_NUMBER_UTIL.parse(e164, None).ok()?;
-    PHONE_NUMBER_UTIL
-        .get_region_for_number(&n)
-        .map(|r| r.to_string())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1083,4 +1086,17 @@ pub fn metadata_regions() -> Vec<(&'static str, i32)> {
 /// The engine's calling code for an alpha-2 region, if it knows the region.
 pub fn engine_calling_code(region: &str) -> Option<i32> {
     PHONE_NUMBER_UTIL.get_country_code_for_region(Region::from_code(region).ok()?)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::region_of;
+
+    #[test]
+    fn region_of_reads_the_country_of_a_number() {
+        assert_eq!(region_of("+34612345678").as_deref(), Some("ES"));
+        assert_eq!(region_of("+525512345678").as_deref(), Some("MX"));
+        assert_eq!(region_of("+14155552671").as_deref(), Some("US"));
+        assert_eq!(region_of("garbage"), None);
+    }
 }

@@ -237,6 +237,51 @@ pub trait Platform: Send + Sync {
         remote_id: &'a str,
     ) -> BoxFuture<'a, Result<(), PlatformError>>;
 
+    /// Reads what the account already holds before a write run (Wazzup:
+    /// the phone → id index, 100 contacts a page; Wipsy: its listing), so
+    /// every row is matched against it before anything is written.
+    /// `progress(done, total)` is called after each page. Returns notes to
+    /// show the user. The default reads nothing: the adapter looks each
+    /// contact up when it is sent.
+    fn prepare_writes<'a>(
+        &'a self,
+        _progress: &'a (dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> BoxFuture<'a, Result<Vec<String>, PlatformError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// What the user must know about the whole run once it is over (Wipsy:
+    /// the account holds more contacts than its listing shows, and which
+    /// rows could therefore not be checked). Said once, in the summary and
+    /// the JSON.
+    fn run_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Ids a rollback deletes in one call: 1 unless the platform has a
+    /// bulk delete ([`Platform::delete_many`]).
+    fn delete_batch(&self, _entity: Entity) -> usize {
+        1
+    }
+
+    /// Deletes up to [`Platform::delete_batch`] records in one call; per
+    /// id, `true` if it was deleted, `false` if the platform did not know
+    /// it (already gone). An error is for the whole call (retried as one).
+    fn delete_many<'a>(
+        &'a self,
+        entity: Entity,
+        remote_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<bool>, PlatformError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(remote_ids.len());
+            for id in remote_ids {
+                self.delete(entity, id).await?;
+                out.push(true);
+            }
+            Ok(out)
+        })
+    }
+
     /// Preflight: the credentials work (and, for Wazzup, the responsible
     /// user exists). Returns notes to show the user (e.g. which
     /// responsible user was picked).
@@ -384,6 +429,30 @@ pub(crate) fn status_result(
             rate_limited: false,
         }),
         s => ItemResult::done(Status::Failed, "", format!("http_{s}: {text}")),
+    }
+}
+
+/// A failed look-up of one row: retried later (keeping `maybe_applied`),
+/// or the run stops (bad key).
+pub(crate) fn lookup_failure(e: PlatformError, maybe_applied: bool) -> (ItemResult, Option<Halt>) {
+    match e {
+        PlatformError::Interrupted => (ItemResult::NotSent, None),
+        e if e.is_fatal() => (
+            ItemResult::NotSent,
+            Some(Halt {
+                reason: format!("stopped: {e}"),
+                error: Some(e),
+            }),
+        ),
+        e => (
+            ItemResult::Retry(Transient {
+                error: format!("lookup failed: {e}"),
+                retry_after: None,
+                maybe_applied,
+                rate_limited: false,
+            }),
+            None,
+        ),
     }
 }
 

@@ -6,9 +6,14 @@
 //! - `mobile_code` (calling code, no `+`) and `mobile` (national digits)
 //!   are split from the E.164 phone; first and last name are required and
 //!   cut to 40 characters with a warning.
-//! - "The mobile has already been taken." → `exists` (the id found through
-//!   `contact/list?search=`); in upsert mode that id is updated through
-//!   `contact/update/{id}`. A retry after a lost answer searches first.
+//! - Every row is looked up before anything is written
+//!   (`contact/list?search=`), in both forms the account may store the
+//!   mobile in: as waport sends it, and with the national trunk `0` the
+//!   documentation's own example keeps (`mobile_code 880`, `mobile 01988…`;
+//!   docs/platforms.md#wapiflow-identity). Found: `exists` in create mode,
+//!   else updated through `contact/update/{id}` without the mobile (the
+//!   stored form stays). "The mobile has already been taken." on a store
+//!   (a contact added meanwhile) is handled the same way.
 //! - `contact_limit` (plan limit) stops sending: remaining rows `skipped`.
 //! - The IP-whitelist refusal stops the run with instructions.
 //! - Pace: nothing documented; 5 requests/s assumed (platforms.md).
@@ -317,13 +322,13 @@ impl Wapiflow {
         }
     }
 
-    /// Finds the id of the contact with this calling code and mobile.
-    async fn search(&self, code: &str, mobile: &str) -> Result<Option<String>, Answer> {
+    /// The contacts a `contact/list?search=TERM` answer lists.
+    async fn search_term(&self, term: &str) -> Result<Vec<Value>, Answer> {
         let r = self
             .t
             .send(
                 self.req(reqwest::Method::GET, "contact/list")
-                    .query(&[("search", mobile), ("paginate", &PAGE.to_string())]),
+                    .query(&[("search", term), ("paginate", &PAGE.to_string())]),
             )
             .await
             .map_err(|f| Answer::Other(failure_result(f)))?;
@@ -331,22 +336,38 @@ impl Wapiflow {
             Answer::Ok(env) => env,
             other => return Err(other),
         };
-        let list = env
+        Ok(env
             .data
             .get("contacts")
             .and_then(|c| c.get("data"))
             .and_then(Value::as_array)
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    /// The id of the contact with this calling code and mobile, stored with
+    /// or without the trunk `0`, and the form it is stored in. The search
+    /// is assumed to match substrings (docs/platforms.md
+    /// #wapiflow-identity), but an exact search would miss the other form,
+    /// so the trunk form is searched for too when the first finds nothing.
+    async fn search(&self, code: &str, mobile: &str) -> Result<Option<(String, String)>, Answer> {
+        let trunk = format!("0{mobile}");
         let s = |v: &Value, k: &str| match v.get(k) {
             Some(Value::String(x)) => x.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),
         };
-        Ok(list
-            .iter()
-            .find(|c| s(c, "mobile") == mobile && s(c, "mobile_code") == code)
-            .map(|c| s(c, "id")))
+        for term in [mobile, trunk.as_str()] {
+            let list = self.search_term(term).await?;
+            let hit = list.iter().find(|c| {
+                let m = s(c, "mobile");
+                s(c, "mobile_code") == code && (m == mobile || m == trunk)
+            });
+            if let Some(c) = hit {
+                return Ok(Some((s(c, "id"), s(c, "mobile"))));
+            }
+        }
+        Ok(None)
     }
 
     async fn store(
@@ -383,21 +404,23 @@ impl Wapiflow {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let mut existing: Option<String> = None;
-        if maybe_applied {
-            match self.search(&code, &mobile).await {
-                Ok(Some(id)) if mode == WriteMode::Create => {
-                    return (
-                        ItemResult::found_after_lost_answer(id, with(super::LOST_ANSWER)),
-                        None,
-                    );
-                }
-                Ok(found) => existing = found,
-                Err(a) => return answer_to_result(a),
+        let (id, note) = match self.search(&code, &mobile).await {
+            Err(a) => return answer_to_result(a),
+            Ok(Some((id, stored))) => {
+                let note = if stored == mobile {
+                    String::new()
+                } else {
+                    format!("matched_by_phone: stored as {stored}")
+                };
+                (id, note)
             }
-        }
-        if existing.is_none() {
-            match self.store("contact/store", &fields).await {
+            Ok(None) if mode == WriteMode::Update => {
+                return (
+                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    None,
+                );
+            }
+            Ok(None) => match self.store("contact/store", &fields).await {
                 Err(res) => return (res, None),
                 Ok(Answer::Ok(env)) => {
                     let id = env
@@ -413,14 +436,13 @@ impl Wapiflow {
                     return (ItemResult::done(Status::Created, id, with("")), None);
                 }
                 Ok(Answer::Refused(env)) if env.is_taken() => {
-                    let id = match self.search(&code, &mobile).await {
-                        Ok(id) => id.unwrap_or_default(),
+                    // Added since the look-up (or by this row's own earlier
+                    // attempt): found again, never created twice.
+                    match self.search(&code, &mobile).await {
+                        Ok(Some((id, _))) => (id, String::new()),
+                        Ok(None) => return (ItemResult::done(Status::Exists, "", with("")), None),
                         Err(a) => return answer_to_result(a),
-                    };
-                    if mode == WriteMode::Create || id.is_empty() {
-                        return (ItemResult::done(Status::Exists, id, with("")), None);
                     }
-                    existing = Some(id);
                 }
                 Ok(Answer::Refused(env)) if env.remark == "contact_limit" => {
                     return (
@@ -442,12 +464,38 @@ impl Wapiflow {
                     );
                 }
                 Ok(other) => return answer_to_result(other),
-            }
+            },
+        };
+        if mode == WriteMode::Create {
+            // Found after a lost answer: that attempt may have made it, or
+            // it was there before; the collect stage reports it `exists`.
+            return if maybe_applied {
+                (
+                    ItemResult::found_after_lost_answer(id, with(super::LOST_ANSWER)),
+                    None,
+                )
+            } else {
+                (ItemResult::done(Status::Exists, id, with(&note)), None)
+            };
         }
-        let id = existing.unwrap_or_default();
-        match self.store(&format!("contact/update/{id}"), &fields).await {
+        // The contact was found by this number: the mobile is not sent, so
+        // the form the account stored it in stays.
+        let update: Form = fields
+            .into_iter()
+            .filter(|(k, _)| *k != "mobile_code" && *k != "mobile")
+            .collect();
+        match self.store(&format!("contact/update/{id}"), &update).await {
             Err(res) => (res, None),
-            Ok(Answer::Ok(_)) => (ItemResult::done(Status::Updated, id, with("")), None),
+            Ok(Answer::Ok(_)) => {
+                let notes: Vec<String> = [note, not_updatable(&item.contact)]
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                (
+                    ItemResult::done(Status::Updated, id, with(&notes.join("; "))),
+                    None,
+                )
+            }
             Ok(Answer::Refused(env)) => (
                 ItemResult::done(
                     Status::Invalid,
@@ -458,6 +506,31 @@ impl Wapiflow {
             ),
             Ok(other) => answer_to_result(other),
         }
+    }
+}
+
+/// The row's fields WapiFlow's API has no place for (docs/platforms.md
+/// #wapiflow-upsert), for an updated row's reason; empty when none.
+fn not_updatable(c: &Contact) -> String {
+    let mut names: Vec<&str> = [
+        ("email", &c.email),
+        ("company", &c.company),
+        ("notes", &c.notes),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, _)| k)
+    .collect();
+    if !c.tags.is_empty() {
+        names.push("tags");
+    }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "not_updated: {} (WapiFlow's API has no such fields)",
+            names.join(", ")
+        )
     }
 }
 
@@ -561,6 +634,7 @@ impl Platform for Wapiflow {
             };
             self.search(&code.to_string(), &mobile)
                 .await
+                .map(|f| f.map(|(id, _)| id))
                 .map_err(|a| answer_error(a, &self.t))
         })
     }

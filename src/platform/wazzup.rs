@@ -3,6 +3,17 @@
 //! - Contact id: the file's external id when mapped, else `waport-` and
 //!   the E.164 digits, so a re-import upserts the same contact instead of
 //!   doubling it (public docs: `POST /contacts` upserts by `id`).
+//! - Before the first write the account's contacts are read (100 a page)
+//!   into a WhatsApp number → id index (docs/platforms.md#wazzup-identity:
+//!   no look-up by phone exists). A row whose id or number the account
+//!   already holds is written to that contact's id, so a contact made in
+//!   Wazzup's own screens is never doubled under waport's id.
+//! - `POST /contacts` replaces the stored contact (docs/platforms.md
+//!   #wazzup-upsert), and there is no create-only call. So create mode sends
+//!   only contacts the account does not hold (the others are `exists`,
+//!   untouched), and an update first reads the contact (`GET
+//!   /contacts/{id}`) and sends it back with only the mapped fields changed:
+//!   its other chats, its `uri` and its responsible user stay.
 //! - Batches of at most 100 (public docs; more is `TOO_MANY_ENTITIES`),
 //!   never two equal ids in one (an n8n node: Wazzup answers 500).
 //! - Pace: 500 requests per 5 s per account (public docs) is 100/s, the
@@ -32,8 +43,24 @@ pub const MAX_BATCH: usize = 100;
 pub const DEFAULT_RATE: f64 = 100.0;
 /// Wait after a 429: the documented counter resets every 5 s.
 pub const WAIT_429: Duration = Duration::from_secs(5);
-/// Longest contact id sent: the docs allow 100; a public client keeps 64.
-pub const MAX_ID: usize = 64;
+/// Longest contact id: "No more than 100 characters" (public docs,
+/// docs/platforms.md#wazzup-request-and-answer-shapes).
+pub const MAX_ID: usize = 100;
+/// Longest `uri` (public docs: "Not more than 200 characters").
+pub const MAX_URI: usize = 200;
+/// Custom fields read as the contact's `uri` (the "open in CRM" link).
+pub const URI_FIELDS: &[&str] = &["uri"];
+/// Fields a Wazzup contact has no place for (docs/platforms.md
+/// #wazzup-upsert): named in an updated row's reason.
+const NOT_STORED: &[&str] = &[
+    "email",
+    "company",
+    "notes",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+];
 /// Longest name (public docs for contacts, seed 003 for users).
 pub const MAX_NAME: usize = 200;
 /// Longest user id (seed 003).
@@ -48,6 +75,15 @@ struct Users {
     note: String,
 }
 
+/// What the account held at the start of the run, and what this run made.
+#[derive(Debug, Default)]
+struct Holdings {
+    /// WhatsApp `chatId` digits → the id of the first contact holding it.
+    by_phone: HashMap<String, String>,
+    /// Every contact id.
+    ids: HashSet<String>,
+}
+
 /// The Wazzup adapter.
 pub struct Wazzup {
     base: String,
@@ -55,6 +91,16 @@ pub struct Wazzup {
     opts: AdapterOptions,
     t: Transport,
     users: OnceCell<Users>,
+    holdings: OnceCell<std::sync::Mutex<Holdings>>,
+}
+
+/// Where a row is written.
+enum Target {
+    /// The account holds no contact with this id or number.
+    New,
+    /// The account holds it under `id`; `by_phone` when found by number
+    /// rather than by the row's own id.
+    Held { id: String, by_phone: bool },
 }
 
 /// The contact id waport gives a contact: external id, else `waport-DIGITS`.
@@ -63,7 +109,7 @@ pub fn contact_id(c: &Contact) -> Result<String, String> {
     if !ext.is_empty() {
         if ext.chars().count() > MAX_ID {
             return Err(format!(
-                "external_id_too_long: Wazzup ids are kept to {MAX_ID} characters"
+                "external_id_too_long: Wazzup takes ids of up to {MAX_ID} characters"
             ));
         }
         return Ok(ext.to_string());
@@ -119,19 +165,117 @@ pub fn contact_payload(c: &Contact, responsible: &str) -> Result<(Value, Vec<Str
     if was_cut {
         warnings.push(format!("name_truncated: cut to {MAX_NAME} characters"));
     }
-    let resp = RESPONSIBLE_FIELDS
+    let resp = row_responsible(c).unwrap_or(responsible);
+    let mut v = json!({
+        "id": id,
+        "responsibleUserId": resp,
+        "name": name,
+        "contactData": [{"chatType": "whatsapp", "chatId": chat}],
+    });
+    if let Some(uri) = row_uri(c)? {
+        v["uri"] = json!(uri);
+    }
+    Ok((v, warnings))
+}
+
+/// The row's own responsible user (`custom:responsible_user_id`), if any.
+fn row_responsible(c: &Contact) -> Option<&str> {
+    RESPONSIBLE_FIELDS
         .iter()
         .find_map(|f| c.custom.get(*f).map(|v| v.trim()).filter(|v| !v.is_empty()))
-        .unwrap_or(responsible);
-    Ok((
-        json!({
-            "id": id,
-            "responsibleUserId": resp,
-            "name": name,
-            "contactData": [{"chatType": "whatsapp", "chatId": chat}],
-        }),
-        warnings,
-    ))
+}
+
+/// The row's `uri` (`custom:uri`), refused beyond the documented 200
+/// characters rather than cut: a cut link opens the wrong page.
+fn row_uri(c: &Contact) -> Result<Option<&str>, String> {
+    match URI_FIELDS
+        .iter()
+        .find_map(|f| c.custom.get(*f).map(|v| v.trim()).filter(|v| !v.is_empty()))
+    {
+        Some(u) if u.chars().count() > MAX_URI => Err(format!(
+            "uri_too_long: Wazzup takes {MAX_URI} characters, this one has {}",
+            u.chars().count()
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The stored contact `stored` (as `GET /contacts/{id}` gives it) with
+/// only what the row maps changed, to send back through `POST /contacts`
+/// (which replaces the whole contact). `fresh` is the row's own payload.
+///
+/// Kept: every `contactData` entry (chats on other channels, other
+/// numbers), the `uri` unless the row maps one, the responsible user unless
+/// the row names one. Changed: the name when the row has one; the row's
+/// WhatsApp number is added when the contact lacks it (never removed:
+/// waport cannot tell a stale chat from a second phone).
+pub fn merge_contact(stored: &Value, c: &Contact, fresh: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in ["id", "responsibleUserId", "name", "uri"] {
+        if let Some(v) = stored.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    // Only the documented entry fields go back (public docs: chatType,
+    // chatId, username, phone), whatever else a GET may carry.
+    let mut chats: Vec<Value> = stored
+        .get("contactData")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    let mut e = serde_json::Map::new();
+                    for k in ["chatType", "chatId", "username", "phone"] {
+                        if let Some(v) = d.get(k).filter(|v| !v.is_null()) {
+                            e.insert(k.into(), v.clone());
+                        }
+                    }
+                    Value::Object(e)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let chat = digits(&c.phone);
+    let has = chats.iter().any(|d| {
+        d.get("chatType").and_then(Value::as_str) == Some("whatsapp")
+            && d.get("chatId").and_then(Value::as_str).map(digits) == Some(chat.clone())
+    });
+    if !chat.is_empty() && !has {
+        chats.push(json!({"chatType": "whatsapp", "chatId": chat}));
+    }
+    out.insert("contactData".into(), Value::Array(chats));
+    if !display_name(c).is_empty() {
+        out.insert("name".into(), fresh["name"].clone());
+    }
+    if row_responsible(c).is_some() || !out.contains_key("responsibleUserId") {
+        out.insert(
+            "responsibleUserId".into(),
+            fresh["responsibleUserId"].clone(),
+        );
+    }
+    if let Some(u) = fresh.get("uri") {
+        out.insert("uri".into(), u.clone());
+    }
+    Value::Object(out)
+}
+
+/// The row's fields a Wazzup contact cannot hold, for an updated row's
+/// reason.
+fn not_stored(c: &Contact) -> Option<String> {
+    let mut names: Vec<&str> = NOT_STORED
+        .iter()
+        .copied()
+        .filter(|f| c.get(f).is_some_and(|v| !v.trim().is_empty()))
+        .collect();
+    if !c.tags.is_empty() {
+        names.push("tags");
+    }
+    (!names.is_empty()).then(|| {
+        format!(
+            "not_updated: {} (Wazzup contacts have no such fields)",
+            names.join(", ")
+        )
+    })
 }
 
 /// The JSON of one user for `POST /users`.
@@ -199,6 +343,7 @@ impl Wazzup {
             opts,
             t,
             users: OnceCell::new(),
+            holdings: OnceCell::new(),
         })
     }
 
@@ -283,61 +428,254 @@ impl Wazzup {
         self.users.get_or_try_init(|| self.load_users()).await
     }
 
-    async fn send_contacts(&self, items: &[Item]) -> BatchResult {
-        let users = match self.users().await {
-            Ok(u) => u.clone(),
-            Err(PlatformError::Interrupted) => {
-                return BatchResult::halted(items.len(), cancel_halt());
+    /// Reads every contact of the account (`GET /contacts?offset=`, 100 a
+    /// page) into the number → id index.
+    async fn load_holdings(
+        &self,
+        progress: &(dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<std::sync::Mutex<Holdings>, PlatformError> {
+        let mut h = Holdings::default();
+        let mut offset: u64 = 0;
+        loop {
+            let path = format!("/contacts?offset={offset}");
+            let r = self
+                .t
+                .send(self.req(reqwest::Method::GET, &path))
+                .await
+                .map_err(|f| self.t.error(f))?;
+            if r.status == 401 || r.status == 403 {
+                return Err(PlatformError::Auth {
+                    platform: "wazzup",
+                    status: r.status,
+                    message: description(&r.json(), &r),
+                });
             }
-            Err(e) if e.is_fatal() => {
-                return BatchResult::halted(
-                    items.len(),
-                    Halt {
-                        reason: format!("stopped: {e}"),
-                        error: Some(e),
-                    },
-                );
+            if !r.ok() {
+                return Err(self.t.http_error(&r));
             }
-            Err(e) => {
-                return BatchResult::all_retry(
-                    items.len(),
-                    super::Transient {
-                        error: format!("cannot list Wazzup users: {e}"),
-                        retry_after: None,
-                        maybe_applied: false,
-                        rate_limited: false,
-                    },
-                );
-            }
-        };
-        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
-        let mut payloads: Vec<(usize, Value, String)> = Vec::new();
-        let mut ids: HashMap<String, u64> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            match contact_payload(&item.contact, &users.default) {
-                Ok((v, warn)) => {
-                    let resp = v["responsibleUserId"].as_str().unwrap_or_default();
-                    if !users.ids.contains(resp) {
-                        results[i] = Some(ItemResult::done(
-                            Status::Invalid,
-                            "",
-                            format!("unknown_responsible_user: {resp:?} is not a Wazzup user"),
-                        ));
-                        continue;
+            let v = r.json();
+            let data = v
+                .get("data")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for c in &data {
+                let Some(id) = c.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                h.ids.insert(id.to_string());
+                for d in c
+                    .get("contactData")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if d.get("chatType").and_then(Value::as_str) == Some("whatsapp")
+                        && let Some(chat) = d.get("chatId").and_then(Value::as_str)
+                    {
+                        let k = digits(chat);
+                        if !k.is_empty() {
+                            h.by_phone.entry(k).or_insert_with(|| id.to_string());
+                        }
                     }
-                    if let Some(dup) = claim_id(&mut ids, &v, item.row) {
-                        results[i] = Some(dup);
-                        continue;
-                    }
-                    payloads.push((i, v, warn.join("; ")));
                 }
-                Err(reason) => results[i] = Some(ItemResult::done(Status::Invalid, "", reason)),
+            }
+            let got = data.len() as u64;
+            offset += got;
+            let count = v.get("count").and_then(Value::as_u64);
+            progress(offset, count);
+            let more = match count {
+                Some(n) => offset < n && got > 0,
+                None => got >= MAX_BATCH as u64,
+            };
+            if !more {
+                return Ok(std::sync::Mutex::new(h));
             }
         }
-        let halt = self
+    }
+
+    async fn holdings(
+        &self,
+        progress: &(dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<&std::sync::Mutex<Holdings>, PlatformError> {
+        self.holdings
+            .get_or_try_init(|| self.load_holdings(progress))
+            .await
+    }
+
+    /// Where the account holds this row: by its own id first, then by its
+    /// WhatsApp number.
+    fn target(hold: &std::sync::Mutex<Holdings>, own: &str, phone: &str) -> Target {
+        let h = hold.lock().unwrap_or_else(|p| p.into_inner());
+        if h.ids.contains(own) {
+            return Target::Held {
+                id: own.to_string(),
+                by_phone: false,
+            };
+        }
+        match h.by_phone.get(&digits(phone)) {
+            Some(id) => Target::Held {
+                id: id.clone(),
+                by_phone: true,
+            },
+            None => Target::New,
+        }
+    }
+
+    /// `GET /contacts/{id}`: the stored contact, `None` on 404.
+    async fn get_contact(&self, id: &str) -> Result<Option<Value>, PlatformError> {
+        let path = format!("/contacts/{}", urlencode(id));
+        let r = self
+            .t
+            .send(self.req(reqwest::Method::GET, &path))
+            .await
+            .map_err(|f| self.t.error(f))?;
+        match r.status {
+            200..=299 => Ok(Some(r.json())),
+            404 => Ok(None),
+            401 | 403 => Err(PlatformError::Auth {
+                platform: "wazzup",
+                status: r.status,
+                message: description(&r.json(), &r),
+            }),
+            _ => Err(self.t.http_error(&r)),
+        }
+    }
+
+    async fn send_contacts(
+        &self,
+        mode: WriteMode,
+        items: &[Item],
+        maybe_applied: &[bool],
+    ) -> BatchResult {
+        let n = items.len();
+        let users = match self.users().await {
+            Ok(u) => u.clone(),
+            Err(e) => return load_failure(n, e, "cannot list Wazzup users"),
+        };
+        let hold = match self.holdings(&|_, _| {}).await {
+            Ok(h) => h,
+            Err(e) => return load_failure(n, e, "cannot read the account's contacts"),
+        };
+        let mut results: Vec<Option<ItemResult>> = vec![None; n];
+        let mut payloads: Vec<Sent> = Vec::new();
+        let mut ids: HashMap<String, u64> = HashMap::new();
+        let mut halt = None;
+        for (i, item) in items.iter().enumerate() {
+            if halt.is_some() {
+                break;
+            }
+            let (fresh, warn) = match contact_payload(&item.contact, &users.default) {
+                Ok(p) => p,
+                Err(reason) => {
+                    results[i] = Some(ItemResult::done(Status::Invalid, "", reason));
+                    continue;
+                }
+            };
+            let own = fresh["id"].as_str().unwrap_or_default().to_string();
+            let applied = maybe_applied.get(i).copied().unwrap_or(false);
+            let plan = match Wazzup::target(hold, &own, &item.contact.phone) {
+                Target::Held { id, by_phone } => {
+                    let note = if by_phone {
+                        format!("matched_by_phone: the account's contact {id}")
+                    } else {
+                        String::new()
+                    };
+                    if mode == WriteMode::Create {
+                        results[i] = Some(ItemResult::done(Status::Exists, id, note));
+                        continue;
+                    }
+                    match self.get_contact(&id).await {
+                        Ok(Some(stored)) => Plan::Merge {
+                            stored,
+                            note,
+                            lost: false,
+                        },
+                        // Deleted since the index was read.
+                        Ok(None) => Plan::Create,
+                        Err(e) => {
+                            let (r, h) = super::lookup_failure(e, applied);
+                            results[i] = Some(r);
+                            halt = h;
+                            continue;
+                        }
+                    }
+                }
+                // An earlier attempt whose answer was lost may have made it:
+                // not held at the start of the run, so if it is there now,
+                // that attempt made it.
+                Target::New if applied => match self.get_contact(&own).await {
+                    Ok(Some(_)) if mode == WriteMode::Create => {
+                        results[i] =
+                            Some(ItemResult::found_after_lost_answer(own, super::LOST_ANSWER));
+                        continue;
+                    }
+                    Ok(Some(stored)) => Plan::Merge {
+                        stored,
+                        note: String::new(),
+                        lost: true,
+                    },
+                    Ok(None) => Plan::Create,
+                    Err(e) => {
+                        let (r, h) = super::lookup_failure(e, applied);
+                        results[i] = Some(r);
+                        halt = h;
+                        continue;
+                    }
+                },
+                Target::New => Plan::Create,
+            };
+            let (body, ok) = match plan {
+                Plan::Create if mode == WriteMode::Update => {
+                    results[i] = Some(ItemResult::done(
+                        Status::Skipped,
+                        "",
+                        crate::upload::NOT_FOUND,
+                    ));
+                    continue;
+                }
+                Plan::Create => {
+                    let ok = ItemResult::done(Status::Created, own.clone(), warn.join("; "));
+                    (fresh, ok)
+                }
+                Plan::Merge { stored, note, lost } => {
+                    let merged = merge_contact(&stored, &item.contact, &fresh);
+                    let id = merged["id"].as_str().unwrap_or_default().to_string();
+                    let mut notes: Vec<String> = warn.clone();
+                    notes.extend([note].into_iter().filter(|x| !x.is_empty()));
+                    notes.extend(not_stored(&item.contact));
+                    let ok = if lost {
+                        ItemResult::found_after_lost_answer(id.clone(), super::LOST_ANSWER)
+                    } else {
+                        ItemResult::done(Status::Updated, id.clone(), notes.join("; "))
+                    };
+                    if same_contact(&stored, &merged) {
+                        // Nothing the row maps differs: no write at all.
+                        results[i] = Some(ok);
+                        continue;
+                    }
+                    (merged, ok)
+                }
+            };
+            let resp = body["responsibleUserId"].as_str().unwrap_or_default();
+            if !users.ids.contains(resp) {
+                results[i] = Some(ItemResult::done(
+                    Status::Invalid,
+                    "",
+                    format!("unknown_responsible_user: {resp:?} is not a Wazzup user"),
+                ));
+                continue;
+            }
+            if let Some(dup) = claim_id(&mut ids, &body, item.row) {
+                results[i] = Some(dup);
+                continue;
+            }
+            payloads.push(Sent { i, body, ok });
+        }
+        let post_halt = self
             .post_array("/contacts", "INVALID_CONTACTS_DATA", payloads, &mut results)
             .await;
-        finish(results, halt)
+        finish(results, halt.or(post_halt))
     }
 
     async fn send_users(&self, items: &[Item]) -> BatchResult {
@@ -351,7 +689,12 @@ impl Wazzup {
                         results[i] = Some(dup);
                         continue;
                     }
-                    payloads.push((i, v, warn.join("; ")));
+                    let id = v["id"].as_str().unwrap_or_default().to_string();
+                    payloads.push(Sent {
+                        i,
+                        ok: ItemResult::done(Status::Created, id, warn.join("; ")),
+                        body: v,
+                    });
                 }
                 Err(reason) => results[i] = Some(ItemResult::done(Status::Invalid, "", reason)),
             }
@@ -368,11 +711,11 @@ impl Wazzup {
         &self,
         path: &str,
         invalid_code: &str,
-        mut payloads: Vec<(usize, Value, String)>,
+        mut payloads: Vec<Sent>,
         results: &mut [Option<ItemResult>],
     ) -> Option<Halt> {
         while !payloads.is_empty() {
-            let body = Value::Array(payloads.iter().map(|(_, v, _)| v.clone()).collect());
+            let body = Value::Array(payloads.iter().map(|p| p.body.clone()).collect());
             let r = match self
                 .t
                 .send(self.req(reqwest::Method::POST, path).json(&body))
@@ -381,16 +724,25 @@ impl Wazzup {
                 Ok(r) => r,
                 Err(f) => {
                     let res = failure_result(f);
-                    for (i, _, _) in &payloads {
-                        results[*i] = Some(res.clone());
+                    for p in &payloads {
+                        results[p.i] = Some(res.clone());
                     }
                     return None;
                 }
             };
             if r.ok() {
-                for (i, v, warn) in &payloads {
-                    let id = v["id"].as_str().unwrap_or_default();
-                    results[*i] = Some(ItemResult::done(Status::Created, id, warn.clone()));
+                if path == "/contacts"
+                    && let Some(m) = self.holdings.get()
+                {
+                    // What this run made is held from now on: a later row
+                    // with the same number writes to it, never beside it.
+                    let mut h = m.lock().unwrap_or_else(|p| p.into_inner());
+                    for p in &payloads {
+                        remember(&mut h, &p.body);
+                    }
+                }
+                for p in payloads {
+                    results[p.i] = Some(p.ok);
                 }
                 return None;
             }
@@ -398,8 +750,8 @@ impl Wazzup {
             let code = error_code(&v);
             if r.status == 401 || r.status == 403 {
                 let h = auth_halt("wazzup", &r, description(&v, &r));
-                for (i, _, _) in &payloads {
-                    results[*i] = Some(ItemResult::NotSent);
+                for p in &payloads {
+                    results[p.i] = Some(ItemResult::NotSent);
                 }
                 return Some(h);
             }
@@ -408,7 +760,7 @@ impl Wazzup {
             {
                 let mut drop: HashSet<usize> = HashSet::new();
                 for (idx, fields) in bad {
-                    if let Some((i, _, _)) = payloads.get(idx) {
+                    if let Some(Sent { i, .. }) = payloads.get(idx) {
                         let detail = if fields.is_empty() {
                             description(&v, &r)
                         } else {
@@ -440,12 +792,12 @@ impl Wazzup {
                     .and_then(Value::as_u64)
                     .map(|x| x as usize)
                     .or_else(|| {
-                        payloads.iter().position(|(_, p, _)| {
-                            p["phone"].as_str().is_some_and(|ph| desc.contains(ph))
+                        payloads.iter().position(|p| {
+                            p.body["phone"].as_str().is_some_and(|ph| desc.contains(ph))
                         })
                     });
                 if let Some(idx) = idx.filter(|k| *k < payloads.len()) {
-                    let (i, _, _) = payloads.remove(idx);
+                    let i = payloads.remove(idx).i;
                     results[i] = Some(ItemResult::done(
                         Status::Invalid,
                         "",
@@ -455,8 +807,8 @@ impl Wazzup {
                 }
             }
             if code == "USER_LIMIT_EXCEEDED" {
-                for (i, _, _) in &payloads {
-                    results[*i] = Some(ItemResult::NotSent);
+                for p in &payloads {
+                    results[p.i] = Some(ItemResult::NotSent);
                 }
                 return Some(Halt {
                     reason: format!("user_limit: {}", description(&v, &r)),
@@ -469,8 +821,8 @@ impl Wazzup {
                 format!("{code}: {}", description(&v, &r))
             };
             let res = status_result(&r, &self.t, WAIT_429, &msg);
-            for (i, _, _) in &payloads {
-                results[*i] = Some(res.clone());
+            for p in &payloads {
+                results[p.i] = Some(res.clone());
             }
             return None;
         }
@@ -540,6 +892,76 @@ impl Wazzup {
     }
 }
 
+/// One entity of a `POST` array and the result it gets if accepted.
+struct Sent {
+    /// Position in the batch.
+    i: usize,
+    /// The entity sent.
+    body: Value,
+    /// Its result once Wazzup accepts the array.
+    ok: ItemResult,
+}
+
+/// How a contact row is written.
+enum Plan {
+    /// As a new contact under the row's own id.
+    Create,
+    /// Over the stored contact, merged.
+    Merge {
+        stored: Value,
+        note: String,
+        /// Found after a lost answer (see `ItemResult::found_after_lost_answer`).
+        lost: bool,
+    },
+}
+
+/// Adds a contact this run made to the index.
+fn remember(h: &mut Holdings, body: &Value) {
+    let Some(id) = body["id"].as_str() else {
+        return;
+    };
+    h.ids.insert(id.to_string());
+    for d in body["contactData"].as_array().into_iter().flatten() {
+        if d["chatType"].as_str() == Some("whatsapp")
+            && let Some(chat) = d["chatId"].as_str()
+        {
+            h.by_phone
+                .entry(digits(chat))
+                .or_insert_with(|| id.to_string());
+        }
+    }
+}
+
+/// Whether sending `merged` would change nothing that `stored` holds.
+fn same_contact(stored: &Value, merged: &Value) -> bool {
+    ["id", "responsibleUserId", "name", "uri", "contactData"]
+        .iter()
+        .all(|k| stored.get(*k).filter(|v| !v.is_null()) == merged.get(*k))
+}
+
+/// A batch that cannot start because a read it needs failed.
+fn load_failure(n: usize, e: PlatformError, what: &str) -> BatchResult {
+    match e {
+        PlatformError::Interrupted => BatchResult::halted(n, cancel_halt()),
+        e if e.is_fatal() => BatchResult::halted(
+            n,
+            Halt {
+                reason: format!("stopped: {e}"),
+                error: Some(e),
+            },
+        ),
+        e => BatchResult::all_retry(
+            n,
+            super::Transient {
+                error: format!("{what}: {e}"),
+                retry_after: None,
+                maybe_applied: false,
+                rate_limited: false,
+            },
+        ),
+    }
+}
+
 fn cancel_halt() -> Halt {
     Halt {
         reason: crate::net::INTERRUPTED.into(),
@@ -602,16 +1024,15 @@ impl Platform for Wazzup {
     fn send_batch<'a>(
         &'a self,
         entity: Entity,
-        _mode: WriteMode,
+        mode: WriteMode,
         items: &'a [Item],
-        _maybe_applied: &'a [bool],
+        maybe_applied: &'a [bool],
     ) -> BoxFuture<'a, BatchResult> {
-        // Wazzup upserts by id: a re-send after a lost answer overwrites
-        // the same contact, so neither the mode nor `maybe_applied` changes
-        // what is sent.
+        // Users are upserted by id as before: seed 003 documents that
+        // matching, and users carry no chats or links to lose.
         Box::pin(async move {
             match entity {
-                Entity::Contacts => self.send_contacts(items).await,
+                Entity::Contacts => self.send_contacts(mode, items, maybe_applied).await,
                 Entity::Users => self.send_users(items).await,
             }
         })
@@ -625,22 +1046,16 @@ impl Platform for Wazzup {
             let Ok(id) = contact_id(contact) else {
                 return Ok(None);
             };
-            let path = format!("/contacts/{}", urlencode(&id));
-            let r = self
-                .t
-                .send(self.req(reqwest::Method::GET, &path))
-                .await
-                .map_err(|f| self.t.error(f))?;
-            match r.status {
-                200..=299 => Ok(Some(id)),
-                404 => Ok(None),
-                401 | 403 => Err(PlatformError::Auth {
-                    platform: "wazzup",
-                    status: r.status,
-                    message: description(&r.json(), &r),
-                }),
-                _ => Err(self.t.http_error(&r)),
-            }
+            // The index says where to look (it knows contacts by number);
+            // a read confirms the contact is still there.
+            let id = match self.holdings.get() {
+                Some(h) => match Wazzup::target(h, &id, &contact.phone) {
+                    Target::Held { id, .. } => id,
+                    Target::New => return Ok(None),
+                },
+                None => id,
+            };
+            Ok(self.get_contact(&id).await?.map(|_| id))
         })
     }
 
@@ -721,6 +1136,70 @@ impl Platform for Wazzup {
             match r.status {
                 // Already gone is as good as deleted for a rollback.
                 200..=299 | 404 => Ok(()),
+                401 | 403 => Err(PlatformError::Auth {
+                    platform: "wazzup",
+                    status: r.status,
+                    message: description(&r.json(), &r),
+                }),
+                _ => Err(self.t.http_error(&r)),
+            }
+        })
+    }
+
+    fn prepare_writes<'a>(
+        &'a self,
+        progress: &'a (dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> BoxFuture<'a, Result<Vec<String>, PlatformError>> {
+        Box::pin(async move {
+            let h = self.holdings(progress).await?;
+            let h = h.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(vec![format!(
+                "the account holds {} contact(s) ({} WhatsApp number(s)): rows are matched against them by id and number",
+                h.ids.len(),
+                h.by_phone.len()
+            )])
+        })
+    }
+
+    fn delete_batch(&self, _entity: Entity) -> usize {
+        // `PATCH /contacts/bulk_delete` and `/users/bulk_delete` take at
+        // most 100 ids (public docs: TOO_MANY_ENTITIES).
+        MAX_BATCH
+    }
+
+    fn delete_many<'a>(
+        &'a self,
+        entity: Entity,
+        remote_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<bool>, PlatformError>> {
+        Box::pin(async move {
+            let path = match entity {
+                Entity::Contacts => "/contacts/bulk_delete",
+                Entity::Users => "/users/bulk_delete",
+            };
+            let r = self
+                .t
+                .send(
+                    self.req(reqwest::Method::PATCH, path)
+                        .json(&json!(remote_ids)),
+                )
+                .await
+                .map_err(|f| self.t.error(f))?;
+            match r.status {
+                // The answer lists the ids Wazzup did not know
+                // (docs/platforms.md#wazzup-delete-and-rollback).
+                200..=299 => {
+                    let unknown: HashSet<String> = r
+                        .json()
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Ok(remote_ids.iter().map(|id| !unknown.contains(id)).collect())
+                }
                 401 | 403 => Err(PlatformError::Auth {
                     platform: "wazzup",
                     status: r.status,
@@ -814,6 +1293,58 @@ mod tests {
         let (v, w) = contact_payload(&c(&long, "+34600111222"), "u").unwrap();
         assert_eq!(v["name"].as_str().unwrap().chars().count(), 200);
         assert_eq!(w, vec!["name_truncated: cut to 200 characters".to_string()]);
+    }
+
+    #[test]
+    fn a_merge_changes_only_what_the_row_maps() {
+        let stored = json!({"id": "crm-1", "responsibleUserId": "boss", "name": "Ana",
+            "contactData": [{"chatType": "telegram", "chatId": "ana_tg", "username": "ana_tg"},
+                            {"chatType": "whatsapp", "chatId": "34600111222"}],
+            "uri": "https://crm.example/1", "createdAt": "not sent back"});
+        let row = c("Ana María", "+34600111222");
+        let (fresh, _) = contact_payload(&row, "default-user").unwrap();
+        let merged = merge_contact(&stored, &row, &fresh);
+        let mut want = stored.clone();
+        want["name"] = json!("Ana María");
+        want.as_object_mut().unwrap().remove("createdAt");
+        assert_eq!(merged, want);
+        // A new number is added beside the stored one, a mapped uri replaces.
+        let mut row = c("", "+34600999888");
+        row.custom
+            .insert("uri".into(), "https://crm.example/2".into());
+        let (fresh, _) = contact_payload(
+            &Contact {
+                name: "x".into(),
+                ..row.clone()
+            },
+            "u",
+        )
+        .unwrap();
+        let merged = merge_contact(&stored, &row, &fresh);
+        assert_eq!(merged["name"], "Ana", "no name in the row: kept");
+        assert_eq!(merged["contactData"].as_array().unwrap().len(), 3);
+        assert_eq!(merged["uri"], "https://crm.example/2");
+        assert_eq!(merged["responsibleUserId"], "boss");
+    }
+
+    #[test]
+    fn ids_up_to_100_characters_and_uris_up_to_200() {
+        let mut x = c("Ana", "+34600111222");
+        x.external_id = "i".repeat(100);
+        assert!(contact_payload(&x, "u").is_ok());
+        x.external_id = "i".repeat(101);
+        assert!(
+            contact_payload(&x, "u")
+                .unwrap_err()
+                .starts_with("external_id_too_long")
+        );
+        x.external_id.clear();
+        x.custom.insert("uri".into(), "u".repeat(201));
+        assert!(
+            contact_payload(&x, "u")
+                .unwrap_err()
+                .starts_with("uri_too_long")
+        );
     }
 
     #[test]

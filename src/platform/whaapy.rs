@@ -9,6 +9,15 @@
 //! - A retry after a lost answer is safe by construction: the create
 //!   answers 409 with the contact the lost attempt made, which is then
 //!   reported `created` (create mode) or patched (upsert mode).
+//! - Before creating a Mexican mobile, its pre-2019 form `+521…` (the form
+//!   Whaapy's own docs show) is looked up with `check-phone`: an account may
+//!   hold it that way, and a create of `+52…` would make a twin
+//!   (docs/platforms.md#whaapy-identity).
+//! - Updates merge: tags go as `add_tags`, never `tags`, so tags set in
+//!   Whaapy stay; fields the file leaves empty are not sent
+//!   (docs/platforms.md#whaapy-upsert).
+//! - A create without a country column sends the phone's region: Whaapy
+//!   would store `MX` otherwise (seed 001: "default: MX").
 //! - Pace: no limit is documented; 10 requests/s is an assumption, easy to
 //!   change with `--rate`. A 429 without Retry-After waits 1 s.
 //! - `--whaapy-bulk`: `POST /contacts/v1/bulk`, 100 a call, known only from
@@ -26,7 +35,7 @@ use super::{
 use crate::model::Contact;
 use crate::model::Item;
 use crate::model::Status;
-use crate::normalize::country;
+use crate::normalize::{country, phone};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -74,7 +83,10 @@ pub fn payload(c: &Contact, update: bool) -> Result<Value, String> {
     put(&mut o, "name", &name);
     put(&mut o, "email", &c.email);
     if !c.tags.is_empty() {
-        o.insert("tags".into(), json!(c.tags));
+        // `tags` on a PATCH replaces the list; `add_tags` adds to it
+        // (docs/platforms.md#whaapy-upsert).
+        let k = if update { "add_tags" } else { "tags" };
+        o.insert(k.into(), json!(c.tags));
     }
     if !c.custom.is_empty() {
         o.insert("custom_fields".into(), json!(c.custom));
@@ -97,11 +109,23 @@ pub fn payload(c: &Contact, update: bool) -> Result<Value, String> {
         if let Some(cc) = country::region_code(&c.country) {
             o.insert("country".into(), json!(cc));
         }
+    } else if !update && let Some(cc) = phone::region_of(c.phone.trim()) {
+        // Without it Whaapy stores "MX" whatever the number (seed 001). An
+        // update leaves the stored country: the file does not map one.
+        o.insert("country".into(), json!(cc));
     }
     if !update {
         o.insert("source".into(), json!(SOURCE));
     }
     Ok(Value::Object(o))
+}
+
+/// The pre-2019 WhatsApp form of a Mexican mobile (`+52` + 10 digits →
+/// `+521` + 10 digits), which an account may hold: Whaapy's own example is
+/// `+5215512345678` (seed 001; docs/platforms.md#phone-numbers).
+pub fn mx_legacy(e164: &str) -> Option<String> {
+    let rest = e164.trim().strip_prefix("+52")?;
+    (rest.len() == 10 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| format!("+521{rest}"))
 }
 
 /// The reason for a `validation_error` answer: `platform_invalid:` and the
@@ -233,6 +257,35 @@ impl Whaapy {
             Ok(b) => b,
             Err(reason) => return (ItemResult::done(Status::Invalid, "", reason), None),
         };
+        // Update mode and the `+521` twin: look before creating.
+        let lookup = match mode {
+            WriteMode::Update => self.find(&item.contact.phone).await,
+            _ => match mx_legacy(&item.contact.phone) {
+                Some(alt) => self.check_phone(&alt).await.map(|f| f.map(|id| (id, alt))),
+                None => Ok(None),
+            },
+        };
+        match lookup {
+            Err(e) => return super::lookup_failure(e, maybe_applied),
+            Ok(None) if mode == WriteMode::Update => {
+                return (
+                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    None,
+                );
+            }
+            Ok(None) => {}
+            Ok(Some((id, stored))) => {
+                let note = if stored == item.contact.phone.trim() {
+                    String::new()
+                } else {
+                    format!("matched_by_phone: stored as {stored}")
+                };
+                return match mode {
+                    WriteMode::Create => (ItemResult::done(Status::Exists, id, note), None),
+                    _ => (with_note(self.patch(&item.contact, &id).await, &note), None),
+                };
+            }
+        }
         let r = match self
             .t
             .send(self.req(reqwest::Method::POST, "/contacts/v1").json(&body))
@@ -261,7 +314,9 @@ impl Whaapy {
                         None,
                     ),
                     WriteMode::Create => (ItemResult::done(Status::Exists, existing, ""), None),
-                    WriteMode::Upsert => (self.patch(&item.contact, &existing).await, None),
+                    WriteMode::Upsert | WriteMode::Update => {
+                        (self.patch(&item.contact, &existing).await, None)
+                    }
                 }
             }
             _ if code == "validation_error" => (
@@ -270,6 +325,51 @@ impl Whaapy {
             ),
             _ => (status_result(&r, &self.t, WAIT_429, &message(&v, &r)), None),
         }
+    }
+
+    /// `GET /contacts/check-phone`: the id of the contact stored with
+    /// exactly this phone (docs/platforms.md#whaapy-identity).
+    async fn check_phone(&self, phone: &str) -> Result<Option<String>, PlatformError> {
+        let phone = phone.trim();
+        if phone.is_empty() {
+            return Ok(None);
+        }
+        let r = self
+            .t
+            .send(
+                self.req(reqwest::Method::GET, "/contacts/check-phone")
+                    .query(&[("phone", phone)]),
+            )
+            .await
+            .map_err(|f| self.t.error(f))?;
+        if r.status == 401 || r.status == 403 {
+            return Err(self.auth_error(&r));
+        }
+        if !r.ok() {
+            return Err(self.t.http_error(&r));
+        }
+        let v = r.json();
+        if v.get("exists") == Some(&json!(true)) {
+            let id = v
+                .get("contact")
+                .and_then(|c| c.get("id"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Ok(Some(id.to_string()));
+        }
+        Ok(None)
+    }
+
+    /// The contact the account holds for this phone, in either stored form
+    /// (`+52…` and `+521…` for a Mexican mobile), with the form found.
+    async fn find(&self, phone: &str) -> Result<Option<(String, String)>, PlatformError> {
+        let phone = phone.trim();
+        for form in std::iter::once(phone.to_string()).chain(mx_legacy(phone)) {
+            if let Some(id) = self.check_phone(&form).await? {
+                return Ok(Some((id, form)));
+            }
+        }
+        Ok(None)
     }
 
     async fn patch(&self, c: &Contact, id: &str) -> ItemResult {
@@ -342,7 +442,7 @@ impl Whaapy {
                                 .unwrap_or_default()
                                 .to_string();
                             match mode {
-                                WriteMode::Upsert => {
+                                WriteMode::Upsert | WriteMode::Update => {
                                     to_update.push((*i, id));
                                     continue;
                                 }
@@ -440,6 +540,28 @@ impl Whaapy {
     }
 }
 
+/// Adds `note` to a final result's reason.
+fn with_note(r: ItemResult, note: &str) -> ItemResult {
+    match r {
+        ItemResult::Done {
+            status,
+            remote_id,
+            reason,
+            in_doubt,
+        } if !note.is_empty() => ItemResult::Done {
+            status,
+            remote_id,
+            reason: if reason.is_empty() {
+                note.to_string()
+            } else {
+                format!("{reason}; {note}")
+            },
+            in_doubt,
+        },
+        other => other,
+    }
+}
+
 fn bulk_item_error(r: &Value) -> ItemResult {
     let status = r.get("status").and_then(Value::as_u64).unwrap_or(0);
     let code = r.get("error").and_then(Value::as_str).unwrap_or_default();
@@ -501,7 +623,11 @@ impl Platform for Whaapy {
             if entity == Entity::Users {
                 return super::no_users_api("Whaapy", items.len());
             }
-            if self.bulk {
+            // Update mode and Mexican numbers need a look-up per contact
+            // before anything is created: those go one by one.
+            let per_item = mode == WriteMode::Update
+                || items.iter().any(|i| mx_legacy(&i.contact.phone).is_some());
+            if self.bulk && !per_item {
                 return self.send_bulk(mode, items, maybe_applied).await;
             }
             super::send_each(items, maybe_applied, |item, applied| {
@@ -515,36 +641,7 @@ impl Platform for Whaapy {
         &'a self,
         contact: &'a Contact,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
-        Box::pin(async move {
-            let phone = contact.phone.trim();
-            if phone.is_empty() {
-                return Ok(None);
-            }
-            let r = self
-                .t
-                .send(
-                    self.req(reqwest::Method::GET, "/contacts/check-phone")
-                        .query(&[("phone", phone)]),
-                )
-                .await
-                .map_err(|f| self.t.error(f))?;
-            if r.status == 401 || r.status == 403 {
-                return Err(self.auth_error(&r));
-            }
-            if !r.ok() {
-                return Err(self.t.http_error(&r));
-            }
-            let v = r.json();
-            if v.get("exists") == Some(&json!(true)) {
-                let id = v
-                    .get("contact")
-                    .and_then(|c| c.get("id"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                return Ok(Some(id.to_string()));
-            }
-            Ok(None)
-        })
+        Box::pin(async move { Ok(self.find(&contact.phone).await?.map(|(id, _)| id)) })
     }
 
     fn list_page<'a>(
@@ -666,6 +763,32 @@ mod tests {
         let u = payload(&c, true).unwrap();
         assert!(u.get("phone_number").is_none() && u.get("source").is_none());
         assert_eq!(u["name"], "Juan Pérez");
+    }
+
+    #[test]
+    fn updates_add_tags_and_creates_carry_the_phone_country() {
+        let c = Contact {
+            name: "Ana".into(),
+            phone: "+34612345678".into(),
+            tags: vec!["nuevo".into()],
+            ..Contact::default()
+        };
+        let create = payload(&c, false).unwrap();
+        assert_eq!(create["country"], "ES");
+        assert_eq!(create["tags"], json!(["nuevo"]));
+        let update = payload(&c, true).unwrap();
+        assert!(update.get("tags").is_none() && update.get("country").is_none());
+        assert_eq!(update["add_tags"], json!(["nuevo"]));
+    }
+
+    #[test]
+    fn mexican_mobiles_have_a_legacy_form() {
+        assert_eq!(
+            mx_legacy("+525512345678").as_deref(),
+            Some("+5215512345678")
+        );
+        assert_eq!(mx_legacy("+34612345678"), None);
+        assert_eq!(mx_legacy("+5215512345678"), None);
     }
 
     #[test]

@@ -13,6 +13,13 @@
 //! - The free plan's 429 ("monthly limit", seed 000) is a quota: sending
 //!   stops and the remaining rows are `skipped`. A 429 *with* Retry-After
 //!   is a throttle and is retried.
+//! - Every row is matched against the account before anything is written,
+//!   by its phone digits, or by its e-mail for a row without a phone (sent
+//!   only with `--allow-without-phone`). The listing shows at most 500
+//!   (seed 000) and `offset` is undocumented: when the account holds more
+//!   than it shows, a row not among them could not be checked, so it is
+//!   `skipped` (`unchecked`), never created at the risk of a twin, and
+//!   the run says so once (`run_notes`).
 //! - A retry after a lost answer first looks for the contact among the
 //!   newest ones (assumed newest first, as the emulator serves them).
 //! - Pace: nothing documented; 5 requests/s assumed.
@@ -174,8 +181,25 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
 #[derive(Debug, Default)]
 struct Index {
     by_phone: HashMap<String, String>,
+    /// Lowercased e-mail → id.
+    by_email: HashMap<String, String>,
+    /// Contacts read.
+    read: usize,
     complete: bool,
 }
+
+/// What finds a contact again: its phone digits, else its e-mail.
+fn key_of(c: &Contact) -> Option<(bool, String)> {
+    let d = digits(&c.phone);
+    if !d.is_empty() {
+        return Some((true, d));
+    }
+    let e = c.email.trim().to_lowercase();
+    (!e.is_empty()).then_some((false, e))
+}
+
+/// The reason of a row whose absence could not be established.
+pub const UNCHECKED: &str = "unchecked: the Wipsy account holds more contacts than its listing shows (500), so waport could not tell whether this one exists; not created, to avoid a twin";
 
 /// The Wipsy adapter.
 pub struct Wipsy {
@@ -184,6 +208,8 @@ pub struct Wipsy {
     maps: WipsyMaps,
     t: Transport,
     index: Mutex<Option<Index>>,
+    /// Rows skipped as `unchecked`, for the run's note.
+    unchecked: std::sync::Mutex<Vec<u64>>,
 }
 
 fn error_text(v: &Value, r: &Reply) -> String {
@@ -277,6 +303,16 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     Some(RemoteContact::from_listing(id, c, v))
 }
 
+/// What the account holds for a row.
+enum Found {
+    /// This contact id.
+    Held(String),
+    /// Nothing, and the listing showed the whole account.
+    Absent,
+    /// Not among the contacts the listing shows, which are not all.
+    Unchecked,
+}
+
 enum Fetch {
     Page(Vec<Value>),
     Err(PlatformError),
@@ -293,6 +329,7 @@ impl Wipsy {
             maps: creds.wipsy,
             t,
             index: Mutex::new(None),
+            unchecked: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -368,14 +405,21 @@ impl Wipsy {
             if offset == 0 {
                 first_id = head;
             }
+            idx.read += page.len();
             for c in &page {
-                if let (Some(id), Some(p)) = (
-                    c.get("id").and_then(Value::as_str),
-                    c.get("phone").and_then(Value::as_str),
-                ) {
+                let Some(id) = c.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Some(p) = c.get("phone").and_then(Value::as_str) {
                     let d = digits(p);
                     if !d.is_empty() {
                         idx.by_phone.entry(d).or_insert_with(|| id.to_string());
+                    }
+                }
+                if let Some(e) = c.get("email").and_then(Value::as_str) {
+                    let e = e.trim().to_lowercase();
+                    if !e.is_empty() {
+                        idx.by_email.entry(e).or_insert_with(|| id.to_string());
                     }
                 }
             }
@@ -387,24 +431,43 @@ impl Wipsy {
         }
     }
 
-    async fn find_by_phone(&self, phone: &str) -> Result<Option<String>, PlatformError> {
-        let d = digits(phone);
-        if d.is_empty() {
-            return Ok(None);
-        }
+    /// The id the account holds for this contact (by phone, else
+    /// e-mail); `Err(None)`-like `Unchecked` when it is not among the
+    /// contacts the listing shows and the listing is not the whole account.
+    async fn find(&self, c: &Contact) -> Result<Found, PlatformError> {
+        let Some((by_phone, k)) = key_of(c) else {
+            return Ok(Found::Absent);
+        };
         let mut g = self.index.lock().await;
         if g.is_none() {
             *g = Some(self.load_index().await?);
         }
-        Ok(g.as_ref().and_then(|i| i.by_phone.get(&d).cloned()))
+        let Some(i) = g.as_ref() else {
+            return Ok(Found::Absent);
+        };
+        let hit = if by_phone {
+            i.by_phone.get(&k)
+        } else {
+            i.by_email.get(&k)
+        };
+        Ok(match hit {
+            Some(id) => Found::Held(id.clone()),
+            None if !i.complete => Found::Unchecked,
+            None => Found::Absent,
+        })
     }
 
-    fn remember(&self, idx: &mut Option<Index>, phone: &str, id: &str) {
-        let d = digits(phone);
-        if let Some(i) = idx.as_mut()
-            && !d.is_empty()
-        {
-            i.by_phone.insert(d, id.to_string());
+    fn remember(&self, idx: &mut Option<Index>, c: &Contact, id: &str) {
+        if let Some(i) = idx.as_mut() {
+            match key_of(c) {
+                Some((true, d)) => {
+                    i.by_phone.insert(d, id.to_string());
+                }
+                Some((false, e)) => {
+                    i.by_email.insert(e, id.to_string());
+                }
+                None => {}
+            }
         }
     }
 
@@ -496,8 +559,8 @@ impl Wipsy {
         if let Some(id) = created_earlier {
             // Known before this run (or confirmed by it): an update whose
             // answer was lost. Unknown: the lost attempt was our create.
-            return match self.find_by_phone(&item.contact.phone).await {
-                Ok(Some(known)) if known == id => (self.update(&id, &p, true).await, None),
+            return match self.find(&item.contact).await {
+                Ok(Found::Held(known)) if known == id => (self.update(&id, &p, true).await, None),
                 Ok(_) => (
                     ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
                     None,
@@ -505,12 +568,26 @@ impl Wipsy {
                 Err(e) => fatal(e),
             };
         }
-        if mode == WriteMode::Upsert && !item.contact.phone.trim().is_empty() {
-            match self.find_by_phone(&item.contact.phone).await {
-                Ok(Some(id)) => return (self.update(&id, &p, false).await, None),
-                Ok(None) => {}
-                Err(e) => return fatal(e),
+        match self.find(&item.contact).await {
+            Ok(Found::Held(id)) if mode == WriteMode::Create => {
+                return (ItemResult::done(Status::Exists, id, ""), None);
             }
+            Ok(Found::Held(id)) => return (self.update(&id, &p, false).await, None),
+            Ok(Found::Unchecked) => {
+                self.unchecked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(item.row);
+                return (ItemResult::done(Status::Skipped, "", UNCHECKED), None);
+            }
+            Ok(Found::Absent) if mode == WriteMode::Update => {
+                return (
+                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    None,
+                );
+            }
+            Ok(Found::Absent) => {}
+            Err(e) => return fatal(e),
         }
         let r = match self
             .t
@@ -533,7 +610,7 @@ impl Wipsy {
                     .unwrap_or_default()
                     .to_string();
                 let mut g = self.index.lock().await;
-                self.remember(&mut g, &item.contact.phone, &id);
+                self.remember(&mut g, &item.contact, &id);
                 (ItemResult::done(Status::Created, id, ""), None)
             }
             401 | 403 => (
@@ -624,8 +701,49 @@ impl Platform for Wipsy {
     }
 
     fn identity(&self, _entity: Entity, contact: &Contact) -> Option<String> {
-        let d = digits(&contact.phone);
-        (!d.is_empty()).then_some(d)
+        key_of(contact).map(|(phone, k)| if phone { k } else { format!("email:{k}") })
+    }
+
+    fn prepare_writes<'a>(
+        &'a self,
+        _progress: &'a (dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> BoxFuture<'a, Result<Vec<String>, PlatformError>> {
+        Box::pin(async move {
+            let mut g = self.index.lock().await;
+            if g.is_none() {
+                *g = Some(self.load_index().await?);
+            }
+            Ok(g.as_ref()
+                .map(|i| {
+                    let mut v = vec![format!(
+                        "read {} contact(s) of the account to match rows by phone and e-mail",
+                        i.read
+                    )];
+                    if !i.complete {
+                        v.push(format!(
+                            "the account holds more contacts than Wipsy's listing shows ({PAGE}): rows not among them cannot be checked and are skipped (unchecked)"
+                        ));
+                    }
+                    v
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    fn run_notes(&self) -> Vec<String> {
+        let rows = self.unchecked.lock().unwrap_or_else(|e| e.into_inner());
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let mut rows = rows.clone();
+        rows.sort_unstable();
+        let shown: Vec<String> = rows.iter().take(20).map(u64::to_string).collect();
+        vec![format!(
+            "Wipsy shows at most {PAGE} contacts and this account holds more: {} row(s) could not be checked and were not sent (rows {}{})",
+            rows.len(),
+            shown.join(", "),
+            if rows.len() > 20 { ", …" } else { "" }
+        )]
     }
 
     fn precheck(&self, entity: Entity, contact: &Contact) -> Result<(), String> {
@@ -657,7 +775,12 @@ impl Platform for Wipsy {
         &'a self,
         contact: &'a Contact,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
-        Box::pin(async move { self.find_by_phone(&contact.phone).await })
+        Box::pin(async move {
+            Ok(match self.find(contact).await? {
+                Found::Held(id) => Some(id),
+                Found::Absent | Found::Unchecked => None,
+            })
+        })
     }
 
     fn list_page<'a>(

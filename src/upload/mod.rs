@@ -162,6 +162,10 @@ fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> It
     }
 }
 
+/// The reason of a row `--mode update` leaves alone because the platform
+/// holds no contact for it.
+pub const NOT_FOUND: &str = "not_found: the platform holds no contact for this row (--mode update changes only existing contacts)";
+
 /// How long to wait for more items before sending a part-full batch: the
 /// producer normally fills a batch in microseconds, and a slow one should
 /// not hold finished rows back.
@@ -437,11 +441,17 @@ async fn dry_run(shared: &Shared, items: &[Item]) -> Vec<ItemOutcome> {
         match found {
             Ok(Some(id)) => match shared.cfg.mode {
                 WriteMode::Create => outs.push(outcome(item, Status::Exists, id, "dry_run".into())),
-                WriteMode::Upsert => {
+                WriteMode::Upsert | WriteMode::Update => {
                     let reason = format!("dry_run: would update {id}");
                     outs.push(outcome(item, Status::Valid, id, reason));
                 }
             },
+            Ok(None) if shared.cfg.mode == WriteMode::Update => outs.push(outcome(
+                item,
+                Status::Skipped,
+                String::new(),
+                NOT_FOUND.into(),
+            )),
             Ok(None) => outs.push(outcome(
                 item,
                 Status::Valid,

@@ -255,3 +255,51 @@ fn account_fingerprint_is_short_stable_and_hides_the_key() {
     assert_ne!(fp, account_fingerprint("whaapy", "other"));
     assert!(!fp.contains("0123456789abcdef"));
 }
+
+#[test]
+fn version_1_journals_are_migrated_with_their_jobs_and_take_update_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let id = Journal::open(&path).unwrap().start_job(&spec()).unwrap().id;
+    {
+        // Back to version 1's jobs table: its CHECK knew no `update` mode.
+        let c = Connection::open(&path).unwrap();
+        let ddl: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'jobs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        // SQLite keeps the DDL of a renamed table with the name quoted.
+        let ddl = ddl.replace("CREATE TABLE \"jobs\"", "CREATE TABLE jobs");
+        let v1 = ddl
+            .replace(
+                "'create', 'upsert', 'update', 'delete'",
+                "'create', 'upsert', 'delete'",
+            )
+            .replace("CREATE TABLE jobs", "CREATE TABLE jobs_v1");
+        assert_ne!(v1, ddl.replace("CREATE TABLE jobs", "CREATE TABLE jobs_v1"));
+        c.execute_batch(&format!(
+            "{v1}; INSERT INTO jobs_v1 SELECT * FROM jobs; DROP TABLE jobs; \
+             ALTER TABLE jobs_v1 RENAME TO jobs; PRAGMA user_version = 1;"
+        ))
+        .unwrap();
+        let refused = c.execute("UPDATE jobs SET mode = 'update'", []);
+        assert!(refused.is_err(), "version 1 refuses mode update");
+    }
+    let mut j = Journal::open(&path).unwrap();
+    assert_eq!(j.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(
+        j.get_job(id).unwrap().platform,
+        "wazzup",
+        "the job survives"
+    );
+    let update = NewJob {
+        mode: JobMode::Update,
+        input_fingerprint: Some("cd".repeat(32)),
+        ..spec()
+    };
+    let u = j.start_job(&update).unwrap().id;
+    assert_eq!(j.get_job(u).unwrap().mode, JobMode::Update);
+}

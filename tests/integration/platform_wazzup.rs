@@ -22,12 +22,15 @@ async fn clean_import_stores_exactly_the_contacts() {
     let p = adapter(&h, PlatformKind::Wazzup, AdapterOptions::default());
     let notes = p.check().await.unwrap();
     assert!(notes[0].contains(DEFAULT_WAZZUP_USER_ID), "{notes:?}");
+    // The account is read before the first write, as `import` does.
+    let notes = p.prepare_writes(&|_, _| {}).await.unwrap();
+    assert!(notes[0].contains("holds 0 contact(s)"), "{notes:?}");
     let (out, stats) = upload(p, config(WriteMode::Create), three(), Cancel::new()).await;
     assert_eq!(statuses(&out), ["created", "created", "created"]);
     assert_eq!(out[0].remote_id, "waport-5215512345678");
     assert_eq!(
         stats.requests, 1,
-        "users were read by check(): one batch request"
+        "users read by check(), contacts by prepare_writes(): one batch request"
     );
     let stored = h.contacts(EmuPlatform::Wazzup);
     assert_eq!(stored.as_array().unwrap().len(), 3);
@@ -53,7 +56,12 @@ async fn reimport_upserts_instead_of_doubling() {
     let mut again = three();
     again[1].name = "Ana María López".into();
     let (out, _) = upload(p, config(WriteMode::Upsert), again, Cancel::new()).await;
-    assert!(out.iter().all(|o| o.status.as_str() == "created"));
+    // Held by the account: read, merged and written back (or left alone
+    // when nothing differs), never reported as made.
+    assert!(
+        out.iter().all(|o| o.status.as_str() == "updated"),
+        "{out:?}"
+    );
     let stored = h.contacts(EmuPlatform::Wazzup);
     let all = stored.as_array().unwrap();
     assert_eq!(all.len(), 3, "no doubles");

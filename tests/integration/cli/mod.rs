@@ -7,6 +7,7 @@ mod import;
 mod jobs;
 mod layouts;
 mod migrate;
+mod prefilled;
 mod reader;
 mod resume;
 mod safety;

@@ -293,10 +293,7 @@ fn xlsx_with_an_instructions_sheet_and_numeric_phones() {
         rows[0][0], "4",
         "the sheet's own row numbers (header on row 3)"
     );
-    assert_eq!(
-        rows[0][9], "5215512345678",
-        "a numeric cell reads as typed"
-    );
+    assert_eq!(rows[0][9], "5215512345678", "a numeric cell reads as typed");
     assert_eq!(rows[0][3], "+525512345678");
     assert!(
         rows[0][12].starts_with("20"),
