@@ -9,6 +9,8 @@ use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writ
 use crate::model::Contact;
 use crate::platform::credentials::Credentials;
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
+use crate::commands::import::pace_text;
+use crate::net::pace::format_rate;
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -102,7 +104,8 @@ pub async fn read_all(
         {
             notes.push(n);
         }
-        progress.set_message(format!("{pages} pages"));
+        let pace = platform.transport().pace_snapshot();
+        progress.set_message(format!("{pages} pages · pace {}", pace_text(&pace)));
         match page.next {
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             _ => break,
@@ -118,7 +121,7 @@ pub fn progress_bar(quiet: bool, what: &str) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(&format!(
-        "{{spinner}} {{pos}} {what} · {{msg}} · {{per_sec}} · {{elapsed}}"
+        "{{spinner}} {{pos}} {what} · {{msg}} · {{elapsed}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_spinner());
     pb.set_style(style);
@@ -233,6 +236,7 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
         )?;
         let (rows, pages, retries, notes) = export_to(platform.as_ref(), &cfg, format).await?;
         let elapsed = started.elapsed().as_secs_f64();
+        let pace = platform.transport().pace_snapshot();
         if cfg.json {
             crate::print(&format!(
                 "{}\n",
@@ -242,6 +246,10 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                     "rows": rows,
                     "pages": pages,
                     "retries": retries,
+                    "rate_limited": pace.throttled,
+                    "slowdowns": pace.slowdowns,
+                    "pace": format_rate(pace.rate),
+                    "pace_per_min": (pace.rate * 60.0).round() as u64,
                     "output": cfg.output.display().to_string(),
                     "format": format.extension(),
                     "notes": notes,
@@ -254,14 +262,16 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                 eprintln!("note: {n}");
             }
             eprintln!(
-                "exported {rows} {} from {} to {} ({pages} pages, {retries} retries, {elapsed:.1} s)",
+                "exported {rows} {} from {} to {} ({pages} pages, {retries} retries, {} rate-limited (waited out), pace {}, {elapsed:.1} s)",
                 cfg.entity.name(),
                 cfg.platform,
                 if cfg.output.as_os_str() == "-" {
                     "standard output".to_string()
                 } else {
                     cfg.output.display().to_string()
-                }
+                },
+                pace.throttled,
+                pace_text(&pace),
             );
         }
         Ok(ExitStatus::Ok)

@@ -74,6 +74,7 @@ pub fn config(mode: WriteMode) -> UploadConfig {
         batch_size: None,
         max_attempts: 5,
         dry_run: false,
+        stall_limit: waport::net::pace::STALL_LIMIT,
     }
 }
 
