@@ -77,7 +77,7 @@ print(f"| {label} | {n:,} | {secs:.1f} s | {cps:,.0f} | {100 * cps / allowed:.1f
 EOF
 }
 
-if [ -n "$quick" ]; then wz=20000; wh=60; low=20000; else wz=100000; wh=200; low=100000; fi
+if [ -n "$quick" ]; then wz=20000; wh=60; low=20000; else wz=100000; wh=120; low=100000; fi
 
 echo "| scenario | contacts | time | contacts/s | of the allowed rate | created / failed | 429s | slowdowns | pace at the end |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"

@@ -40,7 +40,7 @@
 //!
 //! Little's law: requests in flight = rate × latency. The latency is
 //! smoothed as TCP does (RFC 6298: `srtt`, `rttvar`), and the target is
-//! `rate × (srtt + 2·rttvar) × HEADROOM + 1`, capped by `--concurrency`:
+//! `rate × (srtt + 2·rttvar) × HEADROOM + 2`, capped by `--concurrency`:
 //! enough requests in flight that a slot of the pacer never waits for a
 //! free worker, even when the latency jitters, and no more (fewer rows in
 //! doubt after a crash, no pile of requests queued at a slow server).
@@ -345,8 +345,11 @@ impl Pace {
         };
         let latency = srtt + 2.0 * s.rttvar;
         let need = (s.rate * latency * HEADROOM).ceil();
+        // Two more than the law asks: one request waiting at the pacer for
+        // its slot, one whose task is busy with the journal and report
+        // rather than the network (not counted in the latency).
         if need.is_finite() && need < cap as f64 {
-            (need as usize + 1).min(cap)
+            (need as usize + 2).min(cap)
         } else {
             cap
         }

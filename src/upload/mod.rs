@@ -61,7 +61,7 @@ impl Default for UploadConfig {
 }
 
 /// The default cap on requests in flight: Wazzup's full 100 requests/s at
-/// up to ~400 ms of latency (100 × 0.4 s × 1.25 + 1 = 51), with room.
+/// up to ~400 ms of latency (100 × 0.4 s × 1.25 + 2 = 52), with room.
 pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// Callbacks around each batch (the journal).
