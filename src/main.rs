@@ -617,9 +617,7 @@ fn main() -> ExitCode {
             listen: a.listen,
             seed: a.seed,
             rate_limit: a.rate_limit.map(|l| l.count),
-            rate_limit_window: a
-                .rate_limit
-                .map_or(Duration::from_secs(1), |l| l.window),
+            rate_limit_window: a.rate_limit.map_or(Duration::from_secs(1), |l| l.window),
             rate_limit_schedule: a.rate_limit_schedule.map(|s| s.0).unwrap_or_default(),
             fault_rate: a.fault_rate,
             latency_ms: a.latency_ms,

@@ -5,12 +5,12 @@
 //! pages are spooled to a temporary JSONL file first (memory stays flat
 //! however large the account), then written in the chosen format.
 
+use crate::commands::import::pace_text;
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
 use crate::model::Contact;
+use crate::net::pace::format_rate;
 use crate::platform::credentials::Credentials;
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
-use crate::commands::import::pace_text;
-use crate::net::pace::format_rate;
 use crate::upload::retry::with_retries;
 use crate::{Error, ExitStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

@@ -581,14 +581,47 @@ mod tests {
     fn limits_in_the_platforms_shapes() {
         let p = |s: &str| s.parse::<LimitSpec>();
         let secs = Duration::from_secs;
-        assert_eq!(p("500/5s"), Ok(LimitSpec { count: 500, window: secs(5) }));
-        assert_eq!(p("100/min"), Ok(LimitSpec { count: 100, window: secs(60) }));
-        assert_eq!(p("20"), Ok(LimitSpec { count: 20, window: secs(1) }));
-        assert_eq!(p("20/s"), Ok(LimitSpec { count: 20, window: secs(1) }));
+        assert_eq!(
+            p("500/5s"),
+            Ok(LimitSpec {
+                count: 500,
+                window: secs(5)
+            })
+        );
+        assert_eq!(
+            p("100/min"),
+            Ok(LimitSpec {
+                count: 100,
+                window: secs(60)
+            })
+        );
+        assert_eq!(
+            p("20"),
+            Ok(LimitSpec {
+                count: 20,
+                window: secs(1)
+            })
+        );
+        assert_eq!(
+            p("20/s"),
+            Ok(LimitSpec {
+                count: 20,
+                window: secs(1)
+            })
+        );
         assert!(p("20/0s").is_err() && p("x/s").is_err() && p("5/h").is_err());
         let s = parse_schedule("10:5/s,0:100/5s").unwrap();
         assert_eq!(s[0].0, secs(0));
-        assert_eq!(s[1], (secs(10), LimitSpec { count: 5, window: secs(1) }));
+        assert_eq!(
+            s[1],
+            (
+                secs(10),
+                LimitSpec {
+                    count: 5,
+                    window: secs(1)
+                }
+            )
+        );
         assert!(parse_schedule("10").is_err());
     }
 

@@ -11,8 +11,8 @@ pub mod retry;
 
 use crate::model::{Entity, Status, WriteMode};
 pub use crate::model::{Item, ItemOutcome};
-pub use crate::net::{Cancel, INTERRUPTED};
 use crate::net::pace::{PaceSnapshot, STALL_LIMIT};
+pub use crate::net::{Cancel, INTERRUPTED};
 use crate::platform::{BatchResult, Halt, ItemResult, Platform, PlatformError};
 use retry::Backoff;
 use std::collections::HashMap;

@@ -129,8 +129,7 @@ impl Emulator {
         {
             cmd.arg("--no-whaapy-limit");
         }
-        cmd
-            .stdout(std::process::Stdio::piped())
+        cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
         for var in CREDENTIALS {
             cmd.env_remove(var);
