@@ -244,8 +244,9 @@ struct UploadArgs {
     /// Read the platform and report what would happen; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// The most requests in flight at once; how many are actually in flight
+    /// follows the measured latency and the pace.
+    #[arg(long, value_name = "N", default_value_t = waport::upload::DEFAULT_CONCURRENCY)]
     concurrency: usize,
     /// Contacts per request (capped at the platform's maximum, e.g. 100 for Wazzup).
     #[arg(long, value_name = "N")]
@@ -269,7 +270,8 @@ struct UploadArgs {
 /// How to reach a platform: flags shared by every command that talks to one.
 #[derive(clap::Args, Clone)]
 struct ConnectArgs {
-    /// Requests per second (default: the platform's documented or conservative pace).
+    /// The most requests per second (default: the platform's published limit,
+    /// or a conservative start that probes upward); 429s slow the pace below it.
     #[arg(long, value_name = "N")]
     rate: Option<f64>,
     /// Attempts per request before giving up on it (an imported row is then `failed`).
@@ -533,17 +535,26 @@ struct EmulateArgs {
     /// Seed for fault injection, making a run reproducible.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// At most N requests per second per platform and key (429 with
-    /// Retry-After beyond it). 0 switches every limit off, Wazzup's
-    /// documented 500 per 5 s included.
-    #[arg(long, value_name = "N")]
-    rate_limit: Option<u32>,
+    /// At most N requests per second (or per window: `50/5s`, `100/min`)
+    /// per platform and key, 429 with Retry-After beyond it. 0 switches
+    /// every limit off, the documented defaults included (Wazzup 500 per
+    /// 5 s, Whaapy 100 per minute).
+    #[arg(long, value_name = "N[/WINDOW]")]
+    rate_limit: Option<waport::emulator::LimitSpec>,
+    /// A limit that changes during the run: `SECONDS:LIMIT,...` from the
+    /// start, e.g. `0:500/5s,30:100/5s`; each platform answers a 429 its own
+    /// way (Wazzup without Retry-After). Overrides --rate-limit.
+    #[arg(long, value_name = "T:N[/WINDOW],...")]
+    rate_limit_schedule: Option<waport::emulator::LimitSchedule>,
     /// Fraction (0..1) of requests that fail with an injected fault.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     fault_rate: f64,
     /// Latency added to every response, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
+    /// Up to this many milliseconds more or less latency, at random.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_jitter_ms: u64,
     /// JSON file to load stored data from at start and save it to at exit.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -563,6 +574,9 @@ struct EmulateArgs {
     /// Do not apply Wazzup's documented 500 requests per 5 s.
     #[arg(long)]
     no_wazzup_limit: bool,
+    /// Do not apply Whaapy's published 100 requests per minute.
+    #[arg(long)]
+    no_whaapy_limit: bool,
     /// WapiFlow plan limit on stored contacts (then `contact_limit`).
     #[arg(long, value_name = "N")]
     wapiflow_contact_limit: Option<u32>,
@@ -730,15 +744,19 @@ fn main() -> ExitCode {
         Command::Emulate(a) => waport::commands::emulate::run(waport::emulator::EmulatorConfig {
             listen: a.listen,
             seed: a.seed,
-            rate_limit: a.rate_limit,
+            rate_limit: a.rate_limit.map(|l| l.count),
+            rate_limit_window: a.rate_limit.map_or(Duration::from_secs(1), |l| l.window),
+            rate_limit_schedule: a.rate_limit_schedule.map(|s| s.0).unwrap_or_default(),
             fault_rate: a.fault_rate,
             latency_ms: a.latency_ms,
+            latency_jitter_ms: a.latency_jitter_ms,
             state_file: a.state,
             wipsy_free_plan: a.wipsy_free_plan,
             wipsy_no_offset: a.wipsy_no_offset,
             wapiflow_whitelist: a.wapiflow_whitelist,
             fault_delay_ms: a.fault_delay_ms,
             wazzup_default_limit: !a.no_wazzup_limit,
+            whaapy_default_limit: !a.no_whaapy_limit,
             wapiflow_contact_limit: a.wapiflow_contact_limit,
             ..Default::default()
         })

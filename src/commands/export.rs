@@ -5,8 +5,10 @@
 //! pages are spooled to a temporary JSONL file first (memory stays flat
 //! however large the account), then written in the chosen format.
 
+use crate::commands::import::pace_text;
 use crate::export::{Columns, ExportFormat, ExportRow, WriterOptions, create_writer};
 use crate::model::Contact;
+use crate::net::pace::format_rate;
 use crate::platform::credentials::{Credentials, config_candidates};
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, connect};
 use crate::safety::{self, Named};
@@ -105,7 +107,8 @@ pub async fn read_all(
         {
             notes.push(n);
         }
-        progress.set_message(format!("{pages} pages"));
+        let pace = platform.transport().pace_snapshot();
+        progress.set_message(format!("{pages} pages · pace {}", pace_text(&pace)));
         match page.next {
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             _ => break,
@@ -121,7 +124,7 @@ pub fn progress_bar(quiet: bool, what: &str) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(&format!(
-        "{{spinner}} {{pos}} {what} · {{msg}} · {{per_sec}} · {{elapsed}}"
+        "{{spinner}} {{pos}} {what} · {{msg}} · {{elapsed}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_spinner());
     pb.set_style(style);
@@ -258,6 +261,7 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
         )?;
         let (rows, pages, retries, notes) = export_to(platform.as_ref(), &cfg, format).await?;
         let elapsed = started.elapsed().as_secs_f64();
+        let pace = platform.transport().pace_snapshot();
         if cfg.json {
             crate::print(&format!(
                 "{}\n",
@@ -267,6 +271,10 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                     "rows": rows,
                     "pages": pages,
                     "retries": retries,
+                    "rate_limited": pace.throttled,
+                    "slowdowns": pace.slowdowns,
+                    "pace": format_rate(pace.rate),
+                    "pace_per_min": (pace.rate * 60.0).round() as u64,
                     "output": cfg.output.display().to_string(),
                     "format": format.extension(),
                     "notes": notes,
@@ -279,14 +287,16 @@ pub fn run(cfg: ExportConfig) -> Result<ExitStatus, Error> {
                 eprintln!("note: {n}");
             }
             eprintln!(
-                "exported {rows} {} from {} to {} ({pages} pages, {retries} retries, {elapsed:.1} s)",
+                "exported {rows} {} from {} to {} ({pages} pages, {retries} retries, {} rate-limited (waited out), pace {}, {elapsed:.1} s)",
                 cfg.entity.name(),
                 cfg.platform,
                 if cfg.output.as_os_str() == "-" {
                     "standard output".to_string()
                 } else {
                     cfg.output.display().to_string()
-                }
+                },
+                pace.throttled,
+                pace_text(&pace),
             );
         }
         Ok(ExitStatus::Ok)

@@ -16,6 +16,7 @@ use crate::commands::validate::{
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::journal::{self, JobId, JobKind, JobState, Journal, NewJob, RowState};
 use crate::model::ItemOutcome;
+use crate::net::pace::{PaceSnapshot, format_rate};
 use crate::pipeline::Pipeline;
 use crate::platform::credentials::{Credentials, Secret};
 use crate::platform::{AdapterOptions, Entity, Platform, PlatformKind, WriteMode, connect};
@@ -162,6 +163,7 @@ impl ImportConfig {
             batch_size: self.batch_size,
             max_attempts: self.max_attempts,
             dry_run: self.dry_run,
+            ..UploadConfig::default()
         }
     }
 }
@@ -464,7 +466,15 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         })
     };
     // collect
-    collect(&cfg, &mut writer, log.as_deref(), planned_rx, out_rx).await?;
+    collect(
+        &cfg,
+        platform.as_ref(),
+        &mut writer,
+        log.as_deref(),
+        planned_rx,
+        out_rx,
+    )
+    .await?;
     let stats: UploadStats = sender
         .await
         .map_err(|e| Error::Message(format!("the send stage failed: {e}")))?;
@@ -517,6 +527,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
 /// report and journal, until both streams end.
 async fn collect(
     cfg: &ImportConfig,
+    platform: &dyn Platform,
     writer: &mut ReportWriter,
     log: Option<&JobLog>,
     mut planned: mpsc::Receiver<Planned>,
@@ -539,7 +550,8 @@ async fn collect(
         }
         if !progress.is_hidden() && shown.elapsed() >= Duration::from_millis(100) {
             shown = Instant::now();
-            show_progress(&progress, collector.counts(), collector.in_flight());
+            let pace = platform.transport().pace_snapshot();
+            show_progress(&progress, collector.counts(), collector.in_flight(), &pace);
         }
     }
     collector.flush();
@@ -547,16 +559,44 @@ async fn collect(
     Ok(())
 }
 
-/// One progress line: rows done so far by status, and rows in flight.
-fn show_progress(progress: &indicatif::ProgressBar, c: &Counts, in_flight: usize) {
+/// One progress line: rows done so far by status, rows in flight, and the
+/// pace — with, after a 429, that waport slowed down because the platform
+/// asked it to.
+fn show_progress(
+    progress: &indicatif::ProgressBar,
+    c: &Counts,
+    in_flight: usize,
+    pace: &PaceSnapshot,
+) {
     progress.set_position(c.rows);
+    let elapsed = progress.elapsed().as_secs_f64();
+    let rows_per_s = if elapsed > 0.0 {
+        (c.rows as f64 / elapsed).round() as u64
+    } else {
+        0
+    };
     progress.set_message(format!(
-        "{in_flight} in flight · created {} · updated {} · unchanged {} · rejected {}",
+        "{rows_per_s} rows/s · pace {} · {in_flight} in flight · created {} · updated {} · unchanged {} · rejected {}",
+        pace_text(pace),
         c.get(Status::Created),
         c.get(Status::Updated),
         c.get(Status::Unchanged),
         c.get(Status::Invalid) + c.get(Status::Failed) + c.get(Status::Skipped),
     ));
+}
+
+/// `98/s`, or `52/s (slowed down from 100/s: the platform answered 429 ×3)`.
+pub fn pace_text(p: &PaceSnapshot) -> String {
+    if p.slowed {
+        format!(
+            "{} (slowed down from {}: the platform answered 429 ×{})",
+            format_rate(p.rate),
+            format_rate(p.ceiling),
+            p.throttled
+        )
+    } else {
+        format_rate(p.rate)
+    }
 }
 
 /// What the sandbox emulator holds after the run; then it stops.
@@ -606,11 +646,11 @@ fn import_progress(cfg: &ImportConfig) -> indicatif::ProgressBar {
     let (pb, template) = match lines {
         Some(total) => (
             indicatif::ProgressBar::new(total),
-            "{bar:30} {pos}/~{len} rows · {per_sec} · ETA {eta} · {msg}",
+            "{bar:30} {pos}/~{len} rows · ETA {eta} · {msg}",
         ),
         None => (
             indicatif::ProgressBar::no_length(),
-            "{spinner} {pos} rows · {per_sec} · {elapsed} · {msg}",
+            "{spinner} {pos} rows · {elapsed} · {msg}",
         ),
     };
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
@@ -656,6 +696,16 @@ fn summarize(
         m.insert("requests".into(), json!(stats.requests));
         m.insert("retries".into(), json!(stats.retries));
         m.insert("rate_limited".into(), json!(stats.rate_limited));
+        m.insert("slowdowns".into(), json!(stats.pace.slowdowns));
+        m.insert("pace".into(), json!(format_rate(stats.pace.rate)));
+        m.insert(
+            "pace_per_min".into(),
+            json!((stats.pace.rate * 60.0).round() as u64),
+        );
+        m.insert(
+            "pace_ceiling_per_min".into(),
+            json!((stats.pace.ceiling * 60.0).round() as u64),
+        );
         m.insert(
             "elapsed_s".into(),
             json!((elapsed * 1000.0).round() / 1000.0),
@@ -686,7 +736,7 @@ fn summarize(
         Status::IMPORT
     };
     eprint!(
-        "{} ({}) → {}{}\n{}{} requests, {} retries, {} rate-limited, {:.1} s\nreport: {}\n",
+        "{} ({}) → {}{}\n{}{} requests, {} retries, {} rate-limited (waited out), {:.1} s\npace at the end: {}\nreport: {}\n",
         cfg.rows.input,
         describe_source(info),
         cfg.platform,
@@ -700,6 +750,7 @@ fn summarize(
         stats.retries,
         stats.rate_limited,
         elapsed,
+        pace_text(&stats.pace),
         report_path.display()
     );
     if let Some(h) = &stats.halt {

@@ -38,6 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use faults::FaultPlan;
 use serde::{Deserialize, Serialize};
+pub use shared::{LimitSchedule, LimitSpec, parse_schedule};
 use shared::{PlatformStats, RateLimiter};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path as FsPath, PathBuf};
@@ -117,13 +118,24 @@ pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// Seed for fault injection and generated ids.
     pub seed: u64,
-    /// Requests per second per platform and key (`None`: platform defaults,
-    /// i.e. only Wazzup's documented 500 per 5 s; `Some(0)`: no limit at all).
+    /// Requests per [`EmulatorConfig::rate_limit_window`] per platform and
+    /// key, answered with Retry-After beyond it (`None`: each platform's
+    /// documented limit — Wazzup 500 per 5 s, Whaapy 100 per minute;
+    /// `Some(0)`: no limit at all).
     pub rate_limit: Option<u32>,
+    /// The window of `rate_limit` (1 s by default).
+    pub rate_limit_window: Duration,
+    /// A limit that changes during the run: from each `(time after start,
+    /// limit)` on, that limit applies to every platform, answered in the
+    /// platform's own way (Wazzup without Retry-After). Overrides
+    /// `rate_limit` when not empty; a count of 0 lifts the limit.
+    pub rate_limit_schedule: Vec<(Duration, LimitSpec)>,
     /// Fraction of requests that fail.
     pub fault_rate: f64,
     /// Latency added to every response.
     pub latency_ms: u64,
+    /// Up to this much more or less latency, uniformly at random.
+    pub latency_jitter_ms: u64,
     /// JSON file to load the stored data from and save it to.
     pub state_file: Option<PathBuf>,
     /// Wipsy free plan: 429 after 100 contacts created in the month.
@@ -139,6 +151,9 @@ pub struct EmulatorConfig {
     /// Whether Wazzup's documented 500 requests per 5 s apply when
     /// `rate_limit` is `None` (switch off for benchmarks of other stages).
     pub wazzup_default_limit: bool,
+    /// Whether Whaapy's published 100 requests per minute apply when
+    /// `rate_limit` is `None`.
+    pub whaapy_default_limit: bool,
     /// WapiFlow plan limit on stored contacts (`None`: unlimited); beyond it,
     /// `contact/store` answers `contact_limit`.
     pub wapiflow_contact_limit: Option<u32>,
@@ -154,14 +169,18 @@ impl Default for EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 0,
             rate_limit: None,
+            rate_limit_window: Duration::from_secs(1),
+            rate_limit_schedule: Vec::new(),
             fault_rate: 0.0,
             latency_ms: 0,
+            latency_jitter_ms: 0,
             state_file: None,
             wipsy_free_plan: false,
             wipsy_no_offset: false,
             wapiflow_whitelist: Vec::new(),
             fault_delay_ms: DEFAULT_FAULT_DELAY_MS,
             wazzup_default_limit: true,
+            whaapy_default_limit: true,
             wapiflow_contact_limit: None,
             credentials: Credentials::from_env(),
         }
@@ -627,7 +646,7 @@ pub async fn start(cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError>
         })?;
     let emu = Arc::new(Emu {
         faults: FaultPlan::new(cfg.seed, cfg.fault_rate),
-        limiter: RateLimiter::new(cfg.rate_limit, cfg.wazzup_default_limit),
+        limiter: RateLimiter::new(&cfg),
         wazzup: Mutex::new(state.wazzup),
         whaapy: Mutex::new(state.whaapy),
         wipsy: Mutex::new(state.wipsy),

@@ -84,10 +84,81 @@ struct Window {
     count: u32,
 }
 
+/// A request limit in a platform's own shape: `count` requests per
+/// fixed `window` (Wazzup: 500 per 5 s; Whaapy: 100 per minute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSpec {
+    /// Requests admitted per window; 0 means no limit.
+    pub count: u32,
+    /// The window; its counter resets when a request comes after it ends.
+    pub window: Duration,
+}
+
+impl std::str::FromStr for LimitSpec {
+    type Err = String;
+    /// `N` (per second), `N/s`, `N/min`, `N/5s`, `N/60s`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid limit {s:?} (expected N, N/s, N/min or N/5s)");
+        let (n, w) = s.trim().split_once('/').unwrap_or((s.trim(), "s"));
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        let w = w.trim();
+        let window = match w {
+            "min" | "m" => Duration::from_secs(60),
+            _ => {
+                let digits = w.strip_suffix('s').ok_or_else(bad)?;
+                let secs: u64 = if digits.is_empty() {
+                    1
+                } else {
+                    digits.parse().map_err(|_| bad())?
+                };
+                if secs == 0 {
+                    return Err(bad());
+                }
+                Duration::from_secs(secs)
+            }
+        };
+        Ok(LimitSpec { count, window })
+    }
+}
+
+/// A limit that changes during a run: `(seconds after start, limit)`
+/// pairs, e.g. `0:500/5s,30:100/5s` (the limit drops to a fifth after
+/// 30 s).
+pub fn parse_schedule(s: &str) -> Result<Vec<(Duration, LimitSpec)>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (at, spec) = part
+            .split_once(':')
+            .ok_or_else(|| format!("invalid schedule entry {part:?} (expected SECONDS:LIMIT)"))?;
+        let at: u64 = at
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid schedule time {at:?}"))?;
+        out.push((Duration::from_secs(at), spec.parse()?));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    Ok(out)
+}
+
+/// A parsed `--rate-limit-schedule`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSchedule(pub Vec<(Duration, LimitSpec)>);
+
+impl std::str::FromStr for LimitSchedule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_schedule(s).map(LimitSchedule)
+    }
+}
+
 /// Fixed-window counters per platform and credential.
 pub(crate) struct RateLimiter {
     per_second: Option<u32>,
+    window: Duration,
+    schedule: Vec<(Duration, LimitSpec)>,
     wazzup_default: bool,
+    whaapy_default: bool,
+    started: Instant,
     windows: Mutex<HashMap<(Platform, String), Window>>,
 }
 
@@ -95,23 +166,51 @@ pub(crate) struct RateLimiter {
 pub(crate) const WAZZUP_LIMIT: u32 = 500;
 /// The window of Wazzup's documented limit.
 pub(crate) const WAZZUP_WINDOW: Duration = Duration::from_secs(5);
+/// Whaapy's published limit: 100 requests per minute (API overview,
+/// docs/platforms.md#whaapy-rate-limit; fixed window **assumed**).
+pub(crate) const WHAAPY_LIMIT: u32 = 100;
+/// The window of Whaapy's published limit.
+pub(crate) const WHAAPY_WINDOW: Duration = Duration::from_secs(60);
 
 impl RateLimiter {
-    pub(crate) fn new(per_second: Option<u32>, wazzup_default: bool) -> Self {
+    pub(crate) fn new(cfg: &super::EmulatorConfig) -> Self {
         RateLimiter {
-            per_second,
-            wazzup_default,
+            per_second: cfg.rate_limit,
+            window: cfg.rate_limit_window.max(Duration::from_millis(1)),
+            schedule: cfg.rate_limit_schedule.clone(),
+            wazzup_default: cfg.wazzup_default_limit,
+            whaapy_default: cfg.whaapy_default_limit,
+            started: Instant::now(),
             windows: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The limit in force now: `(count, window, send Retry-After)`.
     fn limit_for(&self, platform: Platform) -> Option<(u32, Duration, bool)> {
+        if !self.schedule.is_empty() {
+            let t = self.started.elapsed();
+            let spec = self
+                .schedule
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= t)
+                .map(|(_, s)| *s)?;
+            // In the platform's own answer: Wazzup documents no Retry-After.
+            return (spec.count > 0).then_some((
+                spec.count,
+                spec.window,
+                platform != Platform::Wazzup,
+            ));
+        }
         match self.per_second {
-            // `--rate-limit 0` switches every limit off, Wazzup's included.
+            // `--rate-limit 0` switches every limit off, the defaults included.
             Some(0) => None,
-            Some(n) => Some((n, Duration::from_secs(1), true)),
+            Some(n) => Some((n, self.window, true)),
             None if platform == Platform::Wazzup && self.wazzup_default => {
                 Some((WAZZUP_LIMIT, WAZZUP_WINDOW, false))
+            }
+            None if platform == Platform::Whaapy && self.whaapy_default => {
+                Some((WHAAPY_LIMIT, WHAAPY_WINDOW, true))
             }
             None => None,
         }
@@ -154,6 +253,16 @@ impl RateLimiter {
     }
 }
 
+/// The latency of one answer: `latency_ms` ± up to `jitter_ms`, uniformly.
+pub(crate) fn latency(latency_ms: u64, jitter_ms: u64) -> Duration {
+    let spread = if jitter_ms > 0 {
+        fastrand::u64(0..=2 * jitter_ms)
+    } else {
+        jitter_ms
+    };
+    Duration::from_millis((latency_ms + spread).saturating_sub(jitter_ms))
+}
+
 /// A 500/502/503 as a gateway in front of the platform would send it.
 fn gateway_error(status: u16, html: bool) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -177,8 +286,9 @@ pub(crate) async fn platform_layer(
 ) -> Response {
     let stats = emu.stats(platform);
     stats.requests.fetch_add(1, Ordering::Relaxed);
-    if emu.cfg.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(emu.cfg.latency_ms)).await;
+    let delay = latency(emu.cfg.latency_ms, emu.cfg.latency_jitter_ms);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let n = emu.request_counter.fetch_add(1, Ordering::Relaxed);
     let fault = emu.faults.choose(n);
@@ -466,6 +576,64 @@ pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_in_the_platforms_shapes() {
+        let p = |s: &str| s.parse::<LimitSpec>();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            p("500/5s"),
+            Ok(LimitSpec {
+                count: 500,
+                window: secs(5)
+            })
+        );
+        assert_eq!(
+            p("100/min"),
+            Ok(LimitSpec {
+                count: 100,
+                window: secs(60)
+            })
+        );
+        assert_eq!(
+            p("20"),
+            Ok(LimitSpec {
+                count: 20,
+                window: secs(1)
+            })
+        );
+        assert_eq!(
+            p("20/s"),
+            Ok(LimitSpec {
+                count: 20,
+                window: secs(1)
+            })
+        );
+        assert!(p("20/0s").is_err() && p("x/s").is_err() && p("5/h").is_err());
+        let s = parse_schedule("10:5/s,0:100/5s").unwrap();
+        assert_eq!(s[0].0, secs(0));
+        assert_eq!(
+            s[1],
+            (
+                secs(10),
+                LimitSpec {
+                    count: 5,
+                    window: secs(1)
+                }
+            )
+        );
+        assert!(parse_schedule("10").is_err());
+    }
+
+    #[test]
+    fn latency_jitter_stays_in_its_band() {
+        for _ in 0..200 {
+            let d = latency(300, 100);
+            assert!(d >= Duration::from_millis(200) && d <= Duration::from_millis(400));
+        }
+        assert_eq!(latency(50, 0), Duration::from_millis(50));
+        assert!(latency(10, 50) <= Duration::from_millis(60));
+    }
 
     #[test]
     fn monthly_quota_key() {

@@ -4,6 +4,7 @@
 //! they let `platform` stay free of `upload`.
 
 mod cancel;
+pub mod pace;
 pub mod pacer;
 mod retry_after;
 

@@ -20,44 +20,71 @@ use tokio::time::Instant;
 pub const PACE_SHARE: f64 = 0.98;
 
 /// Paces requests at a steady rate, one at a time (no bursts: a server
-/// counting in fixed windows never sees more than the rate in one).
+/// counting in fixed windows never sees more than the rate in one). The
+/// rate may change while requests wait: a new rate applies from the next
+/// booking on (see [`crate::net::pace`], which moves it).
 #[derive(Debug)]
 pub struct Pacer {
+    state: Mutex<Slots>,
+}
+
+#[derive(Debug)]
+struct Slots {
     rate: f64,
     period: Option<Duration>,
-    next: Mutex<Option<Instant>>,
+    next: Option<Instant>,
+}
+
+/// The period between slots at `rate` (`None`: unpaced).
+fn period_of(rate: f64) -> Option<Duration> {
+    (rate.is_finite() && rate > 0.0).then(|| Duration::from_secs_f64(1.0 / (rate * PACE_SHARE)))
 }
 
 impl Pacer {
     /// A pacer at `rate` requests per second (sent at [`PACE_SHARE`] of
     /// it); `rate` ≤ 0 or not finite means unpaced.
     pub fn new(rate: f64) -> Pacer {
-        let period = (rate.is_finite() && rate > 0.0)
-            .then(|| Duration::from_secs_f64(1.0 / (rate * PACE_SHARE)));
+        let period = period_of(rate);
         Pacer {
-            rate: if period.is_some() { rate } else { 0.0 },
-            period,
-            next: Mutex::new(None),
+            state: Mutex::new(Slots {
+                rate: if period.is_some() { rate } else { 0.0 },
+                period,
+                next: None,
+            }),
         }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Requests per second asked for (0 when unpaced).
     pub fn rate(&self) -> f64 {
-        self.rate
+        self.slots().rate
+    }
+
+    /// Changes the rate. Slots already booked stand; the next booking is
+    /// one new period after the last one, so a slower rate takes effect at
+    /// once for every request not yet booked.
+    pub fn set_rate(&self, rate: f64) {
+        let period = period_of(rate);
+        let mut s = self.slots();
+        s.rate = if period.is_some() { rate } else { 0.0 };
+        s.period = period;
     }
 
     /// Books the next slot and waits for it. A slot is never earlier than
     /// now: time spent idle is not saved up for a burst.
     pub async fn ready(&self) {
-        let Some(period) = self.period else { return };
         let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = self.slots();
+            let Some(period) = s.period else { return };
             let now = Instant::now();
-            let slot = match *next {
+            let slot = match s.next {
                 Some(n) if n > now => n,
                 _ => now,
             };
-            *next = Some(slot + period);
+            s.next = Some(slot + period);
             slot
         };
         tokio::time::sleep_until(slot).await;

@@ -1,12 +1,16 @@
 //! The one HTTP client every adapter shares: connection pool, timeouts,
-//! pacing, a pause after 429s, cancellation and counters.
+//! the account's adaptive pace ([`crate::net::pace`]), a pause after 429s,
+//! cancellation and counters. Every request of an adapter — writes,
+//! look-ups, listing pages — goes through [`Transport::send`], so reads
+//! and writes share one pace and one reaction to 429s.
 //!
 //! It never retries by itself: a transparent retry of a create is how
 //! contacts get doubled. It reports what happened and whether the request
 //! may have reached the platform; the uploader decides.
 
 use super::error::{PlatformError, snippet};
-use crate::net::{Cancel, Pacer, parse_retry_after};
+use crate::net::pace::{Pace, PaceSnapshot, PaceSpec, Ticket};
+use crate::net::{Cancel, parse_retry_after};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -68,7 +72,9 @@ pub struct Counters {
 pub struct Transport {
     platform: &'static str,
     client: reqwest::Client,
-    pacer: RwLock<Arc<Pacer>>,
+    pace: Arc<Pace>,
+    /// The platform's documented wait after a 429 without Retry-After.
+    wait_429: RwLock<Duration>,
     pause_until: Mutex<Option<Instant>>,
     cancel: RwLock<Option<Cancel>>,
     counters: Counters,
@@ -102,7 +108,8 @@ impl Transport {
         Ok(Transport {
             platform,
             client,
-            pacer: RwLock::new(Arc::new(Pacer::new(rate))),
+            pace: Arc::new(Pace::new(PaceSpec::at(rate))),
+            wait_429: RwLock::new(Duration::from_secs(1)),
             pause_until: Mutex::new(None),
             cancel: RwLock::new(None),
             counters: Counters::default(),
@@ -114,15 +121,39 @@ impl Transport {
         &self.client
     }
 
-    /// Replaces the pace (`--rate`).
+    /// Starts the pace over at `rate` requests/s, which becomes its
+    /// ceiling (`--rate`: the user's word on the account's limit).
     pub fn set_rate(&self, rate: f64) {
-        let mut g = self.pacer.write().unwrap_or_else(|p| p.into_inner());
-        *g = Arc::new(Pacer::new(rate));
+        self.pace.reset(PaceSpec::at(rate));
+    }
+
+    /// Sets where the pace starts and its ceiling, and the platform's
+    /// documented wait after a 429 that carries no Retry-After.
+    pub fn configure_pace(&self, spec: PaceSpec, wait_429: Duration) {
+        self.pace.reset(spec);
+        *self.wait_429.write().unwrap_or_else(|p| p.into_inner()) = wait_429;
     }
 
     /// The current pace in requests/s.
     pub fn rate(&self) -> f64 {
-        self.pacer.read().unwrap_or_else(|p| p.into_inner()).rate()
+        self.pace.rate()
+    }
+
+    /// The account's pace: rate, in-flight target, stall time.
+    pub fn pace(&self) -> &Pace {
+        &self.pace
+    }
+
+    /// The pace and its counters, for progress and summaries.
+    pub fn pace_snapshot(&self) -> PaceSnapshot {
+        self.pace.snapshot()
+    }
+
+    /// How long until the pause a 429 imposed ends (zero when none).
+    pub fn pause_left(&self) -> Duration {
+        let g = self.pause_until.lock().unwrap_or_else(|p| p.into_inner());
+        g.map(|u| u.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
     }
 
     /// After `cancel` fires, no request leaves.
@@ -152,31 +183,27 @@ impl Transport {
         }
     }
 
-    async fn wait_turn(&self, cancel: Option<&Cancel>) -> Result<(), Failure> {
-        let pacer = self.pacer.read().unwrap_or_else(|p| p.into_inner()).clone();
+    /// Waits out any pause, then the pace's next slot; a pause that began
+    /// while waiting for the slot is waited out too (the slot was booked
+    /// at the old rate), so no request leaves during a pause.
+    async fn wait_turn(&self, cancel: Option<&Cancel>) -> Result<Ticket, Failure> {
         loop {
-            let until = *self.pause_until.lock().unwrap_or_else(|p| p.into_inner());
-            match until {
-                Some(u) if u > Instant::now() => match cancel {
-                    Some(c) => {
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(u) => {}
-                            _ = c.cancelled() => return Err(Failure::Cancelled),
-                        }
-                    }
-                    None => tokio::time::sleep_until(u).await,
-                },
-                _ => break,
+            loop {
+                let until = *self.pause_until.lock().unwrap_or_else(|p| p.into_inner());
+                match until {
+                    Some(u) if u > Instant::now() => sleep_or_cancel(u, cancel).await?,
+                    _ => break,
+                }
             }
-        }
-        match cancel {
-            Some(c) => tokio::select! {
-                _ = pacer.ready() => Ok(()),
-                _ = c.cancelled() => Err(Failure::Cancelled),
-            },
-            None => {
-                pacer.ready().await;
-                Ok(())
+            match cancel {
+                Some(c) => tokio::select! {
+                    _ = self.pace.ready() => {}
+                    _ = c.cancelled() => return Err(Failure::Cancelled),
+                },
+                None => self.pace.ready().await,
+            }
+            if self.pause_left().is_zero() {
+                return Ok(self.pace.ticket());
             }
         }
     }
@@ -187,11 +214,12 @@ impl Transport {
         if cancel.as_ref().is_some_and(Cancel::is_cancelled) {
             return Err(Failure::Cancelled);
         }
-        self.wait_turn(cancel.as_ref()).await?;
+        let ticket = self.wait_turn(cancel.as_ref()).await?;
         if cancel.as_ref().is_some_and(Cancel::is_cancelled) {
             return Err(Failure::Cancelled);
         }
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = Instant::now();
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => return Err(classify(&e)),
@@ -203,7 +231,20 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         if status == 429 {
+            // Every 429 is handled here, whoever sent the request: all
+            // requests of the account wait (Retry-After, else the
+            // platform's documented wait with up to 1 s of jitter), and
+            // the pace slows down. A quota 429 (Wipsy's free plan) is
+            // told apart by the adapter, which stops the run.
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let wait = retry_after.unwrap_or_else(|| {
+                *self.wait_429.read().unwrap_or_else(|p| p.into_inner())
+                    + Duration::from_millis(fastrand::u64(0..1000))
+            });
+            self.pause(wait);
+            self.pace.throttled(ticket, Instant::now() + wait);
+        } else {
+            self.pace.answered(sent.elapsed());
         }
         // The status arrived, so the platform answered: a body cut short now
         // still leaves the outcome unknown.
@@ -235,6 +276,20 @@ impl Transport {
             platform: self.platform,
             status: r.status,
             message: snippet(&r.body),
+        }
+    }
+}
+
+/// Sleeps until `until`, or fails with `Cancelled` when `cancel` fires.
+async fn sleep_or_cancel(until: Instant, cancel: Option<&Cancel>) -> Result<(), Failure> {
+    match cancel {
+        Some(c) => tokio::select! {
+            _ = tokio::time::sleep_until(until) => Ok(()),
+            _ = c.cancelled() => Err(Failure::Cancelled),
+        },
+        None => {
+            tokio::time::sleep_until(until).await;
+            Ok(())
         }
     }
 }

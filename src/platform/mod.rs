@@ -19,6 +19,7 @@ pub use error::PlatformError;
 use crate::model::Contact;
 pub use crate::model::{Entity, PlatformKind, WriteMode};
 use crate::model::{Item, Status};
+use crate::net::pace::PaceSpec;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -326,12 +327,45 @@ pub fn connect(
             creds.kind, kind
         )));
     }
-    Ok(match kind {
+    let rate = opts.rate;
+    let p: Arc<dyn Platform> = match kind {
         PlatformKind::Wazzup => Arc::new(wazzup::Wazzup::new(creds, opts)?),
         PlatformKind::Whaapy => Arc::new(whaapy::Whaapy::new(creds, opts)?),
         PlatformKind::Wipsy => Arc::new(wipsy::Wipsy::new(creds, opts)?),
         PlatformKind::Wapiflow => Arc::new(wapiflow::Wapiflow::new(creds, opts)?),
-    })
+    };
+    p.transport()
+        .configure_pace(pace_spec(kind, rate, p.default_rate()), wait_429(kind));
+    Ok(p)
+}
+
+/// Whether the platform publishes its request limit (docs/platforms.md,
+/// "Rate limits at a glance"): Wazzup's 500 per 5 s and Whaapy's 100 per
+/// minute are published; Wipsy and WapiFlow publish none.
+pub fn publishes_limit(kind: PlatformKind) -> bool {
+    matches!(kind, PlatformKind::Wazzup | PlatformKind::Whaapy)
+}
+
+/// Where an account's pace starts and its ceiling: `--rate` when given
+/// (start and ceiling); else the published limit; else a conservative
+/// start probing up to the adapter's assumed pace.
+pub fn pace_spec(kind: PlatformKind, rate: Option<f64>, default_rate: f64) -> PaceSpec {
+    match rate {
+        Some(r) => PaceSpec::at(r),
+        None if publishes_limit(kind) => PaceSpec::at(default_rate),
+        None => PaceSpec::probing(default_rate),
+    }
+}
+
+/// The wait after a 429 without Retry-After: Wazzup documents a counter
+/// reset every 5 s (docs/platforms.md#wazzup-rate-limit); the others
+/// document nothing (1 s, assumed).
+pub fn wait_429(kind: PlatformKind) -> Duration {
+    match kind {
+        PlatformKind::Wazzup => wazzup::WAIT_429,
+        PlatformKind::Whaapy => whaapy::WAIT_429,
+        PlatformKind::Wipsy | PlatformKind::Wapiflow => Duration::from_secs(1),
+    }
 }
 
 /// The reason given with [`ItemResult::found_after_lost_answer`].
@@ -396,7 +430,8 @@ pub(crate) fn failure_result(f: http::Failure) -> ItemResult {
 
 /// Classifies an answer that is neither success nor a known per-item error:
 /// 429, 5xx and 408 are transient; other 4xx final. `default_429` is the
-/// platform's documented wait when no Retry-After comes.
+/// platform's documented wait when no Retry-After comes (the transport has
+/// normally set the pause already).
 pub(crate) fn status_result(
     r: &http::Reply,
     transport: &http::Transport,
@@ -410,10 +445,14 @@ pub(crate) fn status_result(
     };
     match r.status {
         429 => {
-            let wait = r
-                .retry_after
-                .unwrap_or_else(|| default_429 + Duration::from_millis(fastrand::u64(0..1000)));
-            transport.pause(wait);
+            // The transport already paused every request of the account and
+            // slowed its pace; this item waits for the same pause.
+            let left = transport.pause_left();
+            let wait = if left.is_zero() {
+                r.retry_after.unwrap_or(default_429)
+            } else {
+                left
+            };
             ItemResult::Retry(Transient {
                 error: format!("rate_limited: HTTP 429: {text}"),
                 retry_after: Some(wait),

@@ -31,7 +31,8 @@ use crate::model::Status;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Assumed default pace (platforms.md: "e.g. 5 requests/s").
+/// Assumed ceiling of the pace (nothing is published: the pace starts at
+/// 1 request/s and probes up to it, docs/platforms.md#wapiflow-rate-limit).
 pub const DEFAULT_RATE: f64 = 5.0;
 /// Longest first or last name (inferred from the script WapiFlow runs on).
 pub const MAX_NAME: usize = 40;

@@ -17,8 +17,9 @@
 //! - Batches of at most 100 (public docs; more is `TOO_MANY_ENTITIES`),
 //!   never two equal ids in one (an n8n node: Wazzup answers 500).
 //! - Pace: 500 requests per 5 s per account (public docs) is 100/s, the
-//!   default (the pacer sends at 98% of any rate: 490 per 5 s). On 429 (no
-//!   Retry-After documented) every request waits 5 s plus jitter.
+//!   default and the ceiling (the pacer sends at 98% of any rate: 490 per
+//!   5 s). On 429 (no Retry-After documented) every request waits 5 s plus
+//!   jitter and the pace slows down (`net::pace`).
 //! - Wazzup's success answer does not say whether a contact was new, so a
 //!   sent contact is reported `created`.
 

@@ -18,8 +18,9 @@
 //!   (docs/platforms.md#whaapy-upsert).
 //! - A create without a country column sends the phone's region: Whaapy
 //!   would store `MX` otherwise (seed 001: "default: MX").
-//! - Pace: no limit is documented; 10 requests/s is an assumption, easy to
-//!   change with `--rate`. A 429 without Retry-After waits 1 s.
+//! - Pace: the published 100 requests per minute (docs/platforms.md#whaapy-rate-limit,
+//!   "may vary by plan": `--rate` raises the ceiling; 429s lower the pace,
+//!   see `net::pace`). A 429 without Retry-After waits 1 s (assumed).
 //! - `--whaapy-bulk`: `POST /contacts/v1/bulk`, 100 a call, known only from
 //!   the vendor's integration code (platforms.md); its per-item answer is
 //!   an assumption shared with the emulator.
@@ -39,8 +40,9 @@ use crate::normalize::{country, phone};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-/// Assumed default pace (nothing is documented).
-pub const DEFAULT_RATE: f64 = 10.0;
+/// Default pace: the published 100 requests per minute (API overview,
+/// docs/platforms.md#whaapy-rate-limit).
+pub const DEFAULT_RATE: f64 = 100.0 / 60.0;
 /// Wait after a 429 without Retry-After (assumed).
 pub const WAIT_429: Duration = Duration::from_secs(1);
 /// Items per bulk call (platforms.md).

@@ -22,7 +22,8 @@
 //!   the run says so once (`run_notes`).
 //! - A retry after a lost answer first looks for the contact among the
 //!   newest ones (assumed newest first, as the emulator serves them).
-//! - Pace: nothing documented; 5 requests/s assumed.
+//! - Pace: nothing documented: starts at 1 request/s and probes up to an
+//!   assumed 5/s (`net::pace`).
 
 use super::error::snippet;
 use super::http::{Reply, Transport};
@@ -39,7 +40,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-/// Assumed default pace (nothing is documented).
+/// Assumed ceiling of the pace (nothing is documented; the pace starts
+/// lower and probes up to it).
 pub const DEFAULT_RATE: f64 = 5.0;
 /// Largest page of `GET /api-get-contacts` (seed 000).
 pub const PAGE: usize = 500;

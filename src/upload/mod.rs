@@ -11,14 +11,15 @@ pub mod retry;
 
 use crate::model::{Entity, Status, WriteMode};
 pub use crate::model::{Item, ItemOutcome};
+use crate::net::pace::{PaceSnapshot, STALL_LIMIT};
 pub use crate::net::{Cancel, INTERRUPTED};
 use crate::platform::{BatchResult, Halt, ItemResult, Platform, PlatformError};
 use retry::Backoff;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, mpsc};
 
 /// How to upload.
 #[derive(Debug, Clone)]
@@ -29,7 +30,9 @@ pub struct UploadConfig {
     pub mode: WriteMode,
     /// Requests per second (`--rate`); `None`: the platform's default.
     pub rate: Option<f64>,
-    /// Requests in flight at once (`--concurrency`), at least 1.
+    /// The most requests in flight at once (`--concurrency`), at least 1.
+    /// The number actually in flight follows the measured latency (see
+    /// [`crate::net::pace`]); this only caps it.
     pub concurrency: usize,
     /// Items per request; capped at the platform's maximum.
     pub batch_size: Option<usize>,
@@ -37,6 +40,9 @@ pub struct UploadConfig {
     pub max_attempts: u32,
     /// Look, do not write (see [`run`]).
     pub dry_run: bool,
+    /// How long the platform may answer nothing but 429 before a row
+    /// fails for rate reasons ([`crate::net::pace::STALL_LIMIT`]).
+    pub stall_limit: Duration,
 }
 
 impl Default for UploadConfig {
@@ -45,13 +51,18 @@ impl Default for UploadConfig {
             entity: Entity::Contacts,
             mode: WriteMode::Create,
             rate: None,
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             batch_size: None,
             max_attempts: 5,
             dry_run: false,
+            stall_limit: STALL_LIMIT,
         }
     }
 }
+
+/// The default cap on requests in flight: Wazzup's full 100 requests/s at
+/// up to ~400 ms of latency (100 × 0.4 s × 1.25 + 2 = 52), with room.
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// Callbacks around each batch (the journal).
 pub trait UploadHooks: Send + Sync {
@@ -86,8 +97,11 @@ pub struct UploadStats {
     pub requests: u64,
     /// Items re-sent after a transient failure (one per item per retry).
     pub retries: u64,
-    /// 429 answers.
+    /// 429 answers (all waited out unless a row says `failed` with
+    /// `rate_limited`).
     pub rate_limited: u64,
+    /// The pace at the end, its ceiling and how often it was lowered.
+    pub pace: PaceSnapshot,
     /// Why the run stopped early, if it did. `halt.error` set means the
     /// run must end as an error (exit 1); otherwise the skipped rows carry
     /// the reason (exit 3).
@@ -174,15 +188,19 @@ const FILL_WAIT: Duration = Duration::from_millis(20);
 /// Uploads every item from `items`, sending one outcome per item to
 /// `outcomes` (in completion order, not input order).
 ///
-/// - Batches hold at most the platform's batch size; `concurrency` batches
-///   are in flight at once; every request is paced by the platform's
-///   limiter (`cfg.rate` replaces its default).
+/// - Batches hold at most the platform's batch size; as many are in flight
+///   as the account's pace needs at the measured latency (Little's law),
+///   at most `concurrency`; every request is paced by the account's
+///   adaptive pace (`cfg.rate` is its start and ceiling).
 /// - An item whose platform identity (Wazzup id, phone, mobile) repeats an
 ///   earlier item of the run is not sent: `duplicate`, reason
 ///   `same_remote_identity: row N`.
-/// - Transient failures (429, 5xx, timeouts, lost connections) are retried
+/// - Transient failures (5xx, timeouts, lost connections) are retried
 ///   with exponential backoff and jitter, honouring Retry-After, up to
-///   `max_attempts`; then the item is `failed` with the last error. An item
+///   `max_attempts`; then the item is `failed` with the last error. A 429
+///   is not a failed attempt: it is waited out (the pace slows down) for
+///   as long as the platform makes progress; only after `stall_limit` of
+///   nothing but 429s is the item `failed` (`rate_limited: ...`). An item
 ///   whose earlier attempt may have been applied is re-sent through the
 ///   adapter's duplicate-safe path.
 /// - A halt (quota, bad credentials) stops sending: the remaining items are
@@ -214,7 +232,7 @@ pub async fn run(
     );
     let max_batch = platform.batch_size(cfg.entity).max(1);
     let batch_size = cfg.batch_size.unwrap_or(max_batch).clamp(1, max_batch);
-    let concurrency = cfg.concurrency.max(1);
+    let cap = cfg.concurrency.max(1);
     let entity = cfg.entity;
     let shared = Arc::new(Shared {
         platform: platform.clone(),
@@ -226,7 +244,7 @@ pub async fn run(
         retries: AtomicU64::new(0),
         backoff: Backoff::default(),
     });
-    let permits = Arc::new(Semaphore::new(concurrency));
+    let gate = Arc::new(Gate::default());
     let mut tasks = tokio::task::JoinSet::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<Item> = Vec::with_capacity(batch_size);
@@ -272,22 +290,19 @@ pub async fn run(
             continue;
         }
         let b = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.ok(),
-            _ = cancel.cancelled() => None,
-        };
-        let Some(permit) = permit else {
+        if !gate.enter(platform.transport().pace(), cap, &cancel).await {
             skip_all(&shared, &b, INTERRUPTED.to_string()).await;
             continue;
-        };
+        }
         if let Some(reason) = shared.stop_reason() {
+            gate.leave();
             skip_all(&shared, &b, reason).await;
             continue;
         }
-        let sh = shared.clone();
+        let (sh, g) = (shared.clone(), gate.clone());
         tasks.spawn(async move {
             process(&sh, b).await;
-            drop(permit);
+            g.leave();
         });
         // Reap finished tasks so the set stays small on long runs.
         while tasks.try_join_next().is_some() {}
@@ -297,8 +312,48 @@ pub async fn run(
         requests: counters.requests.load(Ordering::Relaxed) - req0,
         retries: shared.retries.load(Ordering::Relaxed),
         rate_limited: counters.rate_limited.load(Ordering::Relaxed) - rl0,
+        pace: transport.pace_snapshot(),
         halt: shared.halt(),
         interrupted: cancel.is_cancelled(),
+    }
+}
+
+/// Batches in flight, against a limit that moves with the pace and the
+/// latency: a semaphore whose size is recomputed each time a batch wants
+/// to start.
+#[derive(Debug, Default)]
+struct Gate {
+    in_flight: AtomicUsize,
+    left: Notify,
+}
+
+impl Gate {
+    /// Waits until fewer batches are in flight than the pace needs (at
+    /// most `cap`), then counts one more. `false` when cancelled first.
+    async fn enter(&self, pace: &crate::net::pace::Pace, cap: usize, cancel: &Cancel) -> bool {
+        loop {
+            if cancel.is_cancelled() {
+                return false;
+            }
+            let limit = pace.in_flight_target(cap);
+            let n = self.in_flight.load(Ordering::SeqCst);
+            if n < limit {
+                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                return true;
+            }
+            // The limit may also grow without a batch ending (the pace
+            // recovering): look again now and then.
+            tokio::select! {
+                _ = self.left.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = cancel.cancelled() => return false,
+            }
+        }
+    }
+
+    fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.left.notify_one();
     }
 }
 
@@ -324,15 +379,16 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         skip_all(shared, &items, reason).await;
         return;
     }
-    let mut pending: Vec<(Item, bool, String)> = items
+    // (item, may have been applied, failed attempts so far)
+    let mut pending: Vec<(Item, bool, u32)> = items
         .into_iter()
         .map(|i| {
             let maybe = i.maybe_applied;
-            (i, maybe, String::new())
+            (i, maybe, 0)
         })
         .collect();
-    let mut attempt: u32 = 1;
     let max_attempts = shared.cfg.max_attempts.max(1);
+    let transport = shared.platform.transport();
     loop {
         if let Some(reason) = shared.stop_reason() {
             let outs = pending
@@ -354,7 +410,8 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         let mut outs = Vec::new();
         let mut again = Vec::new();
         let mut wait: Option<Duration> = None;
-        for (idx, (item, maybe, _)) in pending.into_iter().enumerate() {
+        let mut worst = 0;
+        for (idx, (item, maybe, failed)) in pending.into_iter().enumerate() {
             // An adapter that returns too few results leaves items without
             // an answer: they are failed, never lost.
             let res = results.get(idx).cloned().unwrap_or(ItemResult::done(
@@ -379,14 +436,27 @@ async fn process(shared: &Shared, items: Vec<Item>) {
                     outs.push(outcome(&item, Status::Skipped, String::new(), reason));
                 }
                 ItemResult::Retry(t) => {
-                    if attempt >= max_attempts {
-                        let reason = format!("failed after {attempt} attempts: {}", t.error);
+                    // A throttle is not a failed attempt: the pace slows
+                    // down and the row waits, unless the platform has made
+                    // no progress at all for `stall_limit`.
+                    let stalled = transport.pace().stalled_for();
+                    let failed = failed + u32::from(!t.rate_limited);
+                    if t.rate_limited && stalled >= shared.cfg.stall_limit {
+                        let reason = format!(
+                            "{} (no answer but 429 for {} s: the platform made no progress)",
+                            t.error,
+                            stalled.as_secs()
+                        );
+                        outs.push(outcome(&item, Status::Failed, String::new(), reason));
+                    } else if failed >= max_attempts {
+                        let reason = format!("failed after {failed} attempts: {}", t.error);
                         outs.push(outcome(&item, Status::Failed, String::new(), reason));
                     } else {
                         if let Some(ra) = t.retry_after {
                             wait = Some(wait.map_or(ra, |w| w.max(ra)));
                         }
-                        again.push((item, maybe || t.maybe_applied, t.error));
+                        worst = worst.max(failed);
+                        again.push((item, maybe || t.maybe_applied, failed));
                     }
                 }
             }
@@ -395,9 +465,9 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         if again.is_empty() {
             return;
         }
-        let delay = shared.backoff.delay(attempt, wait);
+        let delay = shared.backoff.delay(worst.max(1), wait);
         tracing::debug!(
-            "{} item(s) will be retried in {:?} (attempt {attempt})",
+            "{} item(s) will be retried in {:?} (failed attempts: {worst})",
             again.len(),
             delay
         );
@@ -409,7 +479,6 @@ async fn process(shared: &Shared, items: Vec<Item>) {
             .retries
             .fetch_add(again.len() as u64, Ordering::Relaxed);
         pending = again;
-        attempt += 1;
     }
 }
 

@@ -12,8 +12,14 @@ async fn start_with(cfg: EmulatorConfig) -> (EmulatorHandle, reqwest::Client, St
     emulator_support::start_with(cfg, "/whaapy").await
 }
 
+/// An emulator without Whaapy's published 100 requests per minute: these
+/// tests are about the API, and some make more requests than that.
 async fn start() -> (EmulatorHandle, reqwest::Client, String) {
-    start_with(EmulatorConfig::default()).await
+    start_with(EmulatorConfig {
+        whaapy_default_limit: false,
+        ..EmulatorConfig::default()
+    })
+    .await
 }
 
 fn auth(rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -314,15 +320,27 @@ async fn keys_must_be_wha_bearer_tokens() {
 }
 
 #[tokio::test]
-async fn no_limit_by_default_and_retry_after_with_the_flag() {
-    let (_h, c, base) = start().await;
-    for _ in 0..600 {
+async fn published_100_per_minute_by_default_and_retry_after_with_the_flag() {
+    let (_h, c, base) = start_with(EmulatorConfig::default()).await;
+    for _ in 0..100 {
         let r = auth(c.get(format!("{base}/contacts/v1")))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
+    // The 101st within the minute: 429, told to wait for the window's end.
+    let r = auth(c.get(format!("{base}/contacts/v1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((55..=60).contains(&wait), "{wait}");
     let (h, c, base) = start_with(EmulatorConfig {
         rate_limit: Some(5),
         ..Default::default()

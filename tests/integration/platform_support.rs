@@ -11,9 +11,14 @@ use waport::platform::{
 };
 use waport::upload::{self, Cancel, Item, ItemOutcome, NoHooks, UploadConfig, UploadStats};
 
-/// An emulator independent of the environment's keys.
+/// An emulator independent of the environment's keys. Adapters here are
+/// unpaced, so Whaapy's published 100 per minute is lifted unless the test
+/// sets its own limit (it would otherwise wait out minutes).
 pub async fn emulator(mut cfg: EmulatorConfig) -> EmulatorHandle {
     cfg.credentials = emulator::Credentials::defaults();
+    if cfg.rate_limit.is_none() && cfg.rate_limit_schedule.is_empty() {
+        cfg.whaapy_default_limit = false;
+    }
     emulator::start(cfg).await.unwrap()
 }
 
@@ -74,6 +79,7 @@ pub fn config(mode: WriteMode) -> UploadConfig {
         batch_size: None,
         max_attempts: 5,
         dry_run: false,
+        stall_limit: waport::net::pace::STALL_LIMIT,
     }
 }
 

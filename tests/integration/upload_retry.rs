@@ -121,6 +121,7 @@ fn cfg(max_attempts: u32) -> UploadConfig {
         batch_size: None,
         max_attempts,
         dry_run: false,
+        stall_limit: waport::net::pace::STALL_LIMIT,
     }
 }
 

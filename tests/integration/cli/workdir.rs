@@ -116,12 +116,20 @@ pub struct Emulator {
 
 #[allow(dead_code)]
 impl Emulator {
+    /// Starts `waport emulate` with `extra` flags. Whaapy's published 100
+    /// requests per minute is lifted unless the test sets a limit itself:
+    /// at the tests' `--rate 300` it would make them wait out minutes.
     pub fn start(extra: &[&str]) -> Emulator {
         use std::io::BufRead;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_waport"));
-        cmd.args(["emulate", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(std::process::Stdio::piped())
+        cmd.args(["emulate", "--listen", "127.0.0.1:0"]).args(extra);
+        if !extra
+            .iter()
+            .any(|f| f.starts_with("--rate-limit") || *f == "--no-whaapy-limit")
+        {
+            cmd.arg("--no-whaapy-limit");
+        }
+        cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
         for var in CREDENTIALS {
             cmd.env_remove(var);
@@ -235,8 +243,21 @@ impl Drop for Emulator {
 #[allow(dead_code)]
 impl Workdir {
     /// Runs waport against `emu`.
+    /// Runs a command against `emu`. A command that talks to a platform
+    /// gets `--rate 300` unless the test gives its own `--rate`: the
+    /// platforms' real paces (Whaapy's 100 per minute, the 1/s start of
+    /// platforms that publish none) would make the suite take minutes, and
+    /// pacing has its own tests (`net::pace`, `benches/upload.sh`).
     pub fn run_against(&self, emu: &Emulator, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
+        let talks = matches!(
+            args.first().copied(),
+            Some("import" | "export" | "migrate" | "resume" | "rollback")
+        );
+        let mut args = args.to_vec();
+        if talks && !args.contains(&"--rate") {
+            args.extend(["--rate", "300"]);
+        }
+        let mut cmd = self.command(&args);
         emu.env(&mut cmd);
         cmd.output().expect("run waport")
     }
