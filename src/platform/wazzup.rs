@@ -334,6 +334,27 @@ fn description(v: &Value, r: &Reply) -> String {
 }
 
 impl Wazzup {
+    /// A GET whose answer must be a success: a 401/403 is the key's fault
+    /// (`Auth`), any other failure an HTTP error; the body as JSON.
+    async fn get_json(&self, path: &str) -> Result<Value, PlatformError> {
+        let r = self
+            .t
+            .send(self.req(reqwest::Method::GET, path))
+            .await
+            .map_err(|f| self.t.error(f))?;
+        if r.status == 401 || r.status == 403 {
+            return Err(PlatformError::Auth {
+                platform: "wazzup",
+                status: r.status,
+                message: description(&r.json(), &r),
+            });
+        }
+        if !r.ok() {
+            return Err(self.t.http_error(&r));
+        }
+        Ok(r.json())
+    }
+
     /// Builds the adapter.
     pub fn new(creds: Credentials, opts: AdapterOptions) -> Result<Wazzup, PlatformError> {
         let key = creds.api_key("Wazzup")?;
@@ -439,22 +460,7 @@ impl Wazzup {
         let mut offset: u64 = 0;
         loop {
             let path = format!("/contacts?offset={offset}");
-            let r = self
-                .t
-                .send(self.req(reqwest::Method::GET, &path))
-                .await
-                .map_err(|f| self.t.error(f))?;
-            if r.status == 401 || r.status == 403 {
-                return Err(PlatformError::Auth {
-                    platform: "wazzup",
-                    status: r.status,
-                    message: description(&r.json(), &r),
-                });
-            }
-            if !r.ok() {
-                return Err(self.t.http_error(&r));
-            }
-            let v = r.json();
+            let v = self.get_json(&path).await?;
             let data = v
                 .get("data")
                 .and_then(Value::as_array)
@@ -1073,22 +1079,7 @@ impl Platform for Wazzup {
                     (format!("/contacts?offset={offset}"), offset)
                 }
             };
-            let r = self
-                .t
-                .send(self.req(reqwest::Method::GET, &path))
-                .await
-                .map_err(|f| self.t.error(f))?;
-            if r.status == 401 || r.status == 403 {
-                return Err(PlatformError::Auth {
-                    platform: "wazzup",
-                    status: r.status,
-                    message: description(&r.json(), &r),
-                });
-            }
-            if !r.ok() {
-                return Err(self.t.http_error(&r));
-            }
-            let v = r.json();
+            let v = self.get_json(&path).await?;
             match entity {
                 Entity::Users => Ok(Page {
                     items: v
