@@ -215,6 +215,26 @@ struct Job {
 }
 
 impl Job {
+    /// Ends the job by how the run went; a journal that failed during the
+    /// run is the error (exit 1), whatever else happened.
+    fn end(self, stats: &UploadStats, read_failed: bool, interrupted: bool) -> Result<(), Error> {
+        let journal_failure = self.log.failure();
+        let state = if stats.fatal().is_some() || read_failed || journal_failure.is_some() {
+            JobState::Failed
+        } else if interrupted {
+            JobState::Interrupted
+        } else {
+            JobState::Finished
+        };
+        let ended = self.finish(state);
+        if let Some(why) = journal_failure {
+            // Ending the job may fail for the same reason; the cause is the
+            // first failure.
+            return Err(Error::JournalStopped(why));
+        }
+        ended
+    }
+
     /// Ends the job in `state` and releases the account lock.
     fn finish(self, state: JobState) -> Result<(), Error> {
         self.log
@@ -391,23 +411,7 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     check_mapping(&mapping, &cfg.rows.prepare)?;
     let platform = target.platform.clone();
-    // The preflight is a read: a passing 502 or dropped connection must not
-    // end the run before it starts.
-    let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
-    tracing::info!(
-        "{}: credentials accepted; reading {} ({})",
-        cfg.platform,
-        cfg.rows.input,
-        describe_source(&source.info)
-    );
-    if !cfg.rows.quiet {
-        for n in &notes {
-            eprintln!("{}: {n}", cfg.platform);
-        }
-    }
-    if cfg.entity == Entity::Contacts {
-        read_account(&cfg, platform.as_ref()).await?;
-    }
+    preflight(&cfg, platform.as_ref(), &source.info).await?;
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).
     let mut job = if !cfg.dry_run && !cfg.sandbox {
@@ -416,36 +420,10 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         None
     };
     let info = source.info.clone();
-    let report_path = cfg
-        .rows
-        .report
-        .clone()
-        .unwrap_or_else(|| default_report_path(&cfg.rows.input));
-    let mut writer = ReportWriter::create(
-        ReportOptions {
-            report: report_path.clone(),
-            rejects: cfg.rows.rejects.clone(),
-            rejects_delimiter: info.delimiter.unwrap_or(b','),
-            remote_id: true,
-        },
-        &source.headers,
-    )?;
+    let (mut writer, report_path) = open_report(&cfg, &source)?;
     // send
-    let (item_tx, item_rx) = mpsc::channel(2048);
-    let (out_tx, out_rx) = mpsc::channel(2048);
     let log = job.as_ref().map(|j| j.log.clone());
-    let hooks: Arc<dyn UploadHooks> = match &log {
-        Some(l) => l.clone(),
-        None => Arc::new(upload::NoHooks),
-    };
-    let sender = tokio::spawn(upload::run(
-        platform.clone(),
-        cfg.upload_config(),
-        item_rx,
-        out_tx,
-        hooks,
-        cancel.clone(),
-    ));
+    let (item_tx, out_rx, sender) = start_send(&cfg, &platform, log.clone(), &cancel);
     // plan (with the read pipeline, on its own thread)
     let (planned_tx, planned_rx) = mpsc::channel(4096);
     let planner = job
@@ -483,22 +461,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         .map_err(|_| Error::Message("the reading thread panicked".into()))?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
-    let journal_failure = log.as_ref().and_then(|l| l.failure());
     if let Some(job) = job {
-        let state = if stats.fatal().is_some() || fed.is_err() || journal_failure.is_some() {
-            JobState::Failed
-        } else if was_interrupted {
-            JobState::Interrupted
-        } else {
-            JobState::Finished
-        };
-        let ended = job.finish(state);
-        if let Some(why) = journal_failure {
-            // Ending the job may fail for the same reason; the cause is
-            // the first failure.
-            return Err(Error::JournalStopped(why));
-        }
-        ended?;
+        job.end(&stats, fed.is_err(), was_interrupted)?;
     }
     fed?;
     if let Some(e) = stats.fatal() {
@@ -521,6 +485,81 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     } else {
         ExitStatus::Ok
     })
+}
+
+/// Starts the send stage on the runtime: items in, outcomes out, its
+/// statistics when both channels are done.
+fn start_send(
+    cfg: &ImportConfig,
+    platform: &Arc<dyn Platform>,
+    log: Option<Arc<JobLog>>,
+    cancel: &Cancel,
+) -> (
+    mpsc::Sender<crate::model::Item>,
+    mpsc::Receiver<ItemOutcome>,
+    tokio::task::JoinHandle<UploadStats>,
+) {
+    let (item_tx, item_rx) = mpsc::channel(2048);
+    let (out_tx, out_rx) = mpsc::channel(2048);
+    let hooks: Arc<dyn UploadHooks> = match log {
+        Some(l) => l,
+        None => Arc::new(upload::NoHooks),
+    };
+    let sender = tokio::spawn(upload::run(
+        platform.clone(),
+        cfg.upload_config(),
+        item_rx,
+        out_tx,
+        hooks,
+        cancel.clone(),
+    ));
+    (item_tx, out_rx, sender)
+}
+
+/// The platform's preflight (credentials; for Wazzup the responsible
+/// user), then, for contacts, what the account already holds. The
+/// preflight is a read: a passing 502 or dropped connection must not end
+/// the run before it starts.
+async fn preflight(
+    cfg: &ImportConfig,
+    platform: &dyn Platform,
+    info: &crate::source::SourceInfo,
+) -> Result<(), Error> {
+    let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
+    tracing::info!(
+        "{}: credentials accepted; reading {} ({})",
+        cfg.platform,
+        cfg.rows.input,
+        describe_source(info)
+    );
+    if !cfg.rows.quiet {
+        for n in &notes {
+            eprintln!("{}: {n}", cfg.platform);
+        }
+    }
+    if cfg.entity == Entity::Contacts {
+        read_account(cfg, platform).await?;
+    }
+    Ok(())
+}
+
+/// The report (and rejects) writer of this run, and the report's path.
+fn open_report(cfg: &ImportConfig, source: &Source) -> Result<(ReportWriter, PathBuf), Error> {
+    let report_path = cfg
+        .rows
+        .report
+        .clone()
+        .unwrap_or_else(|| default_report_path(&cfg.rows.input));
+    let writer = ReportWriter::create(
+        ReportOptions {
+            report: report_path.clone(),
+            rejects: cfg.rows.rejects.clone(),
+            rejects_delimiter: source.info.delimiter.unwrap_or(b','),
+            remote_id: true,
+        },
+        &source.headers,
+    )?;
+    Ok((writer, report_path))
 }
 
 /// The collect stage's loop: every planned row and every outcome into the

@@ -238,35 +238,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
     report
         .flush()
         .map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
-    let total = created.len();
-    if cfg.json {
-        let mut m = serde_json::Map::new();
-        m.insert("job".into(), json!(job.id.to_string()));
-        m.insert("contacts".into(), json!(total));
-        for k in ["deleted", "gone", "failed", "would_delete"] {
-            m.insert(k.into(), json!(counts.get(k).copied().unwrap_or(0)));
-        }
-        m.insert("dry_run".into(), json!(cfg.dry_run));
-        crate::print(&format!("{}\n", serde_json::Value::Object(m)))?;
-    }
-    if !cfg.quiet {
-        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        eprintln!(
-            "rollback of {} on {kind}: {total} contact(s) it created{}{}\nreport: {}",
-            job.id,
-            if parts.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", parts.join(", "))
-            },
-            if cfg.dry_run {
-                " (dry run: nothing deleted)"
-            } else {
-                ""
-            },
-            report_path.display()
-        );
-    }
+    rollback_summary(&cfg, &job, kind, created.len(), &counts, &report_path)?;
     Ok(if counts.contains_key("failed") {
         ExitStatus::RowsRejected
     } else {
@@ -348,41 +320,8 @@ fn delete_created(
             }
         };
         for (k, c) in chunk.iter().enumerate() {
-            let (status, reason, jrow) = match (&unsupported, answers.get(k)) {
-                (Some(_), _) | (None, None) => {
-                    let why = unsupported
-                        .clone()
-                        .unwrap_or_else(|| "delete_failed: no answer for this id".into());
-                    ("failed", why.clone(), JRow::Failed { reason: why })
-                }
-                (None, Some(r)) => match r {
-                    Ok(true) => (
-                        "deleted",
-                        String::new(),
-                        JRow::Confirmed {
-                            outcome: Outcome::Deleted,
-                            remote_id: c.remote_id.clone(),
-                        },
-                    ),
-                    Ok(false) | Err(PlatformError::Http { status: 404, .. }) => (
-                        "gone",
-                        "already deleted on the platform".to_string(),
-                        JRow::Confirmed {
-                            outcome: Outcome::Gone,
-                            remote_id: c.remote_id.clone(),
-                        },
-                    ),
-                    Err(e @ PlatformError::Unsupported { .. }) => {
-                        let why = format!("cannot_delete: {e}");
-                        unsupported = Some(why.clone());
-                        ("failed", why.clone(), JRow::Failed { reason: why })
-                    }
-                    Err(e) => {
-                        let why = format!("delete_failed: {e}");
-                        ("failed", why.clone(), JRow::Failed { reason: why })
-                    }
-                },
-            };
+            let (status, reason, jrow) =
+                delete_outcome(&c.remote_id, answers.get(k), &mut unsupported);
             failed |= status == "failed";
             on_row(c, status, &reason)?;
             outcomes.push(RowOutcome::new(c.row, &c.dedupe_key, "", jrow));
@@ -400,5 +339,79 @@ fn delete_created(
     };
     j.end_job(rb.id, state).map_err(jerr)?;
     let _ = lock.release();
+    Ok(())
+}
+
+/// A rollback row's status, reason and journal record from the delete's
+/// answer (`None`: no answer for this id). An `Unsupported` answer is
+/// remembered in `unsupported`, so the remaining rows are not sent.
+fn delete_outcome(
+    remote_id: &str,
+    answer: Option<&Result<bool, PlatformError>>,
+    unsupported: &mut Option<String>,
+) -> (&'static str, String, JRow) {
+    let failed = |why: String| ("failed", why.clone(), JRow::Failed { reason: why });
+    if let Some(why) = unsupported {
+        return failed(why.clone());
+    }
+    let confirmed = |outcome| JRow::Confirmed {
+        outcome,
+        remote_id: remote_id.to_string(),
+    };
+    match answer {
+        None => failed("delete_failed: no answer for this id".into()),
+        Some(Ok(true)) => ("deleted", String::new(), confirmed(Outcome::Deleted)),
+        Some(Ok(false) | Err(PlatformError::Http { status: 404, .. })) => (
+            "gone",
+            "already deleted on the platform".to_string(),
+            confirmed(Outcome::Gone),
+        ),
+        Some(Err(e @ PlatformError::Unsupported { .. })) => {
+            let why = format!("cannot_delete: {e}");
+            *unsupported = Some(why.clone());
+            failed(why)
+        }
+        Some(Err(e)) => failed(format!("delete_failed: {e}")),
+    }
+}
+
+/// The rollback's summary: one JSON object on stdout with `--json`, one
+/// line on stderr unless `--quiet`.
+fn rollback_summary(
+    cfg: &RollbackConfig,
+    job: &journal::Job,
+    kind: PlatformKind,
+    total: usize,
+    counts: &std::collections::BTreeMap<&'static str, u64>,
+    report_path: &std::path::Path,
+) -> Result<(), Error> {
+    if cfg.json {
+        let mut m = serde_json::Map::new();
+        m.insert("job".into(), json!(job.id.to_string()));
+        m.insert("contacts".into(), json!(total));
+        for k in ["deleted", "gone", "failed", "would_delete"] {
+            m.insert(k.into(), json!(counts.get(k).copied().unwrap_or(0)));
+        }
+        m.insert("dry_run".into(), json!(cfg.dry_run));
+        crate::print(&format!("{}\n", serde_json::Value::Object(m)))?;
+    }
+    if !cfg.quiet {
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!(
+            "rollback of {} on {kind}: {total} contact(s) it created{}{}\nreport: {}",
+            job.id,
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", parts.join(", "))
+            },
+            if cfg.dry_run {
+                " (dry run: nothing deleted)"
+            } else {
+                ""
+            },
+            report_path.display()
+        );
+    }
     Ok(())
 }
