@@ -93,11 +93,7 @@ pub fn account_fp(kind: PlatformKind, creds: &Credentials) -> String {
 }
 
 /// The credentials an in-process emulator accepts, for `--sandbox`.
-pub fn sandbox_credentials(
-    kind: PlatformKind,
-    base: &str,
-    keys: &emulator::Credentials,
-) -> Credentials {
+pub fn sandbox_credentials(kind: PlatformKind, base: &str, keys: &emulator::Keys) -> Credentials {
     let url = format!("{base}{}", emulator::prefix(sandbox_platform(kind)));
     let first = |v: &[String]| v.first().cloned().unwrap_or_default();
     let secret = match kind {
@@ -174,7 +170,7 @@ async fn connect_target(cfg: &ImportConfig) -> Result<Target, Error> {
     let creds = if cfg.sandbox {
         // The documented default keys, whatever the environment says: the
         // sandbox must never see a real key.
-        let keys = emulator::Credentials::defaults();
+        let keys = emulator::Keys::defaults();
         let handle = emulator::start(EmulatorConfig {
             credentials: keys.clone(),
             ..EmulatorConfig::default()

@@ -66,7 +66,7 @@ pub const DEFAULT_FAULT_DELAY_MS: u64 = 35_000;
 
 /// The credentials each platform accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub struct Keys {
     /// Wazzup bearer keys.
     pub wazzup: Vec<String>,
     /// Whaapy bearer keys (`wha_...`).
@@ -77,10 +77,10 @@ pub struct Credentials {
     pub wapiflow: Vec<(String, String)>,
 }
 
-impl Credentials {
+impl Keys {
     /// The documented defaults (the keys printed in the seed examples).
-    pub fn defaults() -> Credentials {
-        Credentials {
+    pub fn defaults() -> Keys {
+        Keys {
             wazzup: vec![DEFAULT_WAZZUP_KEY.into(), DEFAULT_WAZZUP_KEY_ALT.into()],
             whaapy: vec![DEFAULT_WHAAPY_KEY.into()],
             wipsy: vec![DEFAULT_WIPSY_KEY.into()],
@@ -95,10 +95,10 @@ impl Credentials {
     /// (`WAZZUP_API_KEY`, `WHAAPY_API_KEY`, `WIPSY_API_KEY`,
     /// `WAPIFLOW_CLIENT_ID`, `WAPIFLOW_CLIENT_SECRET`); each unset or empty
     /// one falls back to its default.
-    pub fn from_env() -> Credentials {
+    pub fn from_env() -> Keys {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-        let d = Credentials::defaults();
-        Credentials {
+        let d = Keys::defaults();
+        Keys {
             wazzup: var("WAZZUP_API_KEY").map(|k| vec![k]).unwrap_or(d.wazzup),
             whaapy: var("WHAAPY_API_KEY").map(|k| vec![k]).unwrap_or(d.whaapy),
             wipsy: var("WIPSY_API_KEY").map(|k| vec![k]).unwrap_or(d.wipsy),
@@ -158,9 +158,9 @@ pub struct EmulatorConfig {
     /// `contact/store` answers `contact_limit`.
     pub wapiflow_contact_limit: Option<u32>,
     /// The keys each platform accepts. `Default` reads them from the
-    /// environment (see [`Credentials::from_env`]); tests should set
-    /// [`Credentials::defaults`] to be independent of the environment.
-    pub credentials: Credentials,
+    /// environment (see [`Keys::from_env`]); tests should set
+    /// [`Keys::defaults`] to be independent of the environment.
+    pub credentials: Keys,
 }
 
 impl Default for EmulatorConfig {
@@ -182,7 +182,7 @@ impl Default for EmulatorConfig {
             wazzup_default_limit: true,
             whaapy_default_limit: true,
             wapiflow_contact_limit: None,
-            credentials: Credentials::from_env(),
+            credentials: Keys::from_env(),
         }
     }
 }

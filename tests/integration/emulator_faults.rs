@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 use waport::emulator::faults::{FaultKind, FaultPlan};
-use waport::emulator::{Credentials, DEFAULT_WHAAPY_KEY, EmulatorConfig, Platform};
+use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, Keys, Platform};
 
 #[test]
 fn chooser_distribution_over_10000_seeded_requests() {
@@ -78,7 +78,7 @@ async fn each_fault_kind_as_a_client_sees_it() {
         seed,
         fault_rate: rate,
         fault_delay_ms: 600,
-        credentials: Credentials::defaults(),
+        credentials: Keys::defaults(),
         ..Default::default()
     })
     .await
@@ -154,7 +154,7 @@ async fn a_delayed_response_does_not_block_the_server() {
         seed,
         fault_rate: 0.5,
         fault_delay_ms: 3_000,
-        credentials: Credentials::defaults(),
+        credentials: Keys::defaults(),
         ..Default::default()
     })
     .await
@@ -192,7 +192,7 @@ async fn a_delayed_response_does_not_block_the_server() {
 async fn latency_is_added_to_every_response() {
     let h = waport::emulator::start(EmulatorConfig {
         latency_ms: 150,
-        credentials: Credentials::defaults(),
+        credentials: Keys::defaults(),
         ..Default::default()
     })
     .await

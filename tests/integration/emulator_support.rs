@@ -2,7 +2,7 @@
 //! loopback port with the default credentials, a client, and the base URL
 //! of one platform's API.
 
-use waport::emulator::{Credentials, EmulatorConfig, EmulatorHandle};
+use waport::emulator::{EmulatorConfig, EmulatorHandle, Keys};
 
 /// Starts an emulator configured by `cfg` (credentials forced to the
 /// defaults the tests authenticate with); the URL ends in `prefix`.
@@ -11,7 +11,7 @@ pub async fn start_with(
     prefix: &str,
 ) -> (EmulatorHandle, reqwest::Client, String) {
     let h = waport::emulator::start(EmulatorConfig {
-        credentials: Credentials::defaults(),
+        credentials: Keys::defaults(),
         ..cfg
     })
     .await

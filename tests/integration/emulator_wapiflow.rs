@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
-    Credentials, DEFAULT_WAPIFLOW_CLIENT_ID, DEFAULT_WAPIFLOW_CLIENT_SECRET, EmulatorConfig,
-    EmulatorHandle, Platform,
+    DEFAULT_WAPIFLOW_CLIENT_ID, DEFAULT_WAPIFLOW_CLIENT_SECRET, EmulatorConfig, EmulatorHandle,
+    Keys, Platform,
 };
 
 use crate::emulator_support;
@@ -397,7 +397,7 @@ async fn ip_outside_the_whitelist_is_refused() {
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "success");
     let bad = waport::emulator::start(EmulatorConfig {
         wapiflow_whitelist: vec!["not-an-ip".into()],
-        credentials: Credentials::defaults(),
+        credentials: Keys::defaults(),
         ..Default::default()
     })
     .await;

@@ -15,7 +15,7 @@ use waport::upload::{self, Cancel, Item, ItemOutcome, NoHooks, UploadConfig, Upl
 /// unpaced, so Whaapy's published 100 per minute is lifted unless the test
 /// sets its own limit (it would otherwise wait out minutes).
 pub async fn emulator(mut cfg: EmulatorConfig) -> EmulatorHandle {
-    cfg.credentials = emulator::Credentials::defaults();
+    cfg.credentials = emulator::Keys::defaults();
     if cfg.rate_limit.is_none() && cfg.rate_limit_schedule.is_empty() {
         cfg.whaapy_default_limit = false;
     }
