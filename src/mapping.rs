@@ -61,30 +61,13 @@ pub enum Origin {
     Unmapped,
 }
 
-/// What a phone column's header or a number's type label says about it.
-/// The order is the interim preference: WhatsApp, then mobile, then other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum PhoneKind {
-    /// Says WhatsApp.
-    WhatsApp,
-    /// Says mobile, cell, celular, móvil, мобильный, SMS, …
-    Mobile,
-    /// Says nothing of the kind (work, home, main, or no label).
-    #[default]
-    Other,
-}
+/// What a phone column's header or a number's type label says about it:
+/// the phone reader's [`Label`](crate::normalize::phone::Label), read here
+/// from headers (one classifier for the mapping and the phone choice). The
+/// order is the preference: WhatsApp, then mobile, then other.
+pub use crate::normalize::phone::Label as PhoneKind;
 
 impl PhoneKind {
-    /// The phone reader's label for numbers of this kind.
-    pub fn label(self) -> crate::normalize::phone::Label {
-        use crate::normalize::phone::Label;
-        match self {
-            PhoneKind::WhatsApp => Label::WhatsApp,
-            PhoneKind::Mobile => Label::Mobile,
-            PhoneKind::Other => Label::Other,
-        }
-    }
-
     /// Reads a header or a type label ("Mobile", "* Celular", "WhatsApp").
     pub fn of(text: &str) -> PhoneKind {
         let folded = fold_header(text);

@@ -259,11 +259,11 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         let mut candidates = Vec::with_capacity(1 + k.other_phones.len());
         candidates.push(phone::PhoneCandidate {
             raw: raw_phone,
-            label: k.phone_kind.label(),
+            label: k.phone_kind,
         });
         candidates.extend(k.other_phones.iter().map(|o| phone::PhoneCandidate {
             raw: o.raw,
-            label: o.kind.label(),
+            label: o.kind,
         }));
         match phone::choose(&candidates, region, opts.prefer) {
             Ok(chosen) => {

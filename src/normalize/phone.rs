@@ -376,7 +376,8 @@ pub fn fast_path(raw: &str, region: Option<&str>) -> Option<String> {
 }
 
 /// What a phone column or a value's type label says the number is: the
-/// first rule of [`choose`].
+/// first rule of [`choose`]. Read from a header or label by `Label::of`
+/// (with the mapping's header folding and word lists, in `mapping.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Label {
     /// The column or label says WhatsApp.
@@ -386,35 +387,6 @@ pub enum Label {
     /// Anything else (phone, home, work, no label).
     #[default]
     Other,
-}
-
-impl Label {
-    /// The label a column header or a value's type label (`Celular`,
-    /// `WhatsApp Business`, `Мобильный`, `home`) gives its numbers.
-    pub fn of(text: &str) -> Label {
-        let t = text.to_lowercase();
-        if t.contains("whatsapp") || t.contains("whats app") || t.contains("wpp") || t == "wa" {
-            return Label::WhatsApp;
-        }
-        const MOBILE: &[&str] = &[
-            "mobile",
-            "mobil",
-            "móvil",
-            "movil",
-            "cell",
-            "celular",
-            "cel.",
-            "móvel",
-            "movel",
-            "мобильн",
-            "сотов",
-            "моб.",
-        ];
-        if MOBILE.iter().any(|m| t.contains(m)) || t == "cel" || t == "моб" {
-            return Label::Mobile;
-        }
-        Label::Other
-    }
 }
 
 /// One phone number of a row, as the file gives it: the cell (or one value
