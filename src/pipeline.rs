@@ -181,12 +181,7 @@ fn footer(seq: u64, rec: Record) -> Prepared {
 /// The phones a row had besides the one chosen, for its report line
 /// (`other_phones: +34611222333 (Home Phone), "12" (Phone 2 - Value: Work)`):
 /// nothing a file holds is silently lost.
-fn other_phones_detail(
-    k: &crate::mapping::Keys<'_>,
-    chosen: &phone::Chosen,
-    region: phone::RowRegion<'_>,
-    prefer: phone::Prefer,
-) -> String {
+fn other_phones_detail(k: &crate::mapping::Keys<'_>, chosen: &phone::Chosen) -> String {
     // Candidate 0 is the mapping's pick, then `k.other_phones` in order.
     let sources = std::iter::once((k.phone, k.phone_source.0, k.phone_source.1)).chain(
         k.other_phones
@@ -196,9 +191,13 @@ fn other_phones_detail(
     let list: Vec<String> = sources
         .enumerate()
         .filter(|(i, _)| *i != chosen.index)
-        .map(|(_, (raw, column, label))| {
-            // A valid number in its E.164 form, anything else as written.
-            let shown = phone::read(raw, region, prefer).map_or_else(|_| quoted(raw), |p| p.e164);
+        .map(|(i, (raw, column, label))| {
+            // A valid number in its E.164 form (as `choose` read it),
+            // anything else as written.
+            let shown = match chosen.readings.get(i) {
+                Some(Some(e164)) => e164.clone(),
+                _ => quoted(raw),
+            };
             if label.is_empty() {
                 format!("{shown} ({column})")
             } else {
@@ -272,7 +271,7 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
                     reasons.push(note.reason(raw, &chosen.phone.e164));
                 }
                 if !k.other_phones.is_empty() {
-                    others_detail = Some(other_phones_detail(&k, &chosen, region, opts.prefer));
+                    others_detail = Some(other_phones_detail(&k, &chosen));
                 }
                 if opts.require_mobile && !chosen.phone.kind.is_mobile_capable() {
                     invalid = true;

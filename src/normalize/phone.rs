@@ -412,6 +412,10 @@ pub struct Chosen {
     pub others: Vec<Phone>,
     /// Candidates that were not valid numbers: their index and why.
     pub rejected: Vec<(usize, PhoneError)>,
+    /// Each candidate's E.164 reading, by index (`None`: not a valid
+    /// number), so a caller describing the other numbers does not read
+    /// them again. Empty when there was one candidate.
+    pub readings: Vec<Option<String>>,
 }
 
 impl Chosen {
@@ -460,15 +464,24 @@ pub fn choose(
             index: 0,
             others: Vec::new(),
             rejected: Vec::new(),
+            readings: Vec::new(),
         });
     }
     let mut valid: Vec<(usize, Label, Phone)> = Vec::new();
     let mut rejected = Vec::new();
+    let mut readings = Vec::with_capacity(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
         match read(c.raw, region, prefer) {
-            Ok(p) => valid.push((i, c.label, p)),
-            Err(PhoneError::Missing) => {}
-            Err(e) => rejected.push((i, e)),
+            Ok(p) => {
+                readings.push(Some(p.e164.clone()));
+                valid.push((i, c.label, p));
+            }
+            Err(e) => {
+                readings.push(None);
+                if e != PhoneError::Missing {
+                    rejected.push((i, e));
+                }
+            }
         }
     }
     // Stable: equal ranks keep file order.
@@ -492,6 +505,7 @@ pub fn choose(
         index,
         others,
         rejected,
+        readings,
     })
 }
 
