@@ -6,6 +6,7 @@
 #
 #   benches/upload.sh            # everything (about 6 minutes)
 #   QUICK=1 benches/upload.sh    # smaller files, for a smoke run
+#   ONLY='lower|then' benches/upload.sh   # the scenarios whose label matches
 #
 # Builds the release binary first. Each scenario starts its own emulator on
 # a free port and imports a clean generated file (every phone distinct and
@@ -49,6 +50,7 @@ stop_emulator() {
 run() {
   local label="$1" platform="$2" n="$3" per="$4" limit="$5" emu_flags="$6"
   shift 6
+  if [ -n "${ONLY:-}" ] && ! grep -qE -- "$ONLY" <<<"$label"; then return 0; fi
   # shellcheck disable=SC2086
   start_emulator $emu_flags
   gen "$n" "$work/in.csv"

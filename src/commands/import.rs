@@ -521,21 +521,31 @@ async fn preflight(
     platform: &dyn Platform,
     info: &crate::source::SourceInfo,
 ) -> Result<(), Error> {
-    let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
-    tracing::info!(
-        "{}: credentials accepted; reading {} ({})",
-        cfg.platform,
-        cfg.rows.input,
-        describe_source(info)
-    );
-    if !cfg.rows.quiet {
-        for n in &notes {
-            eprintln!("{}: {n}", cfg.platform);
+    let check = async {
+        let (notes, _) = with_retries(cfg.max_attempts, || platform.check()).await?;
+        tracing::info!(
+            "{}: credentials accepted; reading {} ({})",
+            cfg.platform,
+            cfg.rows.input,
+            describe_source(info)
+        );
+        if !cfg.rows.quiet {
+            for n in &notes {
+                eprintln!("{}: {n}", cfg.platform);
+            }
         }
-    }
-    if cfg.entity == Entity::Contacts {
-        read_account(cfg, platform).await?;
-    }
+        Ok::<(), Error>(())
+    };
+    // The account is read while the credentials are checked: both are
+    // reads, and at 300 ms of latency a round trip saved is 3% of a 10 s
+    // import (benches/upload.sh). The first error stops the other.
+    let account = async {
+        if cfg.entity == Entity::Contacts {
+            read_account(cfg, platform).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    tokio::try_join!(check, account)?;
     Ok(())
 }
 

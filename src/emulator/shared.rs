@@ -286,10 +286,32 @@ pub(crate) async fn platform_layer(
 ) -> Response {
     let stats = emu.stats(platform);
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    // The round trip is split between the request's way in and the
+    // answer's way out, as on a real network: the limiter sees arrivals
+    // jittered by half the round trip's jitter, not all of it.
     let delay = latency(emu.cfg.latency_ms, emu.cfg.latency_jitter_ms);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    let way_in = delay / 2;
+    if !way_in.is_zero() {
+        tokio::time::sleep(way_in).await;
     }
+    let resp = platform_answer(&emu, platform, conn, req, next).await;
+    let way_out = delay - way_in;
+    if !way_out.is_zero() {
+        tokio::time::sleep(way_out).await;
+    }
+    resp
+}
+
+/// Everything [`platform_layer`] does between the two halves of the
+/// latency.
+async fn platform_answer(
+    emu: &Arc<Emu>,
+    platform: Platform,
+    conn: ConnInfo,
+    req: Request,
+    next: Next,
+) -> Response {
+    let stats = emu.stats(platform);
     let n = emu.request_counter.fetch_add(1, Ordering::Relaxed);
     let fault = emu.faults.choose(n);
     match fault {
@@ -304,7 +326,7 @@ pub(crate) async fn platform_layer(
         }
         _ => {}
     }
-    let key = match platform.authenticate(&emu, req.headers(), conn.remote.ip()) {
+    let key = match platform.authenticate(emu, req.headers(), conn.remote.ip()) {
         Ok(k) => k,
         Err(resp) => {
             stats.client_errors.fetch_add(1, Ordering::Relaxed);

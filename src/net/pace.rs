@@ -17,24 +17,38 @@
 //! "one reduction per window"), so a burst of 429s from the requests in
 //! flight costs one cut, not twenty.
 //!
-//! - A 429 that comes within [`CALM`] of the run's start or of the previous
-//!   cut means the rate is far off: it is **halved** (multiplicative
-//!   decrease).
-//! - A 429 after a calm stretch means the rate just crept over the limit
-//!   while probing: it is cut by [`CALM_CUT`].
-//! - After the cut (and after the pause the 429 imposed, which the
-//!   transport keeps), the rate recovers within [`RECOVER`] to
-//!   [`RECOVER_TO`] of the rate that was refused, then grows
-//!   **additively**, by [`PROBE`] of that rate per second, so a limit that
-//!   was raised is found again, slowly. With no 429 seen yet it grows by
-//!   [`PROBE_UNKNOWN`] of the ceiling per second (the probe of platforms
-//!   that publish nothing).
+//! The controller brackets the real limit between two rates it has seen:
+//! **good**, the fastest rate held for a while ([`Pace`]'s hold time)
+//! without a 429, and **refused**, the slowest rate a 429 answered.
 //!
-//! Why these numbers: against a fixed-window limit (Wazzup's 500 per 5 s)
-//! each 429 costs a pause of up to one window, so probing must be slow for
-//! the pauses to cost little (one 429 per ~50 s of probing loses ≤ 10% of a
-//! 5 s window's worth); recovering to 95% of the refused rate keeps the
-//! dip after a cut short. `benches/upload.sh` measures the result.
+//! - On a 429 at rate `r` the rate falls back to `good` when that is known
+//!   and below `r` (never below the cut of `r`); otherwise it is **cut**
+//!   (multiplicative decrease: halved, or by [`TOLD_CUT`] when the 429
+//!   said when to come back), and a `good` at or above `r` is forgotten:
+//!   the limit fell under it.
+//! - After a hold with no 429 the held rate is `good`, and the next rate
+//!   is the midpoint of `good` and `refused` (bisection), until the two are
+//!   within [`CONVERGED`] of each other; from there it probes up by
+//!   [`PROBE_STEP`] of `refused` a hold (additive increase), so a limit
+//!   that was raised is found again. A rate held at or above `refused`
+//!   without a 429 proves `refused` stale, and it is forgotten.
+//! - With no 429 seen yet it grows by [`PROBE_UNKNOWN`] of the ceiling per
+//!   second (the probe of platforms that publish nothing).
+//!
+//! Why bracketing rather than plain AIMD (tried first, measured by
+//! `benches/upload.sh`): halving on a 429 and climbing back makes a
+//! sawtooth between half the limit and the limit, about 75% of it on
+//! average, and against a fixed-window limit without Retry-After (Wazzup
+//! answers 429 with no header, and the counter resets every 5 s) every 429
+//! also costs a pause of up to a whole window. Bisection reaches within a
+//! few per cent of the limit in a handful of holds and then meets a 429
+//! only once per probe.
+//!
+//! The hold lasts at least [`HOLD_MIN`] and twice the longest pause a 429
+//! imposed (Retry-After, or the platform's documented wait): a rate over a
+//! fixed-window limit is refused within one window, and the pause is the
+//! best measure of the window waport has (a 60 s Retry-After says the
+//! limit counts per minute), up to [`HOLD_MAX`].
 //!
 //! # In flight
 //!
@@ -50,20 +64,31 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// A 429 within this long of the previous cut (or of the start) is part of
-/// a burst: the rate is halved.
-pub const CALM: Duration = Duration::from_secs(30);
-/// The factor of a burst's cut.
+/// The factor of a cut when no faster rate is known to be good.
 pub const BURST_CUT: f64 = 0.5;
-/// The factor of a cut after a calm stretch.
-pub const CALM_CUT: f64 = 0.9;
-/// The share of the refused rate the pace recovers to after a cut.
-pub const RECOVER_TO: f64 = 0.95;
-/// How long the recovery to [`RECOVER_TO`] takes after a halving.
-pub const RECOVER: Duration = Duration::from_secs(5);
-/// Additive growth past the recovery, per second, as a share of the
-/// refused rate (0.1%: from 95% to 100% in 50 s).
-pub const PROBE: f64 = 0.001;
+/// The same after a 429 with Retry-After. The platform said when its
+/// window reopens, so a 429 costs at most the rest of that window, and the
+/// window's quota was used in full before it: over-shooting loses almost
+/// nothing, while a deep cut leaves every later window under-used until
+/// the bisection climbs back. Without Retry-After (Wazzup) each 429 costs
+/// a guessed pause of up to a whole window, so fewer, deeper cuts win.
+pub const TOLD_CUT: f64 = 0.8;
+/// `good` and `refused` this close (as a share of `refused`) end the
+/// bisection: the pace is within 2% of the limit.
+pub const CONVERGED: f64 = 0.02;
+/// The additive probe past convergence, as a share of `refused`, once a
+/// hold.
+pub const PROBE_STEP: f64 = 0.01;
+/// How long the pace stays put once `good` and `refused` are within
+/// [`CONVERGED`], before it probes above: each probe that finds the limit
+/// costs a 429, so this bounds their cost to a few per cent of a run
+/// (Wazzup: one 5 s pause in two minutes).
+pub const PROBE_EVERY: Duration = Duration::from_secs(120);
+/// The shortest hold that makes a rate `good`.
+pub const HOLD_MIN: Duration = Duration::from_secs(5);
+/// The longest hold, whatever the pauses (a per-hour quota is not a
+/// pace to find by waiting).
+pub const HOLD_MAX: Duration = Duration::from_secs(120);
 /// Growth per second, as a share of the ceiling, while no 429 has been
 /// seen and the pace is below its ceiling (from the conservative start of
 /// an unpublished limit: 1/s to 5/s in 40 s).
@@ -141,16 +166,18 @@ struct State {
     rate: f64,
     /// Bumped at each cut.
     generation: u64,
-    /// The rate the last 429 refused.
+    /// The fastest rate held for a hold without a 429.
+    good: Option<f64>,
+    /// The slowest rate a 429 answered (and not since proven stale).
     refused: Option<f64>,
-    /// Rate at the end of the last cut's recovery start (for the linear
-    /// recovery).
-    recover_from: f64,
+    /// When the current rate started being held (the end of a 429's
+    /// pause, or the last step).
+    hold_from: Option<Instant>,
+    /// The longest pause a 429 imposed: the measure of the limit's window.
+    longest_pause: Duration,
     /// When the run started (first request).
     started: Option<Instant>,
-    /// When the rate was last cut.
-    last_cut: Option<Instant>,
-    /// Growth is counted from here (the end of a 429's pause).
+    /// Growth is counted from here while no 429 has been seen.
     grow_from: Option<Instant>,
     slowdowns: u64,
     throttled: u64,
@@ -162,33 +189,59 @@ struct State {
 }
 
 impl State {
-    /// Applies the growth due since the last call.
+    /// How long a rate must go without a 429 to be `good`.
+    fn hold(&self) -> Duration {
+        (self.longest_pause * 2).clamp(HOLD_MIN, HOLD_MAX)
+    }
+
+    /// Applies the growth or the bisection step due by `now`.
     fn grow(&mut self, now: Instant) {
-        let Some(from) = self.grow_from else {
+        if self.spec.ceiling <= 0.0 {
+            return;
+        }
+        let Some(b) = self.refused else {
+            let Some(from) = self.grow_from else {
+                self.grow_from = Some(now);
+                return;
+            };
+            if now > from && self.rate < self.spec.ceiling {
+                let dt = (now - from).as_secs_f64();
+                self.rate =
+                    (self.rate + PROBE_UNKNOWN * self.spec.ceiling * dt).min(self.spec.ceiling);
+            }
             self.grow_from = Some(now);
             return;
         };
-        if now <= from || self.spec.ceiling <= 0.0 {
+        // Once bracketed, a probe over the limit costs a 429 and its pause
+        // (a whole window without Retry-After): probe rarely.
+        let hold = if b - self.rate <= CONVERGED * b {
+            self.hold().max(PROBE_EVERY)
+        } else {
+            self.hold()
+        };
+        let Some(from) = self.hold_from else {
+            self.hold_from = Some(now);
+            return;
+        };
+        if now < from + hold {
             return;
         }
-        let dt = (now - from).as_secs_f64();
-        self.grow_from = Some(now);
-        if self.rate >= self.spec.ceiling {
+        // The rate held: it is good, and the next one is tried.
+        self.good = Some(self.good.map_or(self.rate, |g| g.max(self.rate)));
+        self.hold_from = Some(now);
+        if self.rate >= b {
+            // Held at or above the refused rate: the limit rose.
+            self.refused = None;
+            self.grow_from = Some(now);
             return;
         }
-        self.rate = match self.refused {
-            None => self.rate + PROBE_UNKNOWN * self.spec.ceiling * dt,
-            Some(b) => {
-                let target = RECOVER_TO * b;
-                if self.rate < target {
-                    let step = (target - self.recover_from).max(0.0) * dt / RECOVER.as_secs_f64();
-                    (self.rate + step.max(PROBE * b * dt)).min(target)
-                } else {
-                    self.rate + PROBE * b * dt
-                }
-            }
-        }
-        .min(self.spec.ceiling);
+        let gap = b - self.rate;
+        let next = if gap > CONVERGED * b {
+            self.rate + gap / 2.0
+        } else {
+            self.rate + PROBE_STEP * b
+        };
+        self.rate = next.min(self.spec.ceiling);
     }
 }
 
@@ -209,10 +262,11 @@ impl Pace {
                 spec,
                 rate,
                 generation: 0,
+                good: None,
                 refused: None,
-                recover_from: rate,
+                hold_from: None,
+                longest_pause: Duration::ZERO,
                 started: None,
-                last_cut: None,
                 grow_from: None,
                 slowdowns: 0,
                 throttled: 0,
@@ -233,8 +287,10 @@ impl Pace {
         let rate = spec.start.min(spec.ceiling).max(0.0);
         s.spec = spec;
         s.rate = rate;
-        s.recover_from = rate;
+        s.good = None;
         s.refused = None;
+        s.hold_from = None;
+        s.grow_from = None;
         s.generation += 1;
         self.pacer.set_rate(rate);
     }
@@ -298,29 +354,32 @@ impl Pace {
     }
 
     /// A 429 arrived for a request sent with `ticket`; growth resumes at
-    /// `resume_at` (when the pause it imposed ends). Returns whether the
-    /// rate was cut.
-    pub fn throttled(&self, ticket: Ticket, resume_at: Instant) -> bool {
+    /// `resume_at` (when the pause it imposed ends); `told` says the pause
+    /// came from the answer's Retry-After. Returns whether the rate was
+    /// cut.
+    pub fn throttled(&self, ticket: Ticket, resume_at: Instant, told: bool) -> bool {
         let mut s = self.state();
         s.throttled += 1;
+        let now = Instant::now();
+        let pause = resume_at.saturating_duration_since(now);
+        s.longest_pause = s.longest_pause.max(pause);
         if ticket.generation != s.generation || s.spec.ceiling <= 0.0 {
             return false;
         }
-        let now = Instant::now();
         s.grow(now);
-        let since = s.last_cut.or(s.started).unwrap_or(now);
-        let factor = if now.saturating_duration_since(since) >= CALM {
-            CALM_CUT
-        } else {
-            BURST_CUT
+        let r = s.rate;
+        s.refused = Some(s.refused.map_or(r, |b| b.min(r)));
+        let cut = if told { TOLD_CUT } else { BURST_CUT };
+        let halved = (r * cut).max(FLOOR.min(s.spec.ceiling));
+        s.rate = match s.good {
+            Some(g) if g < r => g.max(halved),
+            _ => {
+                s.good = None;
+                halved
+            }
         };
-        let refused = s.rate;
-        s.refused = Some(refused);
-        s.rate = (refused * factor).max(FLOOR.min(s.spec.ceiling));
-        s.recover_from = s.rate;
         s.generation += 1;
-        s.last_cut = Some(now);
-        s.grow_from = Some(resume_at.max(now));
+        s.hold_from = Some(resume_at.max(now));
         s.slowdowns += 1;
         self.pacer.set_rate(s.rate);
         true
@@ -407,13 +466,13 @@ mod tests {
         let tickets: Vec<Ticket> = (0..20).map(|_| p.ticket()).collect();
         let cuts = tickets
             .iter()
-            .filter(|t| p.throttled(**t, later(NOW)))
+            .filter(|t| p.throttled(**t, later(NOW), false))
             .count();
         assert_eq!(cuts, 1, "one cut for one rate");
         assert!((p.rate() - 50.0).abs() < 1e-9, "{}", p.rate());
         // A 429 for a request sent at the new rate, soon after: halved again.
         let t = p.ticket();
-        assert!(p.throttled(t, later(NOW)));
+        assert!(p.throttled(t, later(NOW), false));
         assert!((p.rate() - 25.0).abs() < 1e-9, "{}", p.rate());
         let snap = p.snapshot();
         assert_eq!((snap.slowdowns, snap.throttled), (2, 21));
@@ -421,19 +480,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn never_exceeds_the_ceiling_and_recovers_towards_the_refused_rate() {
+    async fn never_exceeds_the_ceiling_and_bisects_back_towards_the_refused_rate() {
         let p = Pace::new(PaceSpec::at(20.0));
         p.ready().await;
         let t = p.ticket();
-        p.throttled(t, later(Duration::from_secs(5)));
+        p.throttled(t, later(Duration::from_secs(5)), false);
         assert!((p.rate() - 10.0).abs() < 1e-9);
-        // Held during the pause.
-        tokio::time::advance(Duration::from_secs(4)).await;
+        // Held during the pause and the hold after it (twice the pause).
+        tokio::time::advance(Duration::from_secs(14)).await;
         assert!((p.rate() - 10.0).abs() < 1e-9, "{}", p.rate());
-        // Recovered to 95% of 20 within RECOVER after the pause.
-        tokio::time::advance(Duration::from_secs(1) + RECOVER).await;
-        assert!((p.rate() - 19.0).abs() < 1e-6, "{}", p.rate());
-        // Then slow additive probing, never above --rate.
+        // Then the midpoint of the good 10 and the refused 20.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!((p.rate() - 15.0).abs() < 1e-9, "{}", p.rate());
+        // Then on towards 20 by bisection and probing, never above --rate.
         let mut max: f64 = 0.0;
         for _ in 0..3600 {
             tokio::time::advance(Duration::from_secs(1)).await;
@@ -444,13 +503,150 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_calm_429_cuts_gently() {
+    async fn a_429_near_a_good_rate_falls_back_to_it_and_a_falling_limit_halves_again() {
         let p = Pace::new(PaceSpec::at(10.0));
         p.ready().await;
-        tokio::time::advance(CALM + Duration::from_secs(1)).await;
-        let t = p.ticket();
-        assert!(p.throttled(t, later(NOW)));
-        assert!((p.rate() - 9.0).abs() < 1e-9, "{}", p.rate());
+        p.throttled(p.ticket(), later(NOW), false);
+        assert!((p.rate() - 5.0).abs() < 1e-9);
+        tokio::time::advance(HOLD_MIN + Duration::from_millis(1)).await;
+        assert!((p.rate() - 7.5).abs() < 1e-9, "{}", p.rate());
+        tokio::time::advance(HOLD_MIN + Duration::from_millis(1)).await;
+        assert!((p.rate() - 8.75).abs() < 1e-9, "{}", p.rate());
+        // 8.75 refused: back to the good 7.5, not down to half.
+        p.throttled(p.ticket(), later(NOW), false);
+        assert!((p.rate() - 7.5).abs() < 1e-9, "{}", p.rate());
+        // 7.5 refused now too: the limit fell under it, so it is halved.
+        p.throttled(p.ticket(), later(NOW), false);
+        assert!((p.rate() - 3.75).abs() < 1e-9, "{}", p.rate());
+    }
+
+    /// A fixed-window limit as the emulator and Wazzup count it: `limit`
+    /// requests a window, the counter reset by the first request after
+    /// the window ends.
+    struct FixedWindow {
+        limit: u32,
+        window: Duration,
+        start: Option<Instant>,
+        count: u32,
+    }
+
+    impl FixedWindow {
+        fn admit(&mut self, now: Instant) -> bool {
+            match self.start {
+                Some(s) if now.duration_since(s) < self.window => {}
+                _ => {
+                    self.start = Some(now);
+                    self.count = 0;
+                }
+            }
+            self.count += 1;
+            self.count <= self.limit
+        }
+    }
+
+    /// Drives `pace` for `secs` simulated seconds against `limit_at(t)`,
+    /// one request at a time with 50 ms of latency, pausing after a 429 as
+    /// the transport does (`retry_after`: until the window ends; else
+    /// `wait`). Returns the admitted requests/s over the last `tail`
+    /// seconds.
+    async fn simulate(
+        pace: &Pace,
+        secs: u64,
+        tail: u64,
+        limit_at: impl Fn(Duration) -> (u32, Duration),
+        retry_after: bool,
+        wait: Duration,
+    ) -> f64 {
+        let t0 = Instant::now();
+        let (limit, window) = limit_at(Duration::ZERO);
+        let mut server = FixedWindow {
+            limit,
+            window,
+            start: None,
+            count: 0,
+        };
+        let mut admitted_tail = 0u32;
+        let tail_from = t0 + Duration::from_secs(secs - tail);
+        while Instant::now() < t0 + Duration::from_secs(secs) {
+            pace.ready().await;
+            let ticket = pace.ticket();
+            let (limit, window) = limit_at(Instant::now() - t0);
+            server.limit = limit;
+            server.window = window;
+            let sent = Instant::now();
+            let ok = server.admit(sent);
+            tokio::time::advance(Duration::from_millis(50)).await;
+            if ok {
+                pace.answered(Duration::from_millis(50));
+                if sent >= tail_from {
+                    admitted_tail += 1;
+                }
+            } else {
+                let until = match (retry_after, server.start) {
+                    (true, Some(s)) => s + server.window,
+                    _ => Instant::now() + wait,
+                };
+                pace.throttled(ticket, until, retry_after);
+                tokio::time::sleep_until(until).await;
+            }
+        }
+        f64::from(admitted_tail) / tail as f64
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn converges_on_a_fixed_window_limit_ten_times_below_the_start() {
+        // Wazzup's published 100/s, a plan that allows 50 per 5 s, 429s
+        // without Retry-After (Wazzup's documented 5 s wait).
+        let p = Pace::new(PaceSpec::at(100.0));
+        let got = simulate(
+            &p,
+            400,
+            100,
+            |_| (50, Duration::from_secs(5)),
+            false,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!((9.0..=10.0).contains(&got), "admitted {got}/s of 10/s");
+        let end = p.rate();
+        assert!((9.0..=11.0).contains(&end), "pace at the end {end}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn converges_on_a_limit_lowered_mid_run() {
+        let p = Pace::new(PaceSpec::at(100.0));
+        let got = simulate(
+            &p,
+            400,
+            100,
+            |t| {
+                if t < Duration::from_secs(30) {
+                    (500, Duration::from_secs(5))
+                } else {
+                    (100, Duration::from_secs(5))
+                }
+            },
+            false,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!((18.0..=20.0).contains(&got), "admitted {got}/s of 20/s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn converges_on_a_per_second_limit_with_retry_after() {
+        let p = Pace::new(PaceSpec::at(100.0));
+        let got = simulate(
+            &p,
+            200,
+            60,
+            |_| (20, Duration::from_secs(1)),
+            true,
+            Duration::from_secs(1),
+        )
+        .await;
+        assert!((18.0..=20.0).contains(&got), "admitted {got}/s of 20/s");
+        assert!(p.rate() <= 100.0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -470,7 +666,7 @@ mod tests {
         let p = Pace::new(PaceSpec::at(10.0));
         p.ready().await;
         let t = p.ticket();
-        p.throttled(t, later(NOW));
+        p.throttled(t, later(NOW), false);
         // At 5/s (sent at 98%): ten slots take ~2 s, not ~1 s.
         let t0 = Instant::now();
         for _ in 0..11 {

@@ -242,7 +242,8 @@ impl Transport {
                     + Duration::from_millis(fastrand::u64(0..1000))
             });
             self.pause(wait);
-            self.pace.throttled(ticket, Instant::now() + wait);
+            self.pace
+                .throttled(ticket, Instant::now() + wait, retry_after.is_some());
         } else {
             self.pace.answered(sent.elapsed());
         }
