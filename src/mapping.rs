@@ -567,16 +567,38 @@ fn nearest_any(header: &str) -> Option<(String, &'static str, f32)> {
 
 /// Whether a cell may hold several values (Google's ` ::: `, Bitrix24's
 /// `, `, `/`, `;`, a line break): a byte scan, so single values stay cheap.
+/// A lone `:` (`tel:+34…`) separates nothing, so such a cell stays on the
+/// single-value path.
 fn has_separator(cell: &str) -> bool {
-    cell.bytes()
-        .any(|b| matches!(b, b':' | b',' | b';' | b'/' | b'\n' | b'\r'))
+    let mut colon = false;
+    for b in cell.bytes() {
+        match b {
+            b',' | b';' | b'/' | b'\n' | b'\r' => return true,
+            b':' => colon = true,
+            _ => {}
+        }
+    }
+    colon && cell.contains(":::")
+}
+
+/// Whether an e-mail cell has whitespace inside (not at its ends), which
+/// separates addresses: a byte scan for ASCII cells, the char scan only
+/// for the rare non-ASCII one.
+fn has_inner_space(cell: &str) -> bool {
+    let t = cell.trim();
+    if t.is_ascii() {
+        t.bytes()
+            .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r'))
+    } else {
+        t.contains(char::is_whitespace)
+    }
 }
 
 /// Splits a multi-value cell; `None` when it is one value. Phone pieces
 /// must each have 7 digits or more, so `089/1234567` (an area code written
 /// with a slash) or `+7 900 123-45-67, доб. 12` stays one number.
 fn split_values(cell: &str, phones: bool) -> Option<Vec<&str>> {
-    if !has_separator(cell) && (phones || !cell.trim().contains(char::is_whitespace)) {
+    if !has_separator(cell) && (phones || !has_inner_space(cell)) {
         return None;
     }
     let is_sep = |c: char| matches!(c, ',' | ';' | '/' | '\n' | '\r') || (!phones && c == ' ');
