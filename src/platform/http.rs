@@ -323,3 +323,16 @@ fn classify(e: &reqwest::Error) -> Failure {
         maybe_applied: !e.is_connect(),
     }
 }
+
+/// Percent-encodes a path segment.
+pub(crate) fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -417,7 +417,7 @@ impl Wapiflow {
             }
             Ok(None) if mode == WriteMode::Update => {
                 return (
-                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    ItemResult::done(Status::Skipped, "", super::NOT_FOUND),
                     None,
                 );
             }

@@ -24,7 +24,7 @@
 //!   sent contact is reported `created`.
 
 use super::error::snippet;
-use super::http::{Reply, Transport};
+use super::http::{Reply, Transport, urlencode};
 use super::{
     AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, Halt, ItemResult, Page, Platform,
     PlatformError, PlatformKind, RemoteContact, WriteMode, auth_halt, cut, digits, failure_result,
@@ -637,7 +637,7 @@ impl Wazzup {
                     results[i] = Some(ItemResult::done(
                         Status::Skipped,
                         "",
-                        crate::upload::NOT_FOUND,
+                        super::NOT_FOUND,
                     ));
                     continue;
                 }
@@ -1212,19 +1212,6 @@ impl Platform for Wazzup {
             })
         })
     }
-}
-
-/// Percent-encodes a path segment.
-pub(crate) fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Claims `v`'s id for `row` within one request, or returns the result for

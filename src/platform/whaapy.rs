@@ -26,8 +26,8 @@
 //!   an assumption shared with the emulator.
 
 use super::error::snippet;
+use super::http::urlencode;
 use super::http::{Reply, Transport};
-use super::wazzup::urlencode;
 use super::{
     AdapterOptions, BatchResult, BoxFuture, Credentials, Entity, ItemResult, Page, Platform,
     PlatformError, PlatformKind, RemoteContact, Transient, WriteMode, auth_halt, failure_result,
@@ -271,7 +271,7 @@ impl Whaapy {
             Err(e) => return super::lookup_failure(e, maybe_applied),
             Ok(None) if mode == WriteMode::Update => {
                 return (
-                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    ItemResult::done(Status::Skipped, "", super::NOT_FOUND),
                     None,
                 );
             }

@@ -584,7 +584,7 @@ impl Wipsy {
             }
             Ok(Found::Absent) if mode == WriteMode::Update => {
                 return (
-                    ItemResult::done(Status::Skipped, "", crate::upload::NOT_FOUND),
+                    ItemResult::done(Status::Skipped, "", super::NOT_FOUND),
                     None,
                 );
             }
