@@ -30,9 +30,9 @@ use super::{
     PlatformError, PlatformKind, RemoteContact, WriteMode, auth_halt, cut, digits, failure_result,
     status_result,
 };
-use crate::model::Contact;
 use crate::model::Item;
 use crate::model::Status;
+use crate::model::{Contact, Field};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -53,14 +53,15 @@ pub const MAX_URI: usize = 200;
 pub const URI_FIELDS: &[&str] = &["uri"];
 /// Fields a Wazzup contact has no place for (docs/platforms.md
 /// #wazzup-upsert): named in an updated row's reason.
-const NOT_STORED: &[&str] = &[
-    "email",
-    "company",
-    "notes",
-    "address",
-    "city",
-    "state",
-    "postal_code",
+const NOT_STORED: &[Field] = &[
+    Field::Email,
+    Field::Company,
+    Field::Notes,
+    Field::Address,
+    Field::City,
+    Field::State,
+    Field::PostalCode,
+    Field::Tags,
 ];
 /// Longest name (public docs for contacts, seed 003 for users).
 pub const MAX_NAME: usize = 200;
@@ -263,14 +264,11 @@ pub fn merge_contact(stored: &Value, c: &Contact, fresh: &Value) -> Value {
 /// The row's fields a Wazzup contact cannot hold, for an updated row's
 /// reason.
 fn not_stored(c: &Contact) -> Option<String> {
-    let mut names: Vec<&str> = NOT_STORED
+    let names: Vec<&str> = NOT_STORED
         .iter()
-        .copied()
-        .filter(|f| c.get(f).is_some_and(|v| !v.trim().is_empty()))
+        .filter(|&&f| c.is_filled(f))
+        .map(|f| f.name())
         .collect();
-    if !c.tags.is_empty() {
-        names.push("tags");
-    }
     (!names.is_empty()).then(|| {
         format!(
             "not_updated: {} (Wazzup contacts have no such fields)",
@@ -634,11 +632,7 @@ impl Wazzup {
             };
             let (body, ok) = match plan {
                 Plan::Create if mode == WriteMode::Update => {
-                    results[i] = Some(ItemResult::done(
-                        Status::Skipped,
-                        "",
-                        super::NOT_FOUND,
-                    ));
+                    results[i] = Some(ItemResult::done(Status::Skipped, "", super::NOT_FOUND));
                     continue;
                 }
                 Plan::Create => {
