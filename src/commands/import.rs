@@ -449,12 +449,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         out_rx,
     )
     .await?;
-    let stats: UploadStats = sender
-        .await
-        .map_err(|e| Error::Message(format!("the send stage failed: {e}")))?;
-    let fed = feeder
-        .join()
-        .map_err(|_| Error::Message("the reading thread panicked".into()))?;
+    let stats: UploadStats = sender.await.map_err(Error::SendStage)?;
+    let fed = feeder.join().map_err(|_| Error::ReaderPanicked)?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
     if let Some(job) = job {

@@ -103,9 +103,7 @@ fn filled_fields(c: &Contact, into: &mut BTreeSet<Field>) {
 pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     let to = cfg.import.platform;
     if cfg.from == to && cfg.from_profile == cfg.import.profile {
-        return Err(Error::Message(format!(
-            "--from and --to are the same {to} account; give --from-profile or --profile to migrate between two accounts"
-        )));
+        return Err(Error::SameAccount { platform: to });
     }
     // Both sets of credentials before anything is read.
     Credentials::resolve(
@@ -195,8 +193,10 @@ impl Spool {
                     // B learns where the contact came from.
                     c.external_id = row.remote_id;
                 }
-                let line = serde_json::to_string(&c)
-                    .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+                let line = serde_json::to_string(&c).map_err(|source| Error::Spool {
+                    what: "cannot spool a contact",
+                    source,
+                })?;
                 hasher.update(line.as_bytes());
                 out.write_all(line.as_bytes())
                     .and_then(|_| out.write_all(b"\n"))
