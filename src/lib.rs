@@ -147,7 +147,7 @@ pub enum Error {
     Stdout(#[source] std::io::Error),
     /// `resume` or `rollback` was asked of a job it cannot apply to.
     #[error(transparent)]
-    Job(#[from] commands::jobs::JobRefused),
+    Job(#[from] journal::JobRefused),
     /// `migrate` was given the same account as source and target.
     #[error(
         "--from and --to are the same {platform} account; give --from-profile or --profile to migrate between two accounts"
