@@ -145,7 +145,55 @@ pub enum Error {
     /// the binary exits 0 quietly on that one, as ripgrep and xsv do).
     #[error("cannot write to standard output")]
     Stdout(#[source] std::io::Error),
-    /// Anything else, already phrased for the user.
-    #[error("{0}")]
-    Message(String),
+    /// `resume` or `rollback` was asked of a job it cannot apply to.
+    #[error(transparent)]
+    Job(#[from] journal::JobRefused),
+    /// `migrate` was given the same account as source and target.
+    #[error(
+        "--from and --to are the same {platform} account; give --from-profile or --profile to migrate between two accounts"
+    )]
+    SameAccount {
+        /// The platform named by both.
+        platform: model::PlatformKind,
+    },
+    /// A contact could not be written to or read back from a spool file.
+    #[error("{what}")]
+    Spool {
+        /// What failed, for the message.
+        what: &'static str,
+        /// What the JSON encoder or parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A CSV report (`rollback`'s) could not be written.
+    #[error("cannot write {}", path.display())]
+    ReportCsv {
+        /// The report file.
+        path: std::path::PathBuf,
+        /// What the CSV writer said.
+        #[source]
+        source: csv::Error,
+    },
+    /// The input could not be read to its end; the report of the rows
+    /// before it was left aside, so it cannot pass for the file's.
+    #[error(
+        "{source} (the rows read before it are reported in {partial}, left incomplete; {} was not changed)",
+        report.display()
+    )]
+    InputCutShort {
+        /// Why reading stopped.
+        #[source]
+        source: source::SourceError,
+        /// The incomplete report file(s), as shown to the user.
+        partial: String,
+        /// The report the run would have written.
+        report: std::path::PathBuf,
+    },
+    /// The send stage's task failed (it panicked or was cancelled).
+    #[error("the send stage failed")]
+    SendStage(#[source] tokio::task::JoinError),
+    /// The thread reading the input panicked (its panic message has been
+    /// printed already; the payload carries nothing more).
+    #[error("the reading thread panicked")]
+    ReaderPanicked,
 }

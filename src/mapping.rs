@@ -14,7 +14,7 @@
 
 mod synonyms;
 
-use crate::model::contact::{Contact, FIELDS};
+use crate::model::{Contact, Field};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -25,8 +25,8 @@ use thiserror::Error;
 /// Where a column's values go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A canonical field (one of [`FIELDS`]).
-    Field(&'static str),
+    /// A canonical contact field.
+    Field(Field),
     /// A custom field by name.
     Custom(String),
     /// Deliberately ignored.
@@ -34,16 +34,16 @@ pub enum Target {
 }
 
 impl Target {
-    /// Whether this is the canonical field `name`.
-    pub fn is_field(&self, name: &str) -> bool {
-        matches!(self, Target::Field(f) if *f == name)
+    /// Whether this is the canonical field `field`.
+    pub fn is_field(&self, field: Field) -> bool {
+        *self == Target::Field(field)
     }
 }
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Field(n) => f.write_str(n),
+            Target::Field(n) => f.write_str(n.name()),
             Target::Custom(n) => write!(f, "custom:{n}"),
             Target::Skip => f.write_str("skip"),
         }
@@ -242,7 +242,7 @@ pub enum MappingError {
     /// A target name that is not a field, `custom:NAME` or `skip`.
     #[error(
         "mapping file {path} maps column \"{column}\" to unknown field \"{target}\"; valid targets are: {}, custom:NAME, skip",
-        FIELDS.join(", ")
+        Field::ALL.map(Field::name).join(", ")
     )]
     UnknownTarget {
         /// The file.
@@ -335,11 +335,7 @@ pub fn parse_target(name: &str) -> Option<Target> {
         let custom = custom.trim();
         return (!custom.is_empty()).then(|| Target::Custom(custom.to_string()));
     }
-    let lower = name.to_ascii_lowercase();
-    FIELDS
-        .iter()
-        .find(|f| **f == lower)
-        .map(|f| Target::Field(f))
+    name.parse::<Field>().ok().map(Target::Field)
 }
 
 /// Folds a header for comparison: lowercase, accents removed (`й` → `и`,
@@ -381,7 +377,7 @@ fn fold_accent(c: char) -> char {
 }
 
 /// Folded spelling → field, built once from [`synonyms::SYNONYMS`].
-static INDEX: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+static INDEX: LazyLock<HashMap<String, Field>> = LazyLock::new(|| {
     let mut index = HashMap::new();
     for (field, names) in synonyms::SYNONYMS {
         for name in *names {
@@ -421,7 +417,7 @@ struct Recognised {
 }
 
 impl Recognised {
-    fn field(f: &'static str) -> Recognised {
+    fn field(f: Field) -> Recognised {
         Recognised {
             target: Target::Field(f),
             label_of: None,
@@ -442,31 +438,33 @@ fn recognise_numbered(folded: &str) -> Option<Recognised> {
     let n: u16 = words[at].parse().ok()?;
     let prefix = words[..at].join(" ");
     let suffix = words[at + 1..].join(" ");
-    let label = |what: &str| Recognised {
+    // A type label: of the phone next to it, or of some other value.
+    let label = |of_phone: bool| Recognised {
         target: Target::Skip,
-        label_of: (what == "phone").then(|| format!("{prefix} {n} value")),
+        label_of: of_phone.then(|| format!("{prefix} {n} value")),
         group: None,
-        note: Some(match what {
-            "phone" => "type label of the phone next to it",
-            _ => "type label",
+        note: Some(if of_phone {
+            "type label of the phone next to it"
+        } else {
+            "type label"
         }),
     };
     match (prefix.as_str(), suffix.as_str()) {
-        ("phone", "value") => Some(Recognised::field("phone")),
-        ("phone", "type" | "label") => Some(label("phone")),
-        ("e mail" | "email", "value" | "address") => Some(Recognised::field("email")),
+        ("phone", "value") => Some(Recognised::field(Field::Phone)),
+        ("phone", "type" | "label") => Some(label(true)),
+        ("e mail" | "email", "value" | "address") => Some(Recognised::field(Field::Email)),
         (
             "e mail" | "email" | "address" | "website" | "organization" | "relation" | "event"
             | "im",
             "type" | "label",
-        ) => Some(label("other")),
+        ) => Some(label(false)),
         ("address", rest) => {
             let field = match rest {
-                "country" => "country",
-                "city" => "city",
-                "region" => "state",
-                "postal code" => "postal_code",
-                "street" => "address",
+                "country" => Field::Country,
+                "city" => Field::City,
+                "region" => Field::State,
+                "postal code" => Field::PostalCode,
+                "street" => Field::Address,
                 _ => return None,
             };
             Some(Recognised {
@@ -474,9 +472,9 @@ fn recognise_numbered(folded: &str) -> Option<Recognised> {
                 ..Recognised::field(field)
             })
         }
-        ("organization", "name") => Some(Recognised::field("company")),
+        ("organization", "name") => Some(Recognised::field(Field::Company)),
         (known, "") => match INDEX.get(known).copied() {
-            Some(f @ ("phone" | "email")) => Some(Recognised::field(f)),
+            Some(f @ (Field::Phone | Field::Email)) => Some(Recognised::field(f)),
             _ => None,
         },
         _ => None,
@@ -494,7 +492,7 @@ fn recognise_full(header: &str, context: &[String]) -> Option<Recognised> {
         });
     }
     let folded = fold_header(strip_qualifiers(header));
-    if let Some(field) = INDEX.get(&folded) {
+    if let Some(&field) = INDEX.get(&folded) {
         return Some(Recognised::field(field));
     }
     for (name, field, signature) in synonyms::CONTEXTUAL {
@@ -503,7 +501,7 @@ fn recognise_full(header: &str, context: &[String]) -> Option<Recognised> {
                 .iter()
                 .any(|s| context.iter().any(|h| fold_header(h) == fold_header(s)))
         {
-            return Some(Recognised::field(field));
+            return Some(Recognised::field(*field));
         }
     }
     recognise_numbered(&folded)
@@ -540,11 +538,11 @@ const NEAR_ENOUGH: f32 = 0.45;
 /// and its field, with a score: the edit distance over the longer length
 /// (0 is equal), halved when one contains the other as whole words. `None`
 /// when nothing known is near enough.
-pub fn nearest_known(header: &str) -> Option<(String, &'static str, f32)> {
+pub fn nearest_known(header: &str) -> Option<(String, Field, f32)> {
     nearest_any(header).filter(|(_, _, score)| *score <= NEAR_ENOUGH)
 }
 
-fn nearest_any(header: &str) -> Option<(String, &'static str, f32)> {
+fn nearest_any(header: &str) -> Option<(String, Field, f32)> {
     let folded = fold_header(strip_qualifiers(header));
     if folded.is_empty() {
         return None;
@@ -736,39 +734,39 @@ impl Mapping {
                 columns[pos].note = None;
             }
         }
-        let has = |cols: &[Column], f: &str| cols.iter().any(|c| c.target.is_field(f));
+        let has = |cols: &[Column], f: Field| cols.iter().any(|c| c.target.is_field(f));
         // A bare "id" column (as in waport's own exports) is the source
         // system's id unless the file also has an explicit external id.
-        if !has(&columns, "external_id")
+        if !has(&columns, Field::ExternalId)
             && let Some(c) = columns
                 .iter_mut()
                 .find(|c| c.origin == Origin::Unmapped && fold_header(&c.header) == "id")
         {
-            c.target = Target::Field("external_id");
+            c.target = Target::Field(Field::ExternalId);
             c.origin = Origin::Auto;
         }
         // Spanish and Portuguese files often have a single "Nombre"/"Nome"
         // column holding the whole name: with no last-name column, read it
         // as the full name so it can be split for platforms that need both.
-        if !has(&columns, "last_name") && !has(&columns, "name") {
+        if !has(&columns, Field::LastName) && !has(&columns, Field::Name) {
             let firsts: Vec<usize> = columns
                 .iter()
-                .filter(|c| c.origin == Origin::Auto && c.target == Target::Field("first_name"))
+                .filter(|c| c.origin == Origin::Auto && c.target == Target::Field(Field::FirstName))
                 .map(|c| c.index)
                 .collect();
             if let [only] = firsts[..] {
-                columns[only].target = Target::Field("name");
+                columns[only].target = Target::Field(Field::Name);
                 columns[only].note = Some("no last-name column: read as the full name".into());
             }
         }
-        let of = |field: &str| -> Vec<usize> {
+        let of = |field: Field| -> Vec<usize> {
             columns
                 .iter()
                 .filter(|c| c.target.is_field(field))
                 .map(|c| c.index)
                 .collect()
         };
-        let (phones, emails, countries) = (of("phone"), of("email"), of("country"));
+        let (phones, emails, countries) = (of(Field::Phone), of(Field::Email), of(Field::Country));
         if phones.len() > 1 {
             for &i in &phones {
                 let c = &mut columns[i];
@@ -788,10 +786,9 @@ impl Mapping {
                 columns[i].note = Some("used when the first email column is empty".into());
             }
         }
-        const ADDRESS: [&str; 5] = ["country", "city", "state", "postal_code", "address"];
-        let grouped = columns
-            .iter()
-            .any(|c| c.group != Group::None && ADDRESS.iter().any(|f| c.target.is_field(f)));
+        let grouped = columns.iter().any(|c| {
+            c.group != Group::None && matches!(c.target, Target::Field(f) if f.is_address())
+        });
         Ok(Mapping {
             columns,
             phones,
@@ -802,7 +799,7 @@ impl Mapping {
     }
 
     /// Whether some column feeds `field`.
-    pub fn has_field(&self, field: &str) -> bool {
+    pub fn has_field(&self, field: Field) -> bool {
         self.columns.iter().any(|c| c.target.is_field(field))
     }
 
@@ -951,23 +948,23 @@ impl Mapping {
             };
             let value = unguard(value);
             match &col.target {
-                Target::Skip | Target::Field("phone" | "email" | "country") => {}
+                Target::Skip | Target::Field(Field::Phone | Field::Email | Field::Country) => {}
                 Target::Custom(name) => {
                     let v = value.trim();
                     if !v.is_empty() {
                         contact.custom.insert(name.clone(), v.to_string());
                     }
                 }
-                Target::Field("tags") => {
+                Target::Field(Field::Tags) => {
                     for tag in value.split(":::").filter(|t| !is_system_label(t)) {
-                        contact.set("tags", tag);
+                        contact.set(Field::Tags, tag);
                     }
                 }
                 // Another group's address: not this contact's.
-                Target::Field("city" | "state" | "postal_code" | "address")
+                Target::Field(Field::City | Field::State | Field::PostalCode | Field::Address)
                     if self.grouped && col.group != Group::None && col.group != group => {}
                 Target::Field(f) => {
-                    contact.set(f, value);
+                    contact.set(*f, value);
                 }
             }
         }
@@ -981,7 +978,7 @@ impl Mapping {
         let filled = |g: Group| {
             self.columns.iter().any(|c| {
                 c.group == g
-                    && matches!(&c.target, Target::Field(f) if ["country", "city", "state", "postal_code", "address"].contains(f))
+                    && matches!(c.target, Target::Field(f) if f.is_address())
                     && !Self::cell(fields, c.index).is_empty()
             })
         };
@@ -1037,7 +1034,7 @@ impl Mapping {
             .filter(|c| c.origin != Origin::MapFile)
             .filter_map(|c| nearest_any(&c.header).map(|(_, f, s)| (c, f, s)))
             .min_by(|a, b| {
-                let rank = |f: &str| u8::from(f != "phone");
+                let rank = |f: Field| u8::from(f != Field::Phone);
                 rank(a.1)
                     .cmp(&rank(b.1))
                     .then(a.2.total_cmp(&b.2))
@@ -1152,16 +1149,20 @@ mod tests {
             ("Notas", "notes"),
             ("Etiquetas", "tags"),
         ] {
-            assert_eq!(recognise(header), Some(Target::Field(field)), "{header}");
+            assert_eq!(
+                recognise(header),
+                Some(Target::Field(field.parse().unwrap())),
+                "{header}"
+            );
         }
         assert_eq!(recognise("Puntaje"), None);
     }
 
     #[test]
     fn every_synonym_matches_itself_and_belongs_to_one_field() {
-        let mut seen: HashMap<String, &str> = HashMap::new();
-        for (field, names) in synonyms::SYNONYMS {
-            for name in *names {
+        let mut seen: HashMap<String, Field> = HashMap::new();
+        for &(field, names) in synonyms::SYNONYMS {
+            for name in names {
                 for variant in [name.to_string(), name.to_uppercase(), name.to_lowercase()] {
                     assert_eq!(
                         recognise(&variant),
@@ -1170,10 +1171,7 @@ mod tests {
                     );
                 }
                 if let Some(other) = seen.insert(fold_header(name), field) {
-                    assert_eq!(
-                        other, *field,
-                        "{name:?} is listed under {other} and {field}"
-                    );
+                    assert_eq!(other, field, "{name:?} is listed under {other} and {field}");
                 }
             }
         }
@@ -1190,7 +1188,11 @@ mod tests {
             ("País (Contacto)", "country"),
             ("Mobile Phone (Contact)", "phone"),
         ] {
-            assert_eq!(recognise(header), Some(Target::Field(field)), "{header}");
+            assert_eq!(
+                recognise(header),
+                Some(Target::Field(field.parse().unwrap())),
+                "{header}"
+            );
         }
         // A qualifier naming another record is not noise.
         assert_eq!(recognise("Teléfono (Cuenta)"), None);
@@ -1213,8 +1215,8 @@ mod tests {
         .unwrap();
         assert_eq!(m.columns[2].label, Some(1));
         assert_eq!(m.columns[4].label, Some(3));
-        assert_eq!(m.columns[5].target, Target::Field("email"));
-        assert_eq!(m.columns[6].target, Target::Field("country"));
+        assert_eq!(m.columns[5].target, Target::Field(Field::Email));
+        assert_eq!(m.columns[6].target, Target::Field(Field::Country));
         let row: crate::source::Fields = [
             "Ana",
             "Work",
@@ -1302,7 +1304,7 @@ mod tests {
     #[test]
     fn mailchimp_cc_is_a_country_only_in_a_mailchimp_file() {
         let m = Mapping::infer(&h(&["Email Address", "CC", "MEMBER_RATING"]), None).unwrap();
-        assert_eq!(m.columns[1].target, Target::Field("country"));
+        assert_eq!(m.columns[1].target, Target::Field(Field::Country));
         let m = Mapping::infer(&h(&["Nombre", "CC", "Celular"]), None).unwrap();
         assert_eq!(m.columns[1].target, Target::Skip);
     }
@@ -1338,9 +1340,9 @@ mod tests {
     #[test]
     fn lone_first_name_column_is_read_as_full_name() {
         let m = Mapping::infer(&h(&["Nombre", "Teléfono"]), None).unwrap();
-        assert_eq!(m.columns[0].target, Target::Field("name"));
+        assert_eq!(m.columns[0].target, Target::Field(Field::Name));
         let m = Mapping::infer(&h(&["Nombre", "Apellido", "Teléfono"]), None).unwrap();
-        assert_eq!(m.columns[0].target, Target::Field("first_name"));
+        assert_eq!(m.columns[0].target, Target::Field(Field::FirstName));
     }
 
     #[test]
@@ -1350,7 +1352,7 @@ mod tests {
         file.columns.insert("Puntaje".into(), "custom:score".into());
         file.columns.insert("Email".into(), "skip".into());
         let m = Mapping::infer(&h(&["Cel. Personal", "Puntaje", "Email"]), Some(&file)).unwrap();
-        assert_eq!(m.columns[0].target, Target::Field("phone"));
+        assert_eq!(m.columns[0].target, Target::Field(Field::Phone));
         assert_eq!(m.columns[1].target, Target::Custom("score".into()));
         assert_eq!(m.columns[2].target, Target::Skip);
         file.columns.insert("Puntaje".into(), "telefono".into());
@@ -1419,8 +1421,8 @@ mod tests {
     #[test]
     fn nearest_known_header_is_close() {
         let (name, field, _) = nearest_known("Tel Movil Personal").unwrap();
-        assert_eq!(field, "phone", "{name}");
+        assert_eq!(field, Field::Phone, "{name}");
         let (_, field, _) = nearest_known("Correo Personal").unwrap();
-        assert_eq!(field, "email");
+        assert_eq!(field, Field::Email);
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::dedupe::{DedupeBy, Deduper, Key};
 use crate::mapping::{Mapping, PhoneCandidate, is_footer};
-use crate::model::Contact;
+use crate::model::{Contact, Field};
 use crate::normalize::{email, phone};
 use crate::platform::PlatformKind;
 use crate::report::{EncodedLines, ReportLayout, RowResult, RowView, Status};
@@ -75,7 +75,7 @@ impl PrepareOptions {
     /// phone column is refused before its rows are read).
     pub fn phone_required(&self) -> bool {
         match self.platform {
-            Some(p) => p.required_fields().contains(&"phone"),
+            Some(p) => p.required_fields().contains(&Field::Phone),
             None => self.dedupe_by != DedupeBy::Email,
         }
     }
@@ -327,8 +327,8 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         );
     }
     if let Some(p) = opts.platform {
-        for field in p.required_fields() {
-            if *field != "phone" && c.get(field).is_some_and(|v| v.trim().is_empty()) {
+        for &field in p.required_fields() {
+            if field != Field::Phone && !c.is_filled(field) {
                 invalid = true;
                 reasons.push(format!("missing_field: {field}"));
             }

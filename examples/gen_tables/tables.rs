@@ -220,7 +220,7 @@ pub fn phone_meta(engine: &Engine) -> Result<String, String> {
             "tests/integration/generated_tables.rs fails when this differs from the engine.",
         ],
     );
-    out.push_str("use super::fast::{D, M};\n\n");
+    out.push_str("use super::meta_types::{D, M};\n\n");
     out.push_str(
         "/// Every region's metadata needed to parse and validate national significant numbers.\n",
     );

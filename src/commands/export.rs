@@ -177,7 +177,10 @@ pub async fn export_to(
                 updated_at: row.updated_at,
                 raw: row.raw,
             })
-            .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+            .map_err(|source| Error::Spool {
+                what: "cannot spool a contact",
+                source,
+            })?;
             out.write_all(line.as_bytes())
                 .and_then(|_| out.write_all(b"\n"))
                 .map_err(io)
@@ -205,8 +208,10 @@ pub async fn export_to(
     let reader = BufReader::new(spool.reopen().map_err(io)?);
     for line in reader.lines() {
         let line = line.map_err(io)?;
-        let s: Spooled = serde_json::from_str(&line)
-            .map_err(|e| Error::Message(format!("cannot read the export spool: {e}")))?;
+        let s: Spooled = serde_json::from_str(&line).map_err(|source| Error::Spool {
+            what: "cannot read the export spool",
+            source,
+        })?;
         writer
             .write(&ExportRow {
                 remote_id: s.id,

@@ -94,7 +94,7 @@ pub fn account_fp(kind: PlatformKind, creds: &Credentials) -> String {
 
 /// The credentials an in-process emulator accepts, for `--sandbox`.
 pub fn sandbox_credentials(kind: PlatformKind, base: &str, keys: &emulator::Keys) -> Credentials {
-    let url = format!("{base}{}", emulator::prefix(sandbox_platform(kind)));
+    let url = format!("{base}{}", emulator::prefix(kind));
     let first = |v: &[String]| v.first().cloned().unwrap_or_default();
     let secret = match kind {
         PlatformKind::Wazzup => Secret::ApiKey(first(&keys.wazzup)),
@@ -449,12 +449,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
         out_rx,
     )
     .await?;
-    let stats: UploadStats = sender
-        .await
-        .map_err(|e| Error::Message(format!("the send stage failed: {e}")))?;
-    let fed = feeder
-        .join()
-        .map_err(|_| Error::Message("the reading thread panicked".into()))?;
+    let stats: UploadStats = sender.await.map_err(Error::SendStage)?;
+    let fed = feeder.join().map_err(|_| Error::ReaderPanicked)?;
     let counts = writer.finish()?;
     let was_interrupted = interrupted.load(Ordering::SeqCst) || stats.interrupted;
     if let Some(job) = job {
@@ -647,7 +643,7 @@ pub fn pace_text(p: &PaceSnapshot) -> String {
 /// What the sandbox emulator holds after the run; then it stops.
 async fn sandbox_summary(cfg: &ImportConfig, h: EmulatorHandle) {
     if !cfg.rows.quiet {
-        let held = h.contacts(sandbox_platform(cfg.platform));
+        let held = h.contacts(cfg.platform);
         let n = held.as_array().map(|a| a.len()).unwrap_or(0);
         eprintln!(
             "sandbox: the emulator now holds {n} {} contact(s); stats: {}",
@@ -704,16 +700,6 @@ fn import_progress(cfg: &ImportConfig) -> indicatif::ProgressBar {
     pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
-}
-
-/// The emulator's name for a platform.
-pub fn sandbox_platform(kind: PlatformKind) -> emulator::Platform {
-    match kind {
-        PlatformKind::Wazzup => emulator::Platform::Wazzup,
-        PlatformKind::Whaapy => emulator::Platform::Whaapy,
-        PlatformKind::Wipsy => emulator::Platform::Wipsy,
-        PlatformKind::Wapiflow => emulator::Platform::Wapiflow,
-    }
 }
 
 /// What the summary says about the run beyond the counts.

@@ -4,7 +4,7 @@
 use crate::commands::export::connect_platform;
 use crate::commands::import::{ImportConfig, account_fp, jerr, open_journal};
 use crate::journal::{
-    self, JobId, JobKind, JobState, NewJob, Outcome, RowOutcome, RowRecord as JRow,
+    self, JobId, JobKind, JobRefused, JobState, NewJob, Outcome, RowOutcome, RowRecord as JRow,
 };
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformError, PlatformKind};
@@ -103,32 +103,40 @@ pub fn list(cfg: JobsConfig) -> Result<ExitStatus, Error> {
     Ok(ExitStatus::Ok)
 }
 
+/// The entity a journaled job wrote.
+fn entity_of(stored: &str) -> Result<Entity, JobRefused> {
+    stored.parse().map_err(|_| JobRefused::UnknownEntity {
+        stored: stored.trim().to_ascii_lowercase(),
+    })
+}
+
+/// The platform a journaled job names.
+fn platform_of(stored: &str) -> Result<PlatformKind, JobRefused> {
+    stored.parse().map_err(|_| JobRefused::UnknownPlatform {
+        stored: stored.to_string(),
+    })
+}
+
 /// Builds the import that continues `job`, keeping its input, target,
 /// entity and mode; `base` carries the reading and upload flags given now.
 pub fn resume_config(mut base: ImportConfig, job: JobId) -> Result<ImportConfig, Error> {
     let j = open_journal(base.journal.as_ref())?;
     let stored = j.get_job(job).map_err(jerr)?;
     if stored.kind != JobKind::Import {
-        return Err(Error::Message(format!(
-            "job {job} is a {} job; only imports can be resumed (run the migrate again: it continues where it stopped)",
-            stored.kind
-        )));
+        return Err(JobRefused::NotAnImport {
+            job,
+            kind: stored.kind,
+        }
+        .into());
     }
     if stored.state == JobState::Finished {
-        return Err(Error::Message(format!(
-            "job {job} already finished; nothing to resume"
-        )));
+        return Err(JobRefused::Finished { job }.into());
     }
     let Some(input) = stored.input_path.clone() else {
-        return Err(Error::Message(format!(
-            "job {job} read standard input, which cannot be read again; run the import again instead"
-        )));
+        return Err(JobRefused::ReadStandardInput { job }.into());
     };
-    base.platform = stored
-        .platform
-        .parse::<PlatformKind>()
-        .map_err(Error::Message)?;
-    base.entity = stored.entity.parse::<Entity>().map_err(Error::Message)?;
+    base.platform = platform_of(&stored.platform)?;
+    base.entity = entity_of(&stored.entity)?;
     base.mode = crate::commands::import::write_mode(stored.mode);
     base.rows.prepare.platform = Some(base.platform);
     base.rows.input = input;
@@ -176,19 +184,17 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
     let mut j = open_journal(cfg.journal.as_ref())?;
     let job = j.get_job(cfg.job).map_err(jerr)?;
     if job.kind == JobKind::Rollback {
-        return Err(Error::Message(format!(
-            "job {} is itself a rollback; it cannot be rolled back",
-            job.id
-        )));
+        return Err(JobRefused::RollbackOfRollback { job: job.id }.into());
     }
-    let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
+    let kind = platform_of(&job.platform)?;
     let creds = Credentials::resolve(kind, cfg.profile.as_deref(), cfg.config.as_deref())
         .map_err(Error::from)?;
     if account_fp(kind, &creds) != job.account_fp {
-        return Err(Error::Message(format!(
-            "the {kind} credentials in use are for another account (or base URL) than job {} used; set the same credentials and try again",
-            job.id
-        )));
+        return Err(JobRefused::OtherAccount {
+            job: job.id,
+            platform: kind,
+        }
+        .into());
     }
     let created: Vec<_> = j
         .created_by(job.id)
@@ -200,10 +206,11 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
         .report
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("rollback-{}.report.csv", job.id)));
-    let mut report = csv::Writer::from_path(&report_path)
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
-    let werr =
-        |e: csv::Error| Error::Message(format!("cannot write {}: {e}", report_path.display()));
+    let werr = |source: csv::Error| Error::ReportCsv {
+        path: report_path.clone(),
+        source,
+    };
+    let mut report = csv::Writer::from_path(&report_path).map_err(werr)?;
     report
         .write_record(["row", "status", "reason", "remote_id", "dedupe_key"])
         .map_err(werr)?;
@@ -235,9 +242,7 @@ pub fn rollback(cfg: RollbackConfig) -> Result<ExitStatus, Error> {
                 .map_err(werr)
         })?;
     }
-    report
-        .flush()
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", report_path.display())))?;
+    report.flush().map_err(|e| werr(e.into()))?;
     rollback_summary(&cfg, &job, kind, created.len(), &counts, &report_path)?;
     Ok(if counts.contains_key("failed") {
         ExitStatus::RowsRejected
@@ -256,8 +261,8 @@ fn delete_created(
     created: &[journal::CreatedRow],
     on_row: &mut dyn FnMut(&journal::CreatedRow, &'static str, &str) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let kind: PlatformKind = job.platform.parse().map_err(Error::Message)?;
-    let entity: Entity = job.entity.parse().map_err(Error::Message)?;
+    let kind = platform_of(&job.platform)?;
+    let entity = entity_of(&job.entity)?;
     let lock = j
         .acquire_target_lock(kind.name(), &job.account_fp)
         .map_err(jerr)?;

@@ -13,7 +13,7 @@ use crate::commands::export::{connect_platform, progress_bar, read_all};
 use crate::commands::import::{GivenSource, ImportConfig, run_with};
 use crate::export::{Column, Columns};
 use crate::mapping::MapFile;
-use crate::model::Contact;
+use crate::model::{Contact, Field};
 use crate::platform::credentials::Credentials;
 use crate::platform::{Entity, PlatformKind};
 use crate::source::{Format, Record, Source, SourceError, SourceInfo};
@@ -37,77 +37,73 @@ pub struct MigrateConfig {
 }
 
 /// Fields each platform can store, in canonical names (what its adapter
-/// sends): a source field outside this list is reported once.
-pub fn supported_fields(kind: PlatformKind) -> &'static [&'static str] {
+/// sends): a source field outside this list is reported once. Custom
+/// fields are told apart by `--map`, not by this list.
+pub fn supported_fields(kind: PlatformKind) -> &'static [Field] {
     match kind {
         // Wazzup contacts: id, name, contactData (phone) only (public docs).
-        PlatformKind::Wazzup => &["name", "first_name", "last_name", "phone", "external_id"],
+        PlatformKind::Wazzup => &[
+            Field::Name,
+            Field::FirstName,
+            Field::LastName,
+            Field::Phone,
+            Field::ExternalId,
+        ],
         // Whaapy POST /contacts/v1 (seed 001).
         PlatformKind::Whaapy => &[
-            "name",
-            "first_name",
-            "last_name",
-            "phone",
-            "email",
-            "tags",
-            "notes",
-            "company",
-            "address",
-            "city",
-            "state",
-            "postal_code",
-            "country",
-            "external_id",
-            "custom",
+            Field::Name,
+            Field::FirstName,
+            Field::LastName,
+            Field::Phone,
+            Field::Email,
+            Field::Tags,
+            Field::Notes,
+            Field::Company,
+            Field::Address,
+            Field::City,
+            Field::State,
+            Field::PostalCode,
+            Field::Country,
+            Field::ExternalId,
         ],
         // Wipsy api-create-contact (seed 000): no country or postal code.
         PlatformKind::Wipsy => &[
-            "name",
-            "first_name",
-            "last_name",
-            "phone",
-            "email",
-            "address",
-            "city",
-            "state",
-            "company",
-            "notes",
-            "tags",
-            "custom",
+            Field::Name,
+            Field::FirstName,
+            Field::LastName,
+            Field::Phone,
+            Field::Email,
+            Field::Address,
+            Field::City,
+            Field::State,
+            Field::Company,
+            Field::Notes,
+            Field::Tags,
         ],
         // WapiFlow contact/store (seed 002).
         PlatformKind::Wapiflow => &[
-            "first_name",
-            "last_name",
-            "name",
-            "phone",
-            "city",
-            "state",
-            "postal_code",
-            "address",
+            Field::FirstName,
+            Field::LastName,
+            Field::Name,
+            Field::Phone,
+            Field::City,
+            Field::State,
+            Field::PostalCode,
+            Field::Address,
         ],
     }
 }
 
 /// The canonical fields of `c` that hold something.
-fn filled_fields(c: &Contact, into: &mut BTreeSet<String>) {
-    for f in crate::model::contact::FIELDS {
-        if c.get(f).is_some_and(|v| !v.trim().is_empty()) {
-            into.insert((*f).to_string());
-        }
-    }
-    if !c.custom.is_empty() {
-        into.insert("custom".to_string());
-    }
+fn filled_fields(c: &Contact, into: &mut BTreeSet<Field>) {
+    into.extend(Field::ALL.into_iter().filter(|&f| c.is_filled(f)));
 }
 
 /// Runs `migrate`.
 pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
     let to = cfg.import.platform;
     if cfg.from == to && cfg.from_profile == cfg.import.profile {
-        return Err(Error::Message(format!(
-            "--from and --to are the same {to} account; give --from-profile or --profile to migrate between two accounts"
-        )));
+        return Err(Error::SameAccount { platform: to });
     }
     // Both sets of credentials before anything is read.
     Credentials::resolve(
@@ -151,7 +147,7 @@ pub fn run(cfg: MigrateConfig) -> Result<ExitStatus, Error> {
 struct Spool {
     file: tempfile::NamedTempFile,
     customs: BTreeSet<String>,
-    filled: BTreeSet<String>,
+    filled: BTreeSet<Field>,
     read: u64,
     pages: u64,
     notes: Vec<String>,
@@ -197,8 +193,10 @@ impl Spool {
                     // B learns where the contact came from.
                     c.external_id = row.remote_id;
                 }
-                let line = serde_json::to_string(&c)
-                    .map_err(|e| Error::Message(format!("cannot spool a contact: {e}")))?;
+                let line = serde_json::to_string(&c).map_err(|source| Error::Spool {
+                    what: "cannot spool a contact",
+                    source,
+                })?;
                 hasher.update(line.as_bytes());
                 out.write_all(line.as_bytes())
                     .and_then(|_| out.write_all(b"\n"))
@@ -228,12 +226,13 @@ impl Spool {
     /// cannot store and A's custom fields no `--map` entry sends anywhere.
     fn tell_unmigrated(&self, cfg: &MigrateConfig) {
         let to = cfg.import.platform;
-        let missing: Vec<&str> = self
+        let mut missing: Vec<&str> = self
             .filled
             .iter()
-            .map(String::as_str)
-            .filter(|f| *f != "custom" && !supported_fields(to).contains(f))
+            .filter(|f| !supported_fields(to).contains(f))
+            .map(|f| f.name())
             .collect();
+        missing.sort_unstable();
         let mapped: BTreeSet<String> = cfg
             .import
             .rows
@@ -299,7 +298,7 @@ impl Spool {
                 .iter()
                 .map(|col| match col {
                     Column::Custom(name) => c.custom.get(name).cloned().unwrap_or_default(),
-                    Column::Field(f) => c.get(f).unwrap_or_default(),
+                    Column::Field(f) => c.get(*f).into_owned(),
                     _ => String::new(),
                 })
                 .collect();

@@ -203,11 +203,11 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         // before the error must not look like the report of the file.
         let partial = writer.abandon()?;
         let shown: Vec<String> = partial.iter().map(|p| p.display().to_string()).collect();
-        return Err(Error::Message(format!(
-            "{e} (the rows read before it are reported in {}, left incomplete; {} was not changed)",
-            shown.join(" and "),
-            report_path.display()
-        )));
+        return Err(Error::InputCutShort {
+            source: e,
+            partial: shown.join(" and "),
+            report: report_path.to_path_buf(),
+        });
     }
     let counts = writer.finish()?;
     if cfg.rows.json {

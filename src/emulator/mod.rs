@@ -31,6 +31,7 @@ pub use wipsy::{
     DEFAULT_WIPSY_TAG_PREMIUM,
 };
 
+use crate::model::PlatformKind;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -42,7 +43,6 @@ pub use shared::{LimitSchedule, LimitSpec, parse_schedule};
 use shared::{PlatformStats, RateLimiter};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path as FsPath, PathBuf};
-use std::str::FromStr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -222,73 +222,29 @@ pub enum EmulatorError {
     Runtime(std::io::Error),
 }
 
-/// One of the four emulated platforms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Platform {
-    /// Wazzup API v3.
-    Wazzup,
-    /// Whaapy.
-    Whaapy,
-    /// Wipsy CRM API.
-    Wipsy,
-    /// WapiFlow external API.
-    Wapiflow,
-}
-
-impl Platform {
-    /// All four, in a fixed order.
-    pub const ALL: [Platform; 4] = [
-        Platform::Wazzup,
-        Platform::Whaapy,
-        Platform::Wipsy,
-        Platform::Wapiflow,
-    ];
-
-    /// The lowercase name used in URLs and stats.
-    pub fn name(self) -> &'static str {
-        match self {
-            Platform::Wazzup => "wazzup",
-            Platform::Whaapy => "whaapy",
-            Platform::Wipsy => "wipsy",
-            Platform::Wapiflow => "wapiflow",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn authenticate(
-        self,
-        emu: &Emu,
-        headers: &HeaderMap,
-        peer: IpAddr,
-    ) -> Result<String, Response> {
-        match self {
-            Platform::Wazzup => wazzup::authenticate(emu, headers),
-            Platform::Whaapy => whaapy::authenticate(emu, headers),
-            Platform::Wipsy => wipsy::authenticate(emu, headers),
-            Platform::Wapiflow => wapiflow::authenticate(emu, headers, peer),
-        }
-    }
-
-    fn rate_limited(self, retry_after: Option<u64>) -> Response {
-        match self {
-            Platform::Wazzup => wazzup::rate_limited(),
-            Platform::Whaapy => whaapy::rate_limited(retry_after),
-            Platform::Wipsy => wipsy::rate_limited(retry_after),
-            Platform::Wapiflow => wapiflow::rate_limited(retry_after),
-        }
+/// How platform `p`'s emulated API authenticates a request: the key it
+/// presents, or the answer that refuses it.
+fn authenticate(
+    p: PlatformKind,
+    emu: &Emu,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Result<String, Response> {
+    match p {
+        PlatformKind::Wazzup => wazzup::authenticate(emu, headers),
+        PlatformKind::Whaapy => whaapy::authenticate(emu, headers),
+        PlatformKind::Wipsy => wipsy::authenticate(emu, headers),
+        PlatformKind::Wapiflow => wapiflow::authenticate(emu, headers, peer),
     }
 }
 
-impl FromStr for Platform {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Platform::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown platform {s:?}"))
+/// Platform `p`'s own "too many requests" answer.
+fn rate_limited(p: PlatformKind, retry_after: Option<u64>) -> Response {
+    match p {
+        PlatformKind::Wazzup => wazzup::rate_limited(),
+        PlatformKind::Whaapy => whaapy::rate_limited(retry_after),
+        PlatformKind::Wipsy => wipsy::rate_limited(retry_after),
+        PlatformKind::Wapiflow => wapiflow::rate_limited(retry_after),
     }
 }
 
@@ -366,8 +322,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Emu {
-    pub(crate) fn stats(&self, p: Platform) -> &PlatformStats {
-        &self.stats[p.index()]
+    pub(crate) fn stats(&self, p: PlatformKind) -> &PlatformStats {
+        // `stats` has one slot per platform, in `PlatformKind`'s order.
+        &self.stats[p as usize]
     }
 
     pub(crate) fn ip_allowed(&self, ip: IpAddr) -> bool {
@@ -376,18 +333,18 @@ impl Emu {
 
     fn stats_json(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
-        for p in Platform::ALL {
+        for p in PlatformKind::ALL {
             m.insert(p.name().into(), self.stats(p).to_json());
         }
         serde_json::Value::Object(m)
     }
 
-    fn contacts_json(&self, p: Platform) -> serde_json::Value {
+    fn contacts_json(&self, p: PlatformKind) -> serde_json::Value {
         match p {
-            Platform::Wazzup => lock(&self.wazzup).contacts_json(),
-            Platform::Whaapy => lock(&self.whaapy).contacts_json(),
-            Platform::Wipsy => lock(&self.wipsy).contacts_json(),
-            Platform::Wapiflow => lock(&self.wapiflow).contacts_json(),
+            PlatformKind::Wazzup => lock(&self.wazzup).contacts_json(),
+            PlatformKind::Whaapy => lock(&self.whaapy).contacts_json(),
+            PlatformKind::Wipsy => lock(&self.wipsy).contacts_json(),
+            PlatformKind::Wapiflow => lock(&self.wapiflow).contacts_json(),
         }
     }
 
@@ -505,7 +462,7 @@ impl EmulatorHandle {
 
     /// Everything a platform stores, in its own representation
     /// (as `GET /_emulator/{platform}/contacts` returns it).
-    pub fn contacts(&self, platform: Platform) -> serde_json::Value {
+    pub fn contacts(&self, platform: PlatformKind) -> serde_json::Value {
         self.emu.contacts_json(platform)
     }
 
@@ -543,12 +500,12 @@ impl EmulatorHandle {
     }
 }
 
-fn platform_router(emu: &Arc<Emu>, p: Platform) -> Router<Arc<Emu>> {
+fn platform_router(emu: &Arc<Emu>, p: PlatformKind) -> Router<Arc<Emu>> {
     let routes = match p {
-        Platform::Wazzup => wazzup::routes(),
-        Platform::Whaapy => whaapy::routes(),
-        Platform::Wipsy => wipsy::routes(),
-        Platform::Wapiflow => wapiflow::routes(),
+        PlatformKind::Wazzup => wazzup::routes(),
+        PlatformKind::Whaapy => whaapy::routes(),
+        PlatformKind::Wipsy => wipsy::routes(),
+        PlatformKind::Wapiflow => wapiflow::routes(),
     };
     routes.layer(axum::middleware::from_fn_with_state(
         (emu.clone(), p),
@@ -561,7 +518,7 @@ async fn introspect_stats(State(emu): State<Arc<Emu>>) -> Response {
 }
 
 async fn introspect_contacts(State(emu): State<Arc<Emu>>, Path(p): Path<String>) -> Response {
-    match p.parse::<Platform>() {
+    match p.parse::<PlatformKind>() {
         Ok(p) => axum::Json(emu.contacts_json(p)).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
     }
@@ -586,18 +543,18 @@ async fn introspect_reset(State(emu): State<Arc<Emu>>) -> Response {
 /// Where the emulator serves `p`'s API: the path of the real base URL, so
 /// a client changes only the host. The one place these prefixes are
 /// written; clients build their base URLs from it.
-pub fn prefix(p: Platform) -> &'static str {
+pub fn prefix(p: PlatformKind) -> &'static str {
     match p {
-        Platform::Wazzup => "/wazzup/v3",
-        Platform::Whaapy => "/whaapy",
-        Platform::Wipsy => "/wipsy/functions/v1",
-        Platform::Wapiflow => "/wapiflow/external-api",
+        PlatformKind::Wazzup => "/wazzup/v3",
+        PlatformKind::Whaapy => "/whaapy",
+        PlatformKind::Wipsy => "/wipsy/functions/v1",
+        PlatformKind::Wapiflow => "/wapiflow/external-api",
     }
 }
 
 fn app(emu: Arc<Emu>) -> Router {
     let mut router = Router::new();
-    for p in Platform::ALL {
+    for p in PlatformKind::ALL {
         router = router.nest(prefix(p), platform_router(&emu, p));
     }
     router

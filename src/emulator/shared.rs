@@ -1,9 +1,10 @@
 //! Machinery shared by the four platforms: statistics, rate limits, fault
 //! injection and latency (one middleware), and small parsing helpers.
 
+use super::Emu;
 use super::faults::FaultKind;
 use super::net::ConnInfo;
-use super::{Emu, Platform};
+use crate::model::PlatformKind;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -159,7 +160,7 @@ pub(crate) struct RateLimiter {
     wazzup_default: bool,
     whaapy_default: bool,
     started: Instant,
-    windows: Mutex<HashMap<(Platform, String), Window>>,
+    windows: Mutex<HashMap<(PlatformKind, String), Window>>,
 }
 
 /// Wazzup's documented limit: 500 requests per 5 seconds, counter reset every 5 s.
@@ -186,7 +187,7 @@ impl RateLimiter {
     }
 
     /// The limit in force now: `(count, window, send Retry-After)`.
-    fn limit_for(&self, platform: Platform) -> Option<(u32, Duration, bool)> {
+    fn limit_for(&self, platform: PlatformKind) -> Option<(u32, Duration, bool)> {
         if !self.schedule.is_empty() {
             let t = self.started.elapsed();
             let spec = self
@@ -199,24 +200,24 @@ impl RateLimiter {
             return (spec.count > 0).then_some((
                 spec.count,
                 spec.window,
-                platform != Platform::Wazzup,
+                platform != PlatformKind::Wazzup,
             ));
         }
         match self.per_second {
             // `--rate-limit 0` switches every limit off, the defaults included.
             Some(0) => None,
             Some(n) => Some((n, self.window, true)),
-            None if platform == Platform::Wazzup && self.wazzup_default => {
+            None if platform == PlatformKind::Wazzup && self.wazzup_default => {
                 Some((WAZZUP_LIMIT, WAZZUP_WINDOW, false))
             }
-            None if platform == Platform::Whaapy && self.whaapy_default => {
+            None if platform == PlatformKind::Whaapy && self.whaapy_default => {
                 Some((WHAAPY_LIMIT, WHAAPY_WINDOW, true))
             }
             None => None,
         }
     }
 
-    pub(crate) fn check(&self, platform: Platform, key: &str) -> Throttle {
+    pub(crate) fn check(&self, platform: PlatformKind, key: &str) -> Throttle {
         let Some((limit, window, retry_after)) = self.limit_for(platform) else {
             return Throttle::Pass;
         };
@@ -279,7 +280,7 @@ fn gateway_error(status: u16, html: bool) -> Response {
 /// The middleware in front of every platform route: counts, adds latency,
 /// injects faults, authenticates, rate-limits, and classifies the answer.
 pub(crate) async fn platform_layer(
-    State((emu, platform)): State<(Arc<Emu>, Platform)>,
+    State((emu, platform)): State<(Arc<Emu>, PlatformKind)>,
     ConnectInfo(conn): ConnectInfo<ConnInfo>,
     req: Request,
     next: Next,
@@ -306,7 +307,7 @@ pub(crate) async fn platform_layer(
 /// latency.
 async fn platform_answer(
     emu: &Arc<Emu>,
-    platform: Platform,
+    platform: PlatformKind,
     conn: ConnInfo,
     req: Request,
     next: Next,
@@ -326,7 +327,7 @@ async fn platform_answer(
         }
         _ => {}
     }
-    let key = match platform.authenticate(emu, req.headers(), conn.remote.ip()) {
+    let key = match super::authenticate(platform, emu, req.headers(), conn.remote.ip()) {
         Ok(k) => k,
         Err(resp) => {
             stats.client_errors.fetch_add(1, Ordering::Relaxed);
@@ -335,7 +336,7 @@ async fn platform_answer(
     };
     if let Throttle::Limited(retry) = emu.limiter.check(platform, &key) {
         stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let mut resp = platform.rate_limited(retry);
+        let mut resp = super::rate_limited(platform, retry);
         if let Some(secs) = retry {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

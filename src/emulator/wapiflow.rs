@@ -11,7 +11,8 @@ use super::shared::{
     SoftClientError, chars, header_str, json, parse_multipart, parse_urlencoded, query_map,
     unix_now,
 };
-use super::{Emu, Platform, lock};
+use super::{Emu, lock};
+use crate::model::PlatformKind;
 use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
@@ -362,7 +363,7 @@ async fn store(AxState(emu): AxState<Arc<Emu>>, headers: HeaderMap, body: Bytes)
     let data = json!({"contact": c.to_json()});
     st.contacts.insert(id, c);
     drop(st);
-    emu.stats(Platform::Wapiflow).add_created(1);
+    emu.stats(PlatformKind::Wapiflow).add_created(1);
     // Assumption: remark and text of a successful store.
     envelope(
         "success",
@@ -407,7 +408,7 @@ async fn update(
     let data = json!({"contact": c.to_json()});
     st.contacts.insert(id, c);
     drop(st);
-    emu.stats(Platform::Wapiflow).add_updated(1);
+    emu.stats(PlatformKind::Wapiflow).add_updated(1);
     envelope(
         "success",
         "contact_update",
@@ -442,7 +443,7 @@ async fn remove(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>) -> Resp
     st.contacts.remove(&id);
     st.by_mobile.remove(&key);
     drop(st);
-    emu.stats(Platform::Wapiflow).add_deleted(1);
+    emu.stats(PlatformKind::Wapiflow).add_deleted(1);
     envelope(
         "success",
         "contact_delete",
@@ -509,7 +510,7 @@ async fn list(
     let host = header_str(&headers, "host").unwrap_or("localhost");
     let path = format!(
         "http://{host}{}/contact/list",
-        super::prefix(super::Platform::Wapiflow)
+        super::prefix(PlatformKind::Wapiflow)
     );
     let url = |p: usize| format!("{path}?page={p}");
     let (from, to) = if data.is_empty() {

@@ -6,6 +6,7 @@
 
 use super::shared::{bearer, chars, json, query_map};
 use super::{Emu, lock};
+use crate::model::PlatformKind;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State as AxState};
@@ -286,7 +287,7 @@ async fn upsert_users(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response 
             Some(Value::Array(bad)),
         );
     }
-    let stats = emu.stats(super::Platform::Wazzup);
+    let stats = emu.stats(PlatformKind::Wazzup);
     let mut st = lock(&emu.wazzup);
     // Assumption: a repeated id within one users batch is an upsert of the
     // same user, the last one winning (only contacts are known to fail).
@@ -340,7 +341,7 @@ async fn delete_user(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>) ->
     if !removed {
         return not_found("user");
     }
-    emu.stats(super::Platform::Wazzup).add_deleted(1);
+    emu.stats(PlatformKind::Wazzup).add_deleted(1);
     ok_empty()
 }
 
@@ -377,7 +378,7 @@ async fn bulk_delete_users(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Resp
         }
     }
     drop(st);
-    emu.stats(super::Platform::Wazzup).add_deleted(deleted);
+    emu.stats(PlatformKind::Wazzup).add_deleted(deleted);
     json(StatusCode::OK, Value::Array(unknown))
 }
 
@@ -489,7 +490,7 @@ async fn upsert_contacts(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Respon
     if items.len() > MAX_BATCH {
         return too_many();
     }
-    let stats = emu.stats(super::Platform::Wazzup);
+    let stats = emu.stats(PlatformKind::Wazzup);
     let mut st = lock(&emu.wazzup);
     let mut bad = Vec::new();
     let mut parsed = Vec::with_capacity(items.len());
@@ -571,7 +572,7 @@ async fn delete_contact(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>)
     if !removed {
         return not_found("contact");
     }
-    emu.stats(super::Platform::Wazzup).add_deleted(1);
+    emu.stats(PlatformKind::Wazzup).add_deleted(1);
     ok_empty()
 }
 
@@ -598,6 +599,6 @@ async fn bulk_delete_contacts(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> R
         }
     }
     drop(st);
-    emu.stats(super::Platform::Wazzup).add_deleted(deleted);
+    emu.stats(PlatformKind::Wazzup).add_deleted(deleted);
     json(StatusCode::OK, Value::Array(unknown))
 }

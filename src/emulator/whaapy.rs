@@ -8,7 +8,8 @@ use super::shared::{
     bearer, hex_decode, hex_encode, is_e164, is_email, is_uuid, json, query_map, unix_now,
     uuid_from,
 };
-use super::{Emu, Platform, lock};
+use super::{Emu, lock};
+use crate::model::PlatformKind;
 use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
@@ -496,7 +497,7 @@ async fn create(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
     let res = create_in(&mut lock(&emu.whaapy), &v);
     match res {
         Ok(c) => {
-            emu.stats(Platform::Whaapy).add_created(1);
+            emu.stats(PlatformKind::Whaapy).add_created(1);
             // Assumption: 201 Created (the seed shows the body only).
             json(StatusCode::CREATED, json!({"contact": c.to_json()}))
         }
@@ -512,7 +513,7 @@ async fn update(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>, body: B
     let res = update_in(&mut lock(&emu.whaapy), &id, &v);
     match res {
         Ok(c) => {
-            emu.stats(Platform::Whaapy).add_updated(1);
+            emu.stats(PlatformKind::Whaapy).add_updated(1);
             json(StatusCode::OK, json!({"contact": c.to_json()}))
         }
         Err(e) => e.response(),
@@ -530,7 +531,7 @@ async fn delete_one(AxState(emu): AxState<Arc<Emu>>, Path(id): Path<String>) -> 
     if !delete_in(&mut lock(&emu.whaapy), &id) {
         return ApiError::NotFound.response();
     }
-    emu.stats(Platform::Whaapy).add_deleted(1);
+    emu.stats(PlatformKind::Whaapy).add_deleted(1);
     // Assumption: 200 with a confirmation body.
     json(StatusCode::OK, json!({"success": true, "id": id}))
 }
@@ -721,7 +722,7 @@ async fn bulk(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
         },
         _ => Value::Null,
     };
-    let stats = emu.stats(Platform::Whaapy);
+    let stats = emu.stats(PlatformKind::Whaapy);
     let mut results = Vec::with_capacity(items.len());
     let (mut created, mut updated, mut deleted) = (0, 0, 0);
     {

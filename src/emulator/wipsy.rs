@@ -16,7 +16,8 @@
 use super::shared::{
     header_str, is_email, is_uuid, json, query_map, unix_now, uuid_from, year_month,
 };
-use super::{Emu, Platform, lock};
+use super::{Emu, lock};
+use crate::model::PlatformKind;
 use crate::time::rfc3339;
 use axum::Router;
 use axum::body::Bytes;
@@ -451,7 +452,7 @@ async fn create(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
     let data = st.render(&c);
     st.contacts.insert(c.seq, c);
     drop(st);
-    emu.stats(Platform::Wipsy).add_created(1);
+    emu.stats(PlatformKind::Wipsy).add_created(1);
     json(
         StatusCode::CREATED,
         json!({"success": true, "data": data, "message": "Contact created successfully"}),
@@ -487,7 +488,7 @@ async fn update(AxState(emu): AxState<Arc<Emu>>, body: Bytes) -> Response {
     let data = st.render(&c);
     st.contacts.insert(seq, c);
     drop(st);
-    emu.stats(Platform::Wipsy).add_updated(1);
+    emu.stats(PlatformKind::Wipsy).add_updated(1);
     json(StatusCode::OK, json!({"success": true, "data": data}))
 }
 

@@ -2,29 +2,29 @@
 //! order, under which header.
 
 use super::{ExportError, ExportRow};
-use crate::model::Contact;
+use crate::model::{Contact, Field};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The canonical fields between `id` and `created_at`, in export order.
 ///
-/// These are the names of [`crate::model::contact::FIELDS`], the names the import
-/// auto-mapping recognizes, so an export re-imports without a mapping file.
-const CANONICAL: [&str; 14] = [
-    "external_id",
-    "first_name",
-    "last_name",
-    "name",
-    "phone",
-    "email",
-    "company",
-    "city",
-    "state",
-    "country",
-    "postal_code",
-    "address",
-    "notes",
-    "tags",
+/// Their headers are the fields' names, the names the import auto-mapping
+/// recognizes, so an export re-imports without a mapping file.
+const CANONICAL: [Field; 14] = [
+    Field::ExternalId,
+    Field::FirstName,
+    Field::LastName,
+    Field::Name,
+    Field::Phone,
+    Field::Email,
+    Field::Company,
+    Field::City,
+    Field::State,
+    Field::Country,
+    Field::PostalCode,
+    Field::Address,
+    Field::Notes,
+    Field::Tags,
 ];
 
 /// Headers that are not canonical contact fields but are fixed columns.
@@ -41,8 +41,8 @@ const CUSTOM_PREFIX: &str = "custom:";
 pub enum Column {
     /// The platform's identifier for the contact (header `id`).
     Id,
-    /// A canonical [`Contact`] field by its name (header = the name).
-    Field(&'static str),
+    /// A canonical [`Contact`] field (header = its name).
+    Field(Field),
     /// When the contact was created (header `created_at`).
     CreatedAt,
     /// When the contact was last changed (header `updated_at`).
@@ -62,7 +62,7 @@ impl Column {
             Column::CreatedAt => Cow::Borrowed(row.created_at.as_deref().unwrap_or("")),
             Column::UpdatedAt => Cow::Borrowed(row.updated_at.as_deref().unwrap_or("")),
             Column::Custom(key) => Cow::Borrowed(c.custom.get(key).map_or("", String::as_str)),
-            Column::Field(name) => field(c, name),
+            Column::Field(f) => c.get(*f),
         }
     }
 
@@ -70,27 +70,6 @@ impl Column {
     pub fn is_date(&self) -> bool {
         matches!(self, Column::CreatedAt | Column::UpdatedAt)
     }
-}
-
-/// A canonical field without cloning (unlike [`Contact::get`]).
-fn field<'a>(c: &'a Contact, name: &str) -> Cow<'a, str> {
-    Cow::Borrowed(match name {
-        "external_id" => &c.external_id,
-        "first_name" => &c.first_name,
-        "last_name" => &c.last_name,
-        "name" => &c.name,
-        "phone" => &c.phone,
-        "email" => &c.email,
-        "company" => &c.company,
-        "city" => &c.city,
-        "state" => &c.state,
-        "country" => &c.country,
-        "postal_code" => &c.postal_code,
-        "address" => &c.address,
-        "notes" => &c.notes,
-        "tags" => return Cow::Owned(c.tags.join(";")),
-        _ => "",
-    })
 }
 
 /// The columns of an export, in order, with their headers.
@@ -118,7 +97,7 @@ impl Columns {
         S: Into<String>,
     {
         let mut cols = vec![Column::Id];
-        cols.extend(CANONICAL.iter().map(|f| Column::Field(f)));
+        cols.extend(CANONICAL.map(Column::Field));
         cols.push(Column::CreatedAt);
         cols.push(Column::UpdatedAt);
         let mut headers: Vec<String> = cols.iter().map(fixed_header).collect();
@@ -260,7 +239,7 @@ fn fixed_header(c: &Column) -> String {
         Column::Id => ID.to_string(),
         Column::CreatedAt => CREATED_AT.to_string(),
         Column::UpdatedAt => UPDATED_AT.to_string(),
-        Column::Field(f) => (*f).to_string(),
+        Column::Field(f) => f.name().to_string(),
         Column::Custom(k) => k.clone(),
     }
 }

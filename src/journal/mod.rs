@@ -52,6 +52,7 @@
 mod fingerprint;
 mod lock;
 mod process;
+mod refused;
 mod sanitize;
 mod schema;
 
@@ -60,6 +61,7 @@ pub use fingerprint::{
     resolve_default_path_in,
 };
 pub use lock::TargetLock;
+pub use refused::JobRefused;
 pub use sanitize::{REDACTED, sanitize_args};
 pub use schema::CURRENT_VERSION;
 

@@ -6,11 +6,13 @@
 //! `МОБИЛЬНЫЙ` in a file meet. Where a layout's exact header row came from
 //! is listed in `fixtures/layouts/README.md`.
 
+use crate::model::Field;
+
 /// Known header spellings for each canonical field. Across fields every
 /// spelling is unique once folded (a unit test checks it).
-pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
+pub(super) const SYNONYMS: &[(Field, &[&str])] = &[
     (
-        "phone",
+        Field::Phone,
         &[
             "phone",
             "phone number",
@@ -99,7 +101,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "email",
+        Field::Email,
         &[
             "email",
             "e-mail",
@@ -135,7 +137,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "first_name",
+        Field::FirstName,
         &[
             "first name",
             "firstname",
@@ -150,7 +152,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "last_name",
+        Field::LastName,
         &[
             "last name",
             "lastname",
@@ -166,7 +168,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "name",
+        Field::Name,
         &[
             "name",
             "full name",
@@ -190,7 +192,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "country",
+        Field::Country,
         &[
             "country",
             "país",
@@ -215,7 +217,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "city",
+        Field::City,
         &[
             "city",
             "town",
@@ -234,7 +236,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "state",
+        Field::State,
         &[
             "state",
             "province",
@@ -260,7 +262,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "postal_code",
+        Field::PostalCode,
         &[
             "postal code",
             "postcode",
@@ -287,7 +289,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "address",
+        Field::Address,
         &[
             "address",
             "street",
@@ -308,7 +310,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "company",
+        Field::Company,
         &[
             "company",
             "company name",
@@ -329,7 +331,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "notes",
+        Field::Notes,
         &[
             "notes",
             "note",
@@ -350,7 +352,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "tags",
+        Field::Tags,
         &[
             "tags",
             "tag",
@@ -368,7 +370,7 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "external_id",
+        Field::ExternalId,
         &[
             "external id",
             "external_id",
@@ -393,9 +395,9 @@ pub(super) const SYNONYMS: &[(&str, &[&str])] = &[
 /// country code, but in a Colombian sheet `CC` is the cédula (national id).
 /// Each is recognised only when one of the layout's signature headers is
 /// present too.
-pub(super) const CONTEXTUAL: &[(&str, &str, &[&str])] = &[(
+pub(super) const CONTEXTUAL: &[(&str, Field, &[&str])] = &[(
     "CC",
-    "country",
+    Field::Country,
     &[
         "MEMBER_RATING",
         "LEID",

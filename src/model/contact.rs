@@ -1,7 +1,9 @@
 //! The canonical contact: what every reader maps into and every platform
 //! adapter maps out of.
 
+use super::Field;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A contact in waport's own terms, independent of any platform.
@@ -43,55 +45,20 @@ pub struct Contact {
     pub custom: BTreeMap<String, String>,
 }
 
-/// The canonical field names a column can map to, in the order they are
-/// shown to users.
-pub const FIELDS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "name",
-    "phone",
-    "email",
-    "country",
-    "city",
-    "state",
-    "postal_code",
-    "address",
-    "company",
-    "notes",
-    "tags",
-    "external_id",
-];
-
 impl Contact {
-    /// Sets a canonical field by name; returns false for an unknown name.
+    /// Sets a canonical field.
     ///
     /// Tags are split on `,` `;` `|` because every CRM export joins them with
     /// one of those.
-    pub fn set(&mut self, field: &str, value: &str) -> bool {
-        let slot = match field {
-            "first_name" => &mut self.first_name,
-            "last_name" => &mut self.last_name,
-            "name" => &mut self.name,
-            "phone" => &mut self.phone,
-            "email" => &mut self.email,
-            "country" => &mut self.country,
-            "city" => &mut self.city,
-            "state" => &mut self.state,
-            "postal_code" => &mut self.postal_code,
-            "address" => &mut self.address,
-            "company" => &mut self.company,
-            "notes" => &mut self.notes,
-            "external_id" => &mut self.external_id,
-            "tags" => {
-                for t in value.split([',', ';', '|']) {
-                    let t = t.trim();
-                    if !t.is_empty() && !self.tags.iter().any(|x| x == t) {
-                        self.tags.push(t.to_string());
-                    }
+    pub fn set(&mut self, field: Field, value: &str) {
+        let Some(slot) = self.text_mut(field) else {
+            for t in value.split([',', ';', '|']) {
+                let t = t.trim();
+                if !t.is_empty() && !self.tags.iter().any(|x| x == t) {
+                    self.tags.push(t.to_string());
                 }
-                return true;
             }
-            _ => return false,
+            return;
         };
         let value = value.trim();
         if slot.is_empty() {
@@ -102,27 +69,61 @@ impl Contact {
             slot.push(' ');
             slot.push_str(value);
         }
-        true
     }
 
-    /// Reads a canonical field by name (tags joined with `;`).
-    pub fn get(&self, field: &str) -> Option<String> {
+    /// Reads a canonical field (tags joined with `;`).
+    pub fn get(&self, field: Field) -> Cow<'_, str> {
+        match self.text(field) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(self.tags.join(";")),
+        }
+    }
+
+    /// Whether the field holds something other than blanks.
+    pub fn is_filled(&self, field: Field) -> bool {
+        match self.text(field) {
+            Some(text) => !text.trim().is_empty(),
+            None => !self.tags.is_empty(),
+        }
+    }
+
+    /// A text field; `None` for `Tags`, the one list.
+    fn text(&self, field: Field) -> Option<&String> {
         Some(match field {
-            "first_name" => self.first_name.clone(),
-            "last_name" => self.last_name.clone(),
-            "name" => self.name.clone(),
-            "phone" => self.phone.clone(),
-            "email" => self.email.clone(),
-            "country" => self.country.clone(),
-            "city" => self.city.clone(),
-            "state" => self.state.clone(),
-            "postal_code" => self.postal_code.clone(),
-            "address" => self.address.clone(),
-            "company" => self.company.clone(),
-            "notes" => self.notes.clone(),
-            "external_id" => self.external_id.clone(),
-            "tags" => self.tags.join(";"),
-            _ => return None,
+            Field::FirstName => &self.first_name,
+            Field::LastName => &self.last_name,
+            Field::Name => &self.name,
+            Field::Phone => &self.phone,
+            Field::Email => &self.email,
+            Field::Country => &self.country,
+            Field::City => &self.city,
+            Field::State => &self.state,
+            Field::PostalCode => &self.postal_code,
+            Field::Address => &self.address,
+            Field::Company => &self.company,
+            Field::Notes => &self.notes,
+            Field::ExternalId => &self.external_id,
+            Field::Tags => return None,
+        })
+    }
+
+    /// The slot of a text field; `None` for `Tags`, the one list.
+    fn text_mut(&mut self, field: Field) -> Option<&mut String> {
+        Some(match field {
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+            Field::Name => &mut self.name,
+            Field::Phone => &mut self.phone,
+            Field::Email => &mut self.email,
+            Field::Country => &mut self.country,
+            Field::City => &mut self.city,
+            Field::State => &mut self.state,
+            Field::PostalCode => &mut self.postal_code,
+            Field::Address => &mut self.address,
+            Field::Company => &mut self.company,
+            Field::Notes => &mut self.notes,
+            Field::ExternalId => &mut self.external_id,
+            Field::Tags => return None,
         })
     }
 

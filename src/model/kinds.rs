@@ -2,6 +2,7 @@
 //! mode. They parse from the command line through clap's `ValueEnum`, so
 //! an unknown value is a usage error, never a silent default.
 
+use super::Field;
 use std::str::FromStr;
 
 /// The four platforms waport talks to.
@@ -42,12 +43,12 @@ impl PlatformKind {
     /// Whaapy: `phone_number` (seed 001). Wipsy: `name` (seed 000).
     /// WapiFlow: firstname, lastname, mobile (seed 002). Wazzup: `name`
     /// and a WhatsApp `chatId` (public docs).
-    pub fn required_fields(self) -> &'static [&'static str] {
+    pub fn required_fields(self) -> &'static [Field] {
         match self {
-            PlatformKind::Wazzup => &["name", "phone"],
-            PlatformKind::Whaapy => &["phone"],
-            PlatformKind::Wipsy => &["name"],
-            PlatformKind::Wapiflow => &["first_name", "last_name", "phone"],
+            PlatformKind::Wazzup => &[Field::Name, Field::Phone],
+            PlatformKind::Whaapy => &[Field::Phone],
+            PlatformKind::Wipsy => &[Field::Name],
+            PlatformKind::Wapiflow => &[Field::FirstName, Field::LastName, Field::Phone],
         }
     }
 }

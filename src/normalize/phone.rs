@@ -26,6 +26,7 @@
 
 mod fast;
 mod meta;
+mod meta_types;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

@@ -324,3 +324,67 @@ fn classify(e: &reqwest::Error) -> Failure {
         maybe_applied: !e.is_connect(),
     }
 }
+
+/// How an adapter proves who it is: the same header(s) on every request.
+#[derive(Clone)]
+pub enum Auth {
+    /// `Authorization: Bearer KEY` (Wazzup, Whaapy).
+    Bearer(String),
+    /// Fixed headers (Wipsy's `x-api-key`, WapiFlow's `client-id` and
+    /// `client-secret`).
+    Headers(Vec<(&'static str, String)>),
+}
+
+/// Where an adapter's requests go and how they are signed: the one place
+/// a request is built, so no adapter repeats the base URL or its key.
+pub struct Endpoint {
+    base: String,
+    auth: Auth,
+}
+
+impl std::fmt::Debug for Endpoint {
+    // Never prints the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// Requests to `base` (the API's root URL, no trailing `/`), signed
+    /// with `auth`.
+    pub fn new(base: String, auth: Auth) -> Endpoint {
+        Endpoint { base, auth }
+    }
+
+    /// A signed request to `base` + `path` (`path` starts with `/`), to be
+    /// sent with [`Transport::send`].
+    pub fn request(
+        &self,
+        t: &Transport,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let req = t.client().request(method, format!("{}{path}", self.base));
+        match &self.auth {
+            Auth::Bearer(key) => req.bearer_auth(key),
+            Auth::Headers(headers) => headers
+                .iter()
+                .fold(req, |req, (name, value)| req.header(*name, value)),
+        }
+    }
+}
+
+/// Percent-encodes a path segment.
+pub(crate) fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

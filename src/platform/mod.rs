@@ -368,6 +368,10 @@ pub fn wait_429(kind: PlatformKind) -> Duration {
     }
 }
 
+/// The reason of a row `--mode update` leaves alone because the platform
+/// holds no contact for it.
+pub const NOT_FOUND: &str = "not_found: the platform holds no contact for this row (--mode update changes only existing contacts)";
+
 /// The reason given with [`ItemResult::found_after_lost_answer`].
 pub const LOST_ANSWER: &str =
     "lost_answer: found on the platform after an attempt whose answer was lost";

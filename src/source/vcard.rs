@@ -1110,7 +1110,13 @@ mod tests {
         ];
         for h in HEADERS {
             match expect.iter().find(|(n, _)| *n == h) {
-                Some((_, field)) => assert_eq!(recognise(h), Some(Target::Field(field)), "{h}"),
+                Some((_, field)) => {
+                    assert_eq!(
+                        recognise(h),
+                        Some(Target::Field(field.parse().unwrap())),
+                        "{h}"
+                    )
+                }
                 None => assert_eq!(recognise(h), None, "{h} must stay in the report"),
             }
         }

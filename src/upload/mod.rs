@@ -176,9 +176,9 @@ fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> It
     }
 }
 
-/// The reason of a row `--mode update` leaves alone because the platform
-/// holds no contact for it.
-pub const NOT_FOUND: &str = "not_found: the platform holds no contact for this row (--mode update changes only existing contacts)";
+/// The reason of a row `--mode update` leaves alone (the platform's
+/// constant: the adapters give it too).
+pub use crate::platform::NOT_FOUND;
 
 /// How long to wait for more items before sending a part-full batch: the
 /// producer normally fills a batch in microseconds, and a slow one should

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 use waport::emulator::faults::{FaultKind, FaultPlan};
-use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, Keys, Platform};
+use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, Keys};
+use waport::model::PlatformKind;
 
 #[test]
 fn chooser_distribution_over_10000_seeded_requests() {
@@ -97,7 +98,7 @@ async fn each_fault_kind_as_a_client_sees_it() {
             .send()
             .await;
         let stored = h
-            .contacts(Platform::Whaapy)
+            .contacts(PlatformKind::Whaapy)
             .as_array()
             .unwrap()
             .iter()

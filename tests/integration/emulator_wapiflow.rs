@@ -5,8 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
     DEFAULT_WAPIFLOW_CLIENT_ID, DEFAULT_WAPIFLOW_CLIENT_SECRET, EmulatorConfig, EmulatorHandle,
-    Keys, Platform,
+    Keys,
 };
+use waport::model::PlatformKind;
 
 use crate::emulator_support;
 
@@ -139,7 +140,7 @@ async fn store_validation_messages() {
             "The mobile field must be a number.",
         ])
     );
-    assert_eq!(h.contacts(Platform::Wapiflow), json!([]));
+    assert_eq!(h.contacts(PlatformKind::Wapiflow), json!([]));
 }
 
 #[tokio::test]
@@ -294,7 +295,10 @@ async fn update_is_partial_and_delete_removes() {
         .await
         .unwrap();
     assert_eq!(v["remark"], "not_found");
-    assert_eq!(h.contacts(Platform::Wapiflow).as_array().unwrap().len(), 1);
+    assert_eq!(
+        h.contacts(PlatformKind::Wapiflow).as_array().unwrap().len(),
+        1
+    );
     assert_eq!(h.stats()["wapiflow"]["deleted"], 1);
 }
 

@@ -4,8 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
-    DEFAULT_WAZZUP_KEY, DEFAULT_WAZZUP_USER_ID, EmulatorConfig, EmulatorHandle, Platform,
+    DEFAULT_WAZZUP_KEY, DEFAULT_WAZZUP_USER_ID, EmulatorConfig, EmulatorHandle,
 };
+use waport::model::PlatformKind;
 
 use crate::emulator_support;
 
@@ -269,7 +270,10 @@ async fn contacts_upsert_list_get_delete() {
         .await
         .unwrap();
     assert_eq!(v, json!(["c0001"]));
-    assert_eq!(h.contacts(Platform::Wazzup).as_array().unwrap().len(), 247);
+    assert_eq!(
+        h.contacts(PlatformKind::Wazzup).as_array().unwrap().len(),
+        247
+    );
 }
 
 #[tokio::test]
@@ -285,7 +289,7 @@ async fn contacts_errors() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(h.contacts(Platform::Wazzup), json!([]));
+    assert_eq!(h.contacts(PlatformKind::Wazzup), json!([]));
 
     // Bad entities are named by index; the valid one is not stored either.
     let mut unknown_user = contact("u", "U", "79011112235");
@@ -315,7 +319,7 @@ async fn contacts_errors() {
             {"index": 4, "fields": ["id", "contactData"]},
         ])
     );
-    assert_eq!(h.contacts(Platform::Wazzup), json!([]));
+    assert_eq!(h.contacts(PlatformKind::Wazzup), json!([]));
 
     let batch: Vec<Value> = (0..101)
         .map(|i| contact(&format!("t{i}"), "T", "79011112233"))

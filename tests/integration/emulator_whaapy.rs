@@ -3,7 +3,8 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, EmulatorHandle, Platform};
+use waport::emulator::{DEFAULT_WHAAPY_KEY, EmulatorConfig, EmulatorHandle};
+use waport::model::PlatformKind;
 
 use crate::emulator_support;
 
@@ -89,7 +90,10 @@ async fn seed_create_then_duplicate() {
         "Ya existe un contacto con este número de teléfono"
     );
     assert_eq!(v["existing_contact_id"], id.as_str());
-    assert_eq!(h.contacts(Platform::Whaapy).as_array().unwrap().len(), 1);
+    assert_eq!(
+        h.contacts(PlatformKind::Whaapy).as_array().unwrap().len(),
+        1
+    );
 
     // The seed's "Contacto Completo" body.
     let r = create(
@@ -133,7 +137,7 @@ async fn validation_errors_name_each_field() {
     let v: Value = r.json().await.unwrap();
     assert!(v["details"]["phone_number"].is_array());
     assert!(v["details"]["country"].is_array());
-    assert_eq!(h.contacts(Platform::Whaapy), json!([]));
+    assert_eq!(h.contacts(PlatformKind::Whaapy), json!([]));
     assert_eq!(h.stats()["whaapy"]["client_errors"], 2);
 }
 
@@ -290,7 +294,10 @@ async fn bulk_create_reports_each_item() {
         v["summary"],
         json!({"total": 3, "succeeded": 1, "failed": 2})
     );
-    assert_eq!(h.contacts(Platform::Whaapy).as_array().unwrap().len(), 2);
+    assert_eq!(
+        h.contacts(PlatformKind::Whaapy).as_array().unwrap().len(),
+        2
+    );
 
     let many: Vec<Value> = (0..101)
         .map(|i| json!({"phone_number": format!("+52133{i:08}")}))
@@ -301,7 +308,10 @@ async fn bulk_create_reports_each_item() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(h.contacts(Platform::Whaapy).as_array().unwrap().len(), 2);
+    assert_eq!(
+        h.contacts(PlatformKind::Whaapy).as_array().unwrap().len(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -5,8 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waport::emulator::{
     DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_KEY, DEFAULT_WIPSY_STAGE_NEW,
-    DEFAULT_WIPSY_TAG_CLIENTE, EmulatorConfig, EmulatorHandle, Platform,
+    DEFAULT_WIPSY_TAG_CLIENTE, EmulatorConfig, EmulatorHandle,
 };
+use waport::model::PlatformKind;
 
 use crate::emulator_support;
 
@@ -128,7 +129,7 @@ async fn create_validates_name_tags_and_fields() {
         "normalized by the server"
     );
     assert_eq!(v["data"]["tags"][0]["name"], "cliente");
-    assert_eq!(h.contacts(Platform::Wipsy).as_array().unwrap().len(), 1);
+    assert_eq!(h.contacts(PlatformKind::Wipsy).as_array().unwrap().len(), 1);
     assert_eq!(h.stats()["wipsy"]["client_errors"], 4);
 }
 
@@ -214,7 +215,10 @@ async fn free_plan_refuses_the_101st_contact_of_the_month() {
         r.headers().get("retry-after").is_none(),
         "a quota, not a throttle"
     );
-    assert_eq!(h.contacts(Platform::Wipsy).as_array().unwrap().len(), 100);
+    assert_eq!(
+        h.contacts(PlatformKind::Wipsy).as_array().unwrap().len(),
+        100
+    );
 }
 
 #[tokio::test]

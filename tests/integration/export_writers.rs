@@ -105,8 +105,8 @@ fn default_columns_use_the_import_names_in_order() {
     let cols = Columns::new(Vec::<String>::new());
     assert_eq!(cols.headers(), FIXED_HEADERS);
     // Every canonical contact field is exported under its own name.
-    for f in waport::model::contact::FIELDS {
-        assert!(cols.headers().iter().any(|h| h == f), "{f} missing");
+    for f in waport::model::Field::ALL {
+        assert!(cols.headers().iter().any(|h| h == f.name()), "{f} missing");
     }
 }
 

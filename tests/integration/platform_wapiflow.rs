@@ -3,7 +3,7 @@
 use crate::platform_support;
 
 use platform_support::*;
-use waport::emulator::{EmulatorConfig, EmulatorHandle, Platform as EmuPlatform};
+use waport::emulator::{EmulatorConfig, EmulatorHandle};
 use waport::platform::{AdapterOptions, PlatformError, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
@@ -14,7 +14,7 @@ fn rows() -> Vec<waport::model::Contact> {
 }
 
 fn stored(h: &EmulatorHandle) -> Vec<serde_json::Value> {
-    h.contacts(EmuPlatform::Wapiflow)
+    h.contacts(PlatformKind::Wapiflow)
         .as_array()
         .unwrap()
         .clone()

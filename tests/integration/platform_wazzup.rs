@@ -4,7 +4,7 @@ use crate::platform_support;
 
 use platform_support::*;
 use serde_json::json;
-use waport::emulator::{DEFAULT_WAZZUP_USER_ID, EmulatorConfig, Platform as EmuPlatform};
+use waport::emulator::{DEFAULT_WAZZUP_USER_ID, EmulatorConfig};
 use waport::platform::{AdapterOptions, Entity, PlatformError, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
@@ -32,7 +32,7 @@ async fn clean_import_stores_exactly_the_contacts() {
         stats.requests, 1,
         "users read by check(), contacts by prepare_writes(): one batch request"
     );
-    let stored = h.contacts(EmuPlatform::Wazzup);
+    let stored = h.contacts(PlatformKind::Wazzup);
     assert_eq!(stored.as_array().unwrap().len(), 3);
     let juan = stored
         .as_array()
@@ -62,7 +62,7 @@ async fn reimport_upserts_instead_of_doubling() {
         out.iter().all(|o| o.status.as_str() == "updated"),
         "{out:?}"
     );
-    let stored = h.contacts(EmuPlatform::Wazzup);
+    let stored = h.contacts(PlatformKind::Wazzup);
     let all = stored.as_array().unwrap();
     assert_eq!(all.len(), 3, "no doubles");
     assert!(all.iter().any(|c| c["name"] == "Ana María López"));
@@ -81,7 +81,10 @@ async fn rows_wazzup_refuses_are_invalid_and_the_rest_is_sent() {
         out[1].reason,
         "platform_invalid: fields contactData[0].chatId"
     );
-    assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 3);
+    assert_eq!(
+        h.contacts(PlatformKind::Wazzup).as_array().unwrap().len(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -93,7 +96,10 @@ async fn same_id_twice_in_a_run_is_sent_once() {
     let (out, _) = upload(p, config(WriteMode::Create), rows, Cancel::new()).await;
     assert_eq!(out[3].status.as_str(), "duplicate");
     assert_eq!(out[3].reason, "same_remote_identity: row 2");
-    assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 3);
+    assert_eq!(
+        h.contacts(PlatformKind::Wazzup).as_array().unwrap().len(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -113,7 +119,10 @@ async fn unknown_responsible_user_stops_before_sending() {
     let (out, stats) = upload(p, config(WriteMode::Create), three(), Cancel::new()).await;
     assert!(out.iter().all(|o| o.status.as_str() == "skipped"));
     assert!(stats.fatal().is_some());
-    assert_eq!(h.contacts(EmuPlatform::Wazzup).as_array().unwrap().len(), 0);
+    assert_eq!(
+        h.contacts(PlatformKind::Wazzup).as_array().unwrap().len(),
+        0
+    );
 }
 
 #[tokio::test]

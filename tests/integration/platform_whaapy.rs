@@ -3,7 +3,7 @@
 use crate::platform_support;
 
 use platform_support::*;
-use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};
+use waport::emulator::EmulatorConfig;
 use waport::platform::{AdapterOptions, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
@@ -24,7 +24,7 @@ fn rows() -> Vec<waport::model::Contact> {
 }
 
 fn stored(h: &waport::emulator::EmulatorHandle) -> Vec<serde_json::Value> {
-    h.contacts(EmuPlatform::Whaapy).as_array().unwrap().clone()
+    h.contacts(PlatformKind::Whaapy).as_array().unwrap().clone()
 }
 
 #[tokio::test]

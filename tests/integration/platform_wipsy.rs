@@ -6,7 +6,7 @@ use platform_support::*;
 use std::sync::Arc;
 use waport::emulator::{
     DEFAULT_WIPSY_FIELD_COMPANY, DEFAULT_WIPSY_STAGE_NEW, DEFAULT_WIPSY_TAG_CLIENTE,
-    EmulatorConfig, EmulatorHandle, Platform as EmuPlatform,
+    EmulatorConfig, EmulatorHandle,
 };
 use waport::platform::{AdapterOptions, Platform, PlatformKind, WriteMode, connect};
 use waport::upload::Cancel;
@@ -40,7 +40,7 @@ fn rows() -> Vec<waport::model::Contact> {
 }
 
 fn stored(h: &EmulatorHandle) -> Vec<serde_json::Value> {
-    h.contacts(EmuPlatform::Wipsy).as_array().unwrap().clone()
+    h.contacts(PlatformKind::Wipsy).as_array().unwrap().clone()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use crate::platform_support;
 use platform_support::*;
 use serde_json::Value;
 use std::time::Duration;
-use waport::emulator::{EmulatorConfig, Platform as EmuPlatform};
+use waport::emulator::EmulatorConfig;
 use waport::platform::{AdapterOptions, PlatformKind, WriteMode};
 use waport::upload::Cancel;
 
@@ -44,15 +44,6 @@ fn projection(kind: PlatformKind, stored: &Value) -> Vec<String> {
     v
 }
 
-fn emu_platform(kind: PlatformKind) -> EmuPlatform {
-    match kind {
-        PlatformKind::Wazzup => EmuPlatform::Wazzup,
-        PlatformKind::Whaapy => EmuPlatform::Whaapy,
-        PlatformKind::Wipsy => EmuPlatform::Wipsy,
-        PlatformKind::Wapiflow => EmuPlatform::Wapiflow,
-    }
-}
-
 async fn run(
     kind: PlatformKind,
     fault_rate: f64,
@@ -81,7 +72,7 @@ async fn run(
     for o in &out {
         assert_eq!(o.status.as_str(), "created", "{kind}: {o:?}");
     }
-    (projection(kind, &h.contacts(emu_platform(kind))), stats)
+    (projection(kind, &h.contacts(kind)), stats)
 }
 
 async fn same_state(kind: PlatformKind) {

@@ -8,7 +8,7 @@
 // entities by calling code. Patterns are kept verbatim (pre-anchored `^(?:…)$`).
 // tests/integration/generated_tables.rs fails when this differs from the engine.
 
-use super::fast::{D, M};
+use super::meta_types::{D, M};
 
 /// Every region's metadata needed to parse and validate national significant numbers.
 pub(super) static METADATA: &[M] = &[
