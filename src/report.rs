@@ -1222,6 +1222,123 @@ pub fn default_report_path(input: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    fn invalid(seq: u64, fields: &[&str], reason: &str) -> RowResult {
+        RowResult {
+            seq,
+            row: seq + 2,
+            status: Status::Invalid,
+            reason: reason.to_string(),
+            phone: String::new(),
+            phone_type: "",
+            email: String::new(),
+            duplicate_of: None,
+            remote_id: String::new(),
+            raw: fields.iter().collect(),
+        }
+    }
+
+    fn cp1252_writer(dir: &Path) -> ReportWriter {
+        let style = CsvStyle {
+            delimiter: b';',
+            crlf: true,
+            bom: false,
+            encoding: encoding_rs::WINDOWS_1252,
+        };
+        ReportWriter::create(
+            ReportOptions {
+                report: dir.join("r.csv"),
+                rejects: Some(dir.join("fix.csv")),
+                report_style: CsvStyle::report_for(
+                    &SourceInfo {
+                        path: "in.csv".into(),
+                        format: Format::Csv,
+                        encoding: Some("windows-1252".into()),
+                        delimiter: Some(b';'),
+                        sheet: None,
+                        workbook: None,
+                        header_row: 1,
+                        bom: false,
+                        crlf: true,
+                    },
+                    false,
+                ),
+                rejects_style: style,
+                remote_id: false,
+            },
+            &["Nombre".to_string(), "Teléfono".to_string()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rejects_keep_a_code_page_that_holds_every_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = cp1252_writer(dir.path());
+        w.push(invalid(0, &["José Núñez", "612"], "invalid_phone: \"612\""))
+            .unwrap();
+        let counts = w.finish().unwrap();
+        assert_eq!(counts.rejects_fallback, None);
+        let bytes = std::fs::read(dir.path().join("fix.csv")).unwrap();
+        assert_eq!(
+            bytes,
+            b"Nombre;Tel\xe9fono;waport_error\r\nJos\xe9 N\xfa\xf1ez;612;\"invalid_phone: \"\"612\"\"\"\r\n"
+        );
+        // The report is UTF-8 with a BOM, with the input's delimiter.
+        let report = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+        assert!(report.starts_with("\u{feff}row;status;"), "{report}");
+        assert!(report.contains("José Núñez"), "{report}");
+    }
+
+    #[test]
+    fn a_character_the_code_page_lacks_turns_the_whole_file_to_utf8_with_a_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = cp1252_writer(dir.path());
+        w.push(invalid(0, &["José Núñez", "612"], "invalid_phone"))
+            .unwrap();
+        w.push(invalid(1, &["Łukasz", "613"], "invalid_phone"))
+            .unwrap();
+        w.push(invalid(2, &["Iñaki", "614"], "invalid_phone"))
+            .unwrap();
+        let counts = w.finish().unwrap();
+        let fallback = counts.rejects_fallback.clone().unwrap();
+        assert_eq!((fallback.row, fallback.character), (3, 'Ł'));
+        assert!(fallback.to_string().contains("windows-1252"), "{fallback}");
+        let bytes = std::fs::read(dir.path().join("fix.csv")).unwrap();
+        // Rows written before the fall-back are rewritten, not left in
+        // windows-1252 ahead of UTF-8 ones.
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}Nombre;Teléfono;waport_error\r\nJosé Núñez;612;invalid_phone\r\n\
+             Łukasz;613;invalid_phone\r\nIñaki;614;invalid_phone\r\n"
+        );
+        assert!(
+            counts.to_json(&[])["rejects_encoding"]
+                .as_str()
+                .is_some_and(|s| s.contains("U+0141"))
+        );
+    }
+
+    #[test]
+    fn the_summary_lists_top_reasons_one_a_line_with_an_example_row() {
+        let mut c = Counts::default();
+        c.add(Status::Valid, "", 2);
+        c.add(Status::Invalid, "invalid_phone: \"55\"", 3);
+        c.add(
+            Status::Invalid,
+            "invalid_email: \"a@\"; invalid_phone: \"1\"",
+            4,
+        );
+        c.add(Status::Invalid, "invalid_phone: \"2\"", 5);
+        let text = c.human(&[Status::Valid, Status::Invalid]);
+        assert!(
+            text.contains(
+                "\n  invalid_phone: 3 rows (e.g. row 3)\n  invalid_email: 1 row (e.g. row 4)\n"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_special_byte_anywhere_in_a_field_makes_it_quoted() {
         for delimiter in [b',', b';', b'\t', b'|'] {

@@ -178,6 +178,8 @@ impl Emulator {
             );
     }
 
+    // SIGTERM through `kill`: Unix only (the emulator stops on Ctrl-C elsewhere).
+    #[cfg(unix)]
     /// SIGTERM (an emulator with `--state` saves its state then), and
     /// waits for a clean exit.
     pub fn terminate(mut self) {
