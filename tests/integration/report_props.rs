@@ -182,7 +182,10 @@ proptest! {
         prop_assert_eq!(&owned.0, &encoded.0);
         prop_assert_eq!(&owned.1, &encoded.1);
         // And the report reads back as the input's own fields.
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(&encoded.0[..]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(&encoded.0[..]);
         for (rec, row) in rdr.records().zip(&rows) {
             let rec = rec.unwrap();
             // Through the formula guard, as every report cell is.
