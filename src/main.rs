@@ -163,7 +163,9 @@ struct ReportArgs {
     /// Per-row report (default: `<input-stem>.report.csv` here).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Write only the rejected rows, in the input's own layout plus `waport_error`.
+    /// Write only the rejected rows, in the input's own layout plus
+    /// `waport_error`: a CSV input's encoding, delimiter and line ends, so
+    /// the file opens like the input, and reads back once fixed.
     #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
     /// Print one JSON summary object on stdout.
