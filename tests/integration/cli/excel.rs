@@ -302,3 +302,47 @@ fn a_mistyped_profile_setting_is_an_error_not_ignored() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_character_the_input_encoding_lacks_makes_the_rejects_file_utf8_with_a_bom() {
+    // Every cell of a windows-1251 file fits windows-1251; the platform's
+    // message may not: Whaapy answers "Email inválido" (á is no Cyrillic
+    // code page letter) for an internationalised domain waport accepts.
+    let wd = Workdir::new();
+    let emu = Emulator::start(&[]);
+    let text = "Имя;Телефон;Почта\r\nПётр;+7 916 12;\r\nИван;+7 916 123 45 67;иван@почта.рф\r\nОльга;+7 916 765 43 21;olga@mail.ru\r\n";
+    let (bytes, _, bad) = encoding_rs::WINDOWS_1251.encode(text);
+    assert!(!bad);
+    wd.write("r.csv", &bytes);
+    let out = wd.run_against(
+        &emu,
+        &[
+            "import",
+            "r.csv",
+            "--to",
+            "whaapy",
+            "--rejects",
+            "fix.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let j = json_of(&out);
+    assert_eq!(j["created"], 1, "{j}");
+    let note = j["rejects_encoding"].as_str().unwrap_or_default();
+    assert!(note.contains("not windows-1251: row 3 holds \"á\""), "{j}");
+    assert!(stderr(&out).contains("rejects: fix.csv (written as UTF-8 with a BOM"));
+
+    // The whole file is UTF-8 now, the row written before the fall-back
+    // (Пётр's, in windows-1251 at first) included.
+    let fix = wd.read("fix.csv");
+    let lines: Vec<&str> = fix.split_inclusive("\r\n").collect();
+    assert_eq!(lines.len(), 3, "{fix}");
+    assert_eq!(lines[0], "\u{feff}Имя;Телефон;Почта;waport_error\r\n");
+    assert!(lines[1].starts_with("Пётр;'+7 916 12;;"), "{fix}");
+    assert!(
+        lines[2].starts_with("Иван;'+7 916 123 45 67;иван@почта.рф;platform_invalid")
+            && lines[2].contains("inválido"),
+        "{fix}"
+    );
+}
