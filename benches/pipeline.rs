@@ -8,7 +8,7 @@ use waport::commands::generate::{GenerateConfig, run as generate};
 use waport::commands::validate::{RowsConfig, ValidateConfig, check, run as validate};
 use waport::mapping::Mapping;
 use waport::pipeline::PrepareOptions;
-use waport::report::{ReportOptions, ReportWriter};
+use waport::report::{CsvStyle, ReportOptions, ReportWriter};
 use waport::source::{ReadOptions, open, open_reader};
 
 const ROWS: u64 = 20_000;
@@ -78,6 +78,9 @@ fn in_memory_validate(c: &mut Criterion) {
     let mut g = c.benchmark_group("validate");
     g.throughput(Throughput::Elements(ROWS));
     g.sample_size(10);
+    // A real file, not /dev/null: the report is renamed into place, and
+    // the bench runs on every OS.
+    let report = dir.path().join("r.csv");
     g.bench_function("in_memory_pipeline", |b| {
         b.iter(|| {
             let input = Box::new(std::io::Cursor::new(bytes.clone()));
@@ -85,9 +88,10 @@ fn in_memory_validate(c: &mut Criterion) {
             let mapping = Mapping::infer(&src.headers, None).expect("mapping");
             let mut writer = ReportWriter::create(
                 ReportOptions {
-                    report: "/dev/null".into(),
+                    report: report.clone(),
                     rejects: None,
-                    rejects_delimiter: b';',
+                    report_style: CsvStyle::PLAIN,
+                    rejects_style: CsvStyle::PLAIN,
                     remote_id: false,
                 },
                 &src.headers,

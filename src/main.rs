@@ -163,7 +163,9 @@ struct ReportArgs {
     /// Per-row report (default: `<input-stem>.report.csv` here).
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Write only the rejected rows, in the input's own layout plus `waport_error`.
+    /// Write only the rejected rows, in the input's own layout plus
+    /// `waport_error`: a CSV input's encoding, delimiter and line ends, so
+    /// the file opens like the input, and reads back once fixed.
     #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
     /// Print one JSON summary object on stdout.
@@ -177,6 +179,12 @@ struct ReportArgs {
     /// skipped rows still exit 3.
     #[arg(long, value_name = "N|P%")]
     max_invalid: Option<waport::report::MaxInvalid>,
+    /// Report for Spanish-locale Excel: UTF-8 BOM, `;` and CRLF, as
+    /// `export --excel` (without it the report follows the input's
+    /// delimiter; the rejects file of a CSV always keeps the input's
+    /// encoding, delimiter and line ends).
+    #[arg(long)]
+    excel: bool,
 }
 
 #[derive(clap::Args)]
@@ -238,9 +246,11 @@ struct UploadArgs {
     /// What to import.
     #[arg(long, value_enum, default_value_t = Entity::Contacts)]
     entity: Entity,
-    /// create: leave existing contacts alone (`exists`); upsert: update them.
-    #[arg(long, value_enum, default_value_t = WriteMode::Upsert)]
-    mode: WriteMode,
+    /// create: leave existing contacts alone (`exists`); upsert: update
+    /// them; update: only existing ones [default: upsert, or the profile's
+    /// `mode`].
+    #[arg(long, value_enum)]
+    mode: Option<WriteMode>,
     /// Read the platform and report what would happen; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -280,7 +290,9 @@ struct ConnectArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
-    /// Credentials profile in waport.toml.
+    /// Profile in waport.toml: its keys, and its saved run settings
+    /// (default_region, rate, responsible_user, map, mode, …), which flags
+    /// given here override.
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// waport.toml to read profiles (and Wipsy tag/field/stage ids) from.
@@ -317,12 +329,13 @@ struct ImportArgs {
 }
 
 impl ImportArgs {
-    fn config(&self) -> ImportConfig {
+    fn config(mut self) -> anyhow::Result<ImportConfig> {
+        apply_profile(&mut self.input, &mut self.report, &mut self.upload)?;
         let mut cfg = self
             .upload
             .import_config(self.input.clone(), &self.report, self.to);
         cfg.sandbox = self.sandbox;
-        cfg
+        Ok(cfg)
     }
 }
 
@@ -476,7 +489,38 @@ fn rows_config(
         json: report.json,
         quiet: report.quiet,
         max_invalid: report.max_invalid,
+        excel: report.excel,
     }
+}
+
+/// Fills what the command line left unset from the run settings of
+/// `--profile` (README "Profiles"): a flag given always wins.
+fn apply_profile(
+    input: &mut InputArgs,
+    report: &mut ReportArgs,
+    upload: &mut UploadArgs,
+) -> anyhow::Result<()> {
+    let Some(profile) = upload.connect.profile.as_deref() else {
+        return Ok(());
+    };
+    let s = waport::platform::credentials::run_settings(profile, upload.connect.config.as_deref())?;
+    input.default_region = input.default_region.take().or(s.default_region);
+    input.map_file = input.map_file.take().or(s.map);
+    input.allow_without_phone |= s.allow_without_phone;
+    input.phone.require_mobile |= s.require_mobile;
+    if !input.phone.prefer_international && !input.phone.prefer_national {
+        match s.prefer {
+            Some(Prefer::International) => input.phone.prefer_international = true,
+            Some(Prefer::National) => input.phone.prefer_national = true,
+            Some(Prefer::Ask) | None => {}
+        }
+    }
+    report.max_invalid = report.max_invalid.or(s.max_invalid);
+    upload.mode = upload.mode.or(s.mode);
+    upload.responsible_user = upload.responsible_user.take().or(s.responsible_user);
+    upload.batch_size = upload.batch_size.or(s.batch_size);
+    upload.connect.rate = upload.connect.rate.or(s.rate);
+    Ok(())
 }
 
 impl UploadArgs {
@@ -491,7 +535,7 @@ impl UploadArgs {
             rows: rows_config(&input, report, Some(to)),
             platform: to,
             entity: self.entity,
-            mode: self.mode,
+            mode: self.mode.unwrap_or(WriteMode::Upsert),
             dry_run: self.dry_run,
             rate: self.connect.rate,
             concurrency: self.concurrency.max(1),
@@ -659,12 +703,12 @@ fn main() -> ExitCode {
             show_mapping: a.show_mapping,
         })
         .map_err(anyhow::Error::from),
-        Command::Import(a) => {
-            waport::commands::import::run(a.config()).map_err(anyhow::Error::from)
-        }
+        Command::Import(a) => a
+            .config()
+            .and_then(|cfg| waport::commands::import::run(cfg).map_err(anyhow::Error::from)),
         Command::Export(a) => run_export(a),
-        Command::Migrate(a) => {
-            let input = InputArgs {
+        Command::Migrate(mut a) => {
+            let mut input = InputArgs {
                 file: String::new(),
                 encoding: None,
                 delimiter: None,
@@ -676,13 +720,15 @@ fn main() -> ExitCode {
                 phone: PhoneArgs::default(),
                 allow_without_phone: false,
             };
-            waport::commands::migrate::run(MigrateConfig {
-                from: a.from,
-                from_profile: a.from_profile.clone(),
-                read_rate: a.read_rate,
-                import: a.upload.import_config(input, &a.report, a.to),
+            apply_profile(&mut input, &mut a.report, &mut a.upload).and_then(|()| {
+                waport::commands::migrate::run(MigrateConfig {
+                    from: a.from,
+                    from_profile: a.from_profile.clone(),
+                    read_rate: a.read_rate,
+                    import: a.upload.import_config(input, &a.report, a.to),
+                })
+                .map_err(anyhow::Error::from)
             })
-            .map_err(anyhow::Error::from)
         }
         Command::Jobs(a) => waport::commands::jobs::list(JobsConfig {
             journal: a.journal,
@@ -690,8 +736,8 @@ fn main() -> ExitCode {
             json: a.json,
         })
         .map_err(anyhow::Error::from),
-        Command::Resume(a) => {
-            let input = InputArgs {
+        Command::Resume(mut a) => {
+            let mut input = InputArgs {
                 file: String::new(),
                 encoding: a.encoding.clone(),
                 delimiter: a.delimiter,
@@ -703,12 +749,14 @@ fn main() -> ExitCode {
                 phone: a.phone.clone(),
                 allow_without_phone: a.allow_without_phone,
             };
-            let base = a
-                .upload
-                .import_config(input, &a.report, PlatformKind::Wazzup);
-            waport::commands::jobs::resume_config(base, a.job)
-                .and_then(waport::commands::import::run)
-                .map_err(anyhow::Error::from)
+            apply_profile(&mut input, &mut a.report, &mut a.upload).and_then(|()| {
+                let base = a
+                    .upload
+                    .import_config(input, &a.report, PlatformKind::Wazzup);
+                waport::commands::jobs::resume_config(base, a.job)
+                    .and_then(waport::commands::import::run)
+                    .map_err(anyhow::Error::from)
+            })
         }
         Command::Rollback(a) => waport::commands::jobs::rollback(RollbackConfig {
             job: a.job,

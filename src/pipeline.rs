@@ -636,6 +636,8 @@ mod tests {
                 sheet: None,
                 workbook: None,
                 header_row: 1,
+                bom: false,
+                crlf: false,
             },
             records: Box::new((0..rows).map(|i| {
                 Ok(Record {

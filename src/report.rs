@@ -17,8 +17,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-use crate::export::guard_formula;
-use crate::source::Fields;
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+use std::io::Seek;
+
+use crate::export::{EXCEL_DELIMITER, UTF8_BOM, guard_formula};
+use crate::source::{Fields, Format, SourceInfo};
 
 /// Re-exported: the report is where most readers meet a status.
 pub use crate::model::Status;
@@ -210,6 +213,8 @@ pub fn partial_path(path: &Path) -> PathBuf {
 #[derive(Clone, Copy)]
 struct LineEncoder {
     delimiter: u8,
+    /// Lines end in CR LF rather than LF.
+    crlf: bool,
     needs_quotes: [bool; 256],
 }
 
@@ -221,8 +226,17 @@ impl LineEncoder {
         }
         LineEncoder {
             delimiter,
+            crlf: false,
             needs_quotes,
         }
+    }
+
+    /// Ends a line.
+    fn end(&self, line: &mut Vec<u8>) {
+        if self.crlf {
+            line.push(b'\r');
+        }
+        line.push(b'\n');
     }
 
     /// Whether `f` holds a byte that needs quoting, eight bytes at a time
@@ -281,22 +295,124 @@ struct CsvOut {
     /// Fields in `line` so far (an empty field leaves no bytes).
     fields: usize,
     enc: LineEncoder,
+    /// How the UTF-8 lines become the file's bytes.
+    text: Transcode,
+    /// Set once the file had to leave its encoding for UTF-8.
+    fallback: Option<EncodingFallback>,
+    /// The transcoded line.
+    scratch: Vec<u8>,
     path: PathBuf,
     partial: PathBuf,
 }
 
+/// How lines (built as UTF-8) are turned into a file's bytes.
+#[derive(Clone, Copy)]
+enum Transcode {
+    /// Written as they are.
+    Utf8,
+    /// UTF-16, little- or big-endian.
+    Utf16 { big_endian: bool },
+    /// A legacy encoding (windows-1252, windows-1251, ...), which may not
+    /// hold every character.
+    Legacy(&'static Encoding),
+}
+
 impl CsvOut {
-    fn create(path: &Path, delimiter: u8) -> Result<CsvOut, ReportError> {
+    fn create(path: &Path, style: CsvStyle) -> Result<CsvOut, ReportError> {
         let partial = partial_path(path);
         let file = File::create(&partial).map_err(|e| write_error(&partial, e))?;
-        Ok(CsvOut {
+        let mut enc = LineEncoder::new(style.delimiter);
+        enc.crlf = style.crlf;
+        let (text, bom): (Transcode, &[u8]) = if style.encoding == UTF_16LE {
+            (Transcode::Utf16 { big_endian: false }, b"\xFF\xFE")
+        } else if style.encoding == UTF_16BE {
+            (Transcode::Utf16 { big_endian: true }, b"\xFE\xFF")
+        } else if style.encoding == UTF_8 {
+            (Transcode::Utf8, if style.bom { UTF8_BOM } else { b"" })
+        } else {
+            (Transcode::Legacy(style.encoding), b"")
+        };
+        let mut out = CsvOut {
             out: BufWriter::with_capacity(1 << 16, file),
             line: Vec::with_capacity(1024),
             fields: 0,
-            enc: LineEncoder::new(delimiter),
+            enc,
+            text,
+            fallback: None,
+            scratch: Vec::new(),
             path: path.to_path_buf(),
             partial,
-        })
+        };
+        if !bom.is_empty() {
+            out.out.write_all(bom).map_err(|e| out.failed(e))?;
+        }
+        Ok(out)
+    }
+
+    /// Writes whole UTF-8 lines (of row `row`, for the fallback's message)
+    /// in the file's encoding.
+    fn put(&mut self, bytes: &[u8], row: u64) -> Result<(), ReportError> {
+        let result = match self.text {
+            Transcode::Utf8 => self.out.write_all(bytes),
+            Transcode::Utf16 { big_endian } => {
+                self.scratch.clear();
+                for u in String::from_utf8_lossy(bytes).encode_utf16() {
+                    let b = if big_endian {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    };
+                    self.scratch.extend_from_slice(&b);
+                }
+                self.out.write_all(&self.scratch)
+            }
+            Transcode::Legacy(encoding) => {
+                let text = String::from_utf8_lossy(bytes);
+                let (encoded, _, unmappable) = encoding.encode(&text);
+                if unmappable {
+                    // encoding_rs wrote `&#NNN;` in place of the character:
+                    // never let that reach the file.
+                    let mut buf = [0u8; 4];
+                    let character = text
+                        .chars()
+                        .find(|c| encoding.encode(c.encode_utf8(&mut buf)).2)
+                        .unwrap_or(char::REPLACEMENT_CHARACTER);
+                    self.fall_back(encoding, row, character)
+                        .and_then(|()| self.out.write_all(bytes))
+                } else {
+                    self.out.write_all(&encoded)
+                }
+            }
+        };
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Rewrites what was written so far as UTF-8 with a BOM, and writes
+    /// UTF-8 from now on: a character the file's encoding cannot hold must
+    /// not become `?` or `&#321;` in a file the user fixes and feeds back.
+    fn fall_back(
+        &mut self,
+        encoding: &'static Encoding,
+        row: u64,
+        character: char,
+    ) -> std::io::Result<()> {
+        self.out.flush()?;
+        let written = std::fs::read(&self.partial)?;
+        // Every byte written came from this encoding's encoder, so it
+        // decodes back to the same text.
+        let (text, _) = encoding.decode_without_bom_handling(&written);
+        let file = self.out.get_mut();
+        file.set_len(0)?;
+        file.rewind()?;
+        self.out.write_all(UTF8_BOM)?;
+        self.out.write_all(text.as_bytes())?;
+        self.text = Transcode::Utf8;
+        self.fallback = Some(EncodingFallback {
+            encoding: encoding.name(),
+            row,
+            character,
+        });
+        Ok(())
     }
 
     /// A write error: the asked-for file is untouched and the partial one
@@ -329,30 +445,35 @@ impl CsvOut {
         self.enc.field(&mut self.line, f.as_ref());
     }
 
-    /// Ends the current line and hands it to the file.
-    fn end_line(&mut self) -> Result<(), ReportError> {
+    /// Ends the current line (of row `row`) and hands it to the file.
+    fn end_line(&mut self, row: u64) -> Result<(), ReportError> {
         // A line of one empty field would read back as a blank line, which
         // CSV readers skip: quote it, as the csv crate does.
         if self.line.is_empty() {
             self.line.extend_from_slice(b"\"\"");
         }
-        self.line.push(b'\n');
-        let result = self.out.write_all(&self.line);
+        self.enc.end(&mut self.line);
+        let line = std::mem::take(&mut self.line);
+        let result = self.put(&line, row);
+        self.line = line;
         self.line.clear();
         self.fields = 0;
-        result.map_err(|e| self.failed(e))
+        result
     }
 
-    /// Writes bytes that already are whole lines.
-    fn raw(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
-        self.out.write_all(bytes).map_err(|e| self.failed(e))
+    /// Writes UTF-8 bytes that already are whole lines (or, in a UTF-8
+    /// file, parts of them), of row `row`.
+    fn raw(&mut self, bytes: &[u8], row: u64) -> Result<(), ReportError> {
+        self.put(bytes, row)
     }
 
+    /// The header line (row 1 for the fallback's message: a header always
+    /// comes from the input, which its own encoding holds).
     fn record<S: AsRef<[u8]>>(&mut self, fields: &[S]) -> Result<(), ReportError> {
         for f in fields {
             self.field(f);
         }
-        self.end_line()
+        self.end_line(1)
     }
 
     fn flush(&mut self) -> Result<(), ReportError> {
@@ -388,6 +509,8 @@ pub struct EncodedLines {
 #[derive(Debug, Clone)]
 struct EncodedRow {
     seq: u64,
+    /// The spreadsheet row number.
+    row: u64,
     /// The report line starts here.
     start: usize,
     /// `row,` ends here; the status goes next.
@@ -425,6 +548,7 @@ impl EncodedLines {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = EncodedLine<'_>> {
         self.rows.iter().map(|r| EncodedLine {
             seq: r.seq,
+            row: r.row,
             head: &self.report[r.start..r.status_at],
             middle: &self.report[r.status_at..r.dup_at],
             tail: &self.report[r.dup_at..r.end],
@@ -437,6 +561,7 @@ impl EncodedLines {
 #[derive(Debug, Clone, Copy)]
 pub struct EncodedLine<'a> {
     seq: u64,
+    row: u64,
     /// `row,`: what comes before the status.
     head: &'a [u8],
     middle: &'a [u8],
@@ -459,24 +584,25 @@ impl ReportLayout {
         let line = &mut out.report;
         let start = line.len();
         let mut buf = [0u8; 20];
+        let d = enc.delimiter;
         line.extend_from_slice(itoa(row.row, &mut buf));
-        line.push(b',');
+        line.push(d);
         let status_at = line.len() - start;
-        line.push(b',');
+        line.push(d);
         enc.field(line, row.reason.as_bytes());
-        line.push(b',');
+        line.push(d);
         enc.field(line, row.phone.as_bytes());
-        line.push(b',');
+        line.push(d);
         enc.field(line, row.phone_type.as_bytes());
-        line.push(b',');
+        line.push(d);
         enc.field(line, guard_formula(row.email).as_bytes());
-        line.push(b',');
+        line.push(d);
         let dup_at = line.len() - start;
         for f in row.raw {
-            line.push(b',');
+            line.push(d);
             enc.field(line, guard_formula(f).as_bytes());
         }
-        line.push(b'\n');
+        enc.end(line);
         let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
             (Some(enc), true) => {
                 let r = &mut out.rejects;
@@ -505,13 +631,14 @@ impl ReportLayout {
                 } else {
                     enc.field(r, row.reason.as_bytes());
                 }
-                r.push(b'\n');
+                enc.end(r);
                 Some((from, r.len()))
             }
             _ => None,
         };
         out.rows.push(EncodedRow {
             seq: row.seq,
+            row: row.row,
             start,
             status_at: start + status_at,
             dup_at: start + dup_at,
@@ -537,14 +664,46 @@ pub struct Counts {
     pub by_status: BTreeMap<Status, u64>,
     /// Rows per reason code (the part of a reason before `:`).
     pub by_reason: BTreeMap<String, u64>,
+    /// The first row (spreadsheet number) with each reason code, shown as
+    /// an example in the summary.
+    pub example_row: BTreeMap<String, u64>,
     /// Skipped rows that are footer lines (see [`FOOTER`]): reported, but
     /// no reason for exit code 3.
     pub footers: u64,
+    /// Set when the rejects file could not be written in the input's
+    /// encoding and was written as UTF-8 with a BOM instead.
+    pub rejects_fallback: Option<EncodingFallback>,
+}
+
+/// The rejects file left the input's encoding: row `row` holds a character
+/// the encoding cannot hold (from waport's or the platform's message, as a
+/// file's own cells always can), so the file is UTF-8 with a BOM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodingFallback {
+    /// The input's encoding (`windows-1252`, ...).
+    pub encoding: &'static str,
+    /// The first row that did not fit.
+    pub row: u64,
+    /// The character that did not fit.
+    pub character: char,
+}
+
+impl std::fmt::Display for EncodingFallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "written as UTF-8 with a BOM, not {enc}: row {row} holds \"{c}\" (U+{u:04X}), which {enc} cannot hold",
+            enc = self.encoding,
+            row = self.row,
+            c = self.character,
+            u = u32::from(self.character),
+        )
+    }
 }
 
 impl Counts {
-    /// Adds one row.
-    pub fn add(&mut self, status: Status, reason: &str) {
+    /// Adds row number `row`.
+    pub fn add(&mut self, status: Status, reason: &str, row: u64) {
         self.rows += 1;
         *self.by_status.entry(status).or_default() += 1;
         if status == Status::Skipped && reason == FOOTER {
@@ -557,6 +716,7 @@ impl Counts {
                 Some(n) => *n += 1,
                 None => {
                     self.by_reason.insert(code.to_string(), 1);
+                    self.example_row.insert(code.to_string(), row);
                 }
             }
         }
@@ -608,6 +768,9 @@ impl Counts {
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
         m.insert("reasons".into(), Value::Object(reasons));
+        if let Some(f) = &self.rejects_fallback {
+            m.insert("rejects_encoding".into(), json!(f.to_string()));
+        }
         m
     }
 
@@ -622,15 +785,134 @@ impl Counts {
         if !self.by_reason.is_empty() {
             let mut top: Vec<(&String, &u64)> = self.by_reason.iter().collect();
             top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            let shown: Vec<String> = top
-                .iter()
-                .take(5)
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            out.push_str(&format!("top reasons: {}\n", shown.join(", ")));
+            let more = top.len().saturating_sub(TOP_REASONS);
+            out.push_str(if more > 0 {
+                "top reasons:\n"
+            } else {
+                "reasons:\n"
+            });
+            for (code, n) in top.iter().take(TOP_REASONS) {
+                let rows = if **n == 1 { "row" } else { "rows" };
+                match self.example_row.get(*code) {
+                    Some(r) => out.push_str(&format!("  {code}: {n} {rows} (e.g. row {r})\n")),
+                    None => out.push_str(&format!("  {code}: {n} {rows}\n")),
+                }
+            }
+            if more > 0 {
+                out.push_str(&format!("  … and {more} more (see the report)\n"));
+            }
         }
         out
     }
+
+    /// The line naming the rejects file, with its layout (`rejects: PATH
+    /// (windows-1252, ';', CRLF, as the input)`) or why it left the input's
+    /// encoding.
+    pub fn rejects_line(&self, path: &Path, style: &CsvStyle) -> String {
+        match &self.rejects_fallback {
+            Some(f) => format!("rejects: {} ({f})", path.display()),
+            None => format!("rejects: {} ({})", path.display(), style.describe()),
+        }
+    }
+}
+
+/// How many reasons the terminal summary lists, one line each.
+const TOP_REASONS: usize = 5;
+
+/// How a CSV file the report writer writes is laid out and encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// Field delimiter.
+    pub delimiter: u8,
+    /// Lines end in CR LF rather than LF.
+    pub crlf: bool,
+    /// A UTF-8 file starts with a byte-order mark (UTF-16 always has one;
+    /// legacy code pages never do).
+    pub bom: bool,
+    /// UTF-8, UTF-16LE/BE, or a code page such as windows-1252.
+    pub encoding: &'static Encoding,
+}
+
+impl CsvStyle {
+    /// UTF-8 without a BOM, `,`, LF: what scripts expect.
+    pub const PLAIN: CsvStyle = CsvStyle {
+        delimiter: b',',
+        crlf: false,
+        bom: false,
+        encoding: UTF_8,
+    };
+
+    /// `--excel`: UTF-8 with a BOM, `;`, CR LF, as `export --excel` writes.
+    pub const EXCEL: CsvStyle = CsvStyle {
+        delimiter: EXCEL_DELIMITER,
+        crlf: true,
+        bom: true,
+        encoding: UTF_8,
+    };
+
+    /// The report's style for an input: always UTF-8 (waport's reasons and
+    /// the normalized columns may hold any character), with the input's
+    /// delimiter, and a BOM when the input had one or was not UTF-8, so
+    /// Excel, which reads a CSV without a BOM in the machine's code page,
+    /// shows `ñ` rather than `Ã±`. `--excel` forces [`CsvStyle::EXCEL`].
+    pub fn report_for(info: &SourceInfo, excel: bool) -> CsvStyle {
+        if excel {
+            return CsvStyle::EXCEL;
+        }
+        match info.format {
+            Format::Csv => CsvStyle {
+                delimiter: info.delimiter.unwrap_or(b','),
+                crlf: false,
+                bom: info.bom || input_encoding(info) != UTF_8,
+                encoding: UTF_8,
+            },
+            Format::Spreadsheet | Format::VCard => CsvStyle::PLAIN,
+        }
+    }
+
+    /// The rejects file's style: a CSV input's own encoding, delimiter, line
+    /// ends and BOM, so the file opens as the input did and reads back the
+    /// same (a character the encoding cannot hold switches the file to
+    /// UTF-8 with a BOM: [`EncodingFallback`]). Workbooks and vCards have
+    /// no text layout to keep: [`CsvStyle::PLAIN`], or `--excel`'s.
+    pub fn rejects_for(info: &SourceInfo, excel: bool) -> CsvStyle {
+        match info.format {
+            Format::Csv => {
+                let encoding = input_encoding(info);
+                CsvStyle {
+                    delimiter: info.delimiter.unwrap_or(b','),
+                    crlf: info.crlf,
+                    bom: info.bom,
+                    encoding,
+                }
+            }
+            Format::Spreadsheet | Format::VCard if excel => CsvStyle::EXCEL,
+            Format::Spreadsheet | Format::VCard => CsvStyle::PLAIN,
+        }
+    }
+
+    /// `windows-1252, ';', CRLF` for the summary.
+    pub fn describe(&self) -> String {
+        let delimiter = match self.delimiter {
+            b'\t' => "tab".to_string(),
+            d => format!("'{}'", d as char),
+        };
+        let bom = if self.bom && self.encoding == UTF_8 {
+            " with BOM"
+        } else {
+            ""
+        };
+        let ends = if self.crlf { "CRLF" } else { "LF" };
+        format!("{}{bom}, {delimiter}, {ends}", self.encoding.name())
+    }
+}
+
+/// The encoding a CSV input was read in (UTF-8 when unknown).
+fn input_encoding(info: &SourceInfo) -> &'static Encoding {
+    info.encoding
+        .as_deref()
+        .and_then(|name| Encoding::for_label(name.as_bytes()))
+        .unwrap_or(UTF_8)
 }
 
 /// Where and how to write the report.
@@ -640,16 +922,39 @@ pub struct ReportOptions {
     pub report: PathBuf,
     /// The rejects file, if asked for.
     pub rejects: Option<PathBuf>,
-    /// Delimiter of the rejects file (the input's own, so it opens like it).
-    pub rejects_delimiter: u8,
+    /// How the report is laid out ([`CsvStyle::report_for`]).
+    pub report_style: CsvStyle,
+    /// How the rejects file is laid out ([`CsvStyle::rejects_for`]).
+    pub rejects_style: CsvStyle,
     /// Whether to add the `remote_id` column (import).
     pub remote_id: bool,
+}
+
+impl ReportOptions {
+    /// The options for the input `info` describes: the styles of
+    /// [`CsvStyle::report_for`] and [`CsvStyle::rejects_for`].
+    pub fn for_input(
+        report: PathBuf,
+        rejects: Option<PathBuf>,
+        info: &SourceInfo,
+        excel: bool,
+        remote_id: bool,
+    ) -> ReportOptions {
+        ReportOptions {
+            report,
+            rejects,
+            report_style: CsvStyle::report_for(info, excel),
+            rejects_style: CsvStyle::rejects_for(info, excel),
+            remote_id,
+        }
+    }
 }
 
 /// A row that arrived before an earlier one.
 enum Pending {
     Result(RowResult),
     Line {
+        row: u64,
         report: Vec<u8>,
         rejects: Option<Vec<u8>>,
         status: Status,
@@ -672,7 +977,7 @@ pub struct ReportWriter {
 impl ReportWriter {
     /// Creates the files and writes their headers.
     pub fn create(opts: ReportOptions, headers: &[String]) -> Result<ReportWriter, ReportError> {
-        let mut report = CsvOut::create(&opts.report, b',')?;
+        let mut report = CsvOut::create(&opts.report, opts.report_style)?;
         let mut head: Vec<&str> = vec![
             "row",
             "status",
@@ -690,7 +995,7 @@ impl ReportWriter {
         report.record(&head)?;
         let rejects = match &opts.rejects {
             Some(p) => {
-                let mut w = CsvOut::create(p, opts.rejects_delimiter)?;
+                let mut w = CsvOut::create(p, opts.rejects_style)?;
                 let mut head: Vec<&str> = guarded.iter().map(|h| h.as_ref()).collect();
                 head.push("waport_error");
                 w.record(&head)?;
@@ -761,6 +1066,7 @@ impl ReportWriter {
             self.pending.insert(
                 line.seq,
                 Pending::Line {
+                    row: line.row,
                     report: parts.concat(),
                     rejects: line.rejects.map(<[u8]>::to_vec),
                     status,
@@ -769,23 +1075,24 @@ impl ReportWriter {
             );
             return Ok(());
         }
-        self.write_encoded(&parts, line.rejects, status, reason)?;
+        self.write_encoded(line.row, &parts, line.rejects, status, reason)?;
         self.advance()
     }
 
     fn write_encoded(
         &mut self,
+        row: u64,
         parts: &[&[u8]],
         rejects: Option<&[u8]>,
         status: Status,
         reason: &str,
     ) -> Result<(), ReportError> {
-        self.counts.add(status, reason);
+        self.counts.add(status, reason, row);
         for p in parts {
-            self.report.raw(p)?;
+            self.report.raw(p, row)?;
         }
         if let (Some(w), Some(line)) = (self.rejects.as_mut(), rejects) {
-            w.raw(line)?;
+            w.raw(line, row)?;
         }
         Ok(())
     }
@@ -794,11 +1101,12 @@ impl ReportWriter {
         match p {
             Pending::Result(r) => self.write_one(&r.view()),
             Pending::Line {
+                row,
                 report,
                 rejects,
                 status,
                 reason,
-            } => self.write_encoded(&[&report], rejects.as_deref(), status, &reason),
+            } => self.write_encoded(row, &[&report], rejects.as_deref(), status, &reason),
         }
     }
 
@@ -814,7 +1122,7 @@ impl ReportWriter {
     }
 
     fn write_one(&mut self, r: &RowView<'_>) -> Result<(), ReportError> {
-        self.counts.add(r.status, &r.reason);
+        self.counts.add(r.status, &r.reason, r.row);
         let report = &mut self.report;
         let mut buf = [0u8; 20];
         report.field(itoa(r.row, &mut buf));
@@ -833,7 +1141,7 @@ impl ReportWriter {
         for f in r.raw {
             report.field(guard_formula(f).as_bytes());
         }
-        report.end_line()?;
+        report.end_line(r.row)?;
         if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
             for f in r.raw {
                 w.field(guard_formula(f).as_bytes());
@@ -844,7 +1152,7 @@ impl ReportWriter {
                 w.field(b"");
             }
             w.field(r.reason.as_bytes());
-            w.end_line()?;
+            w.end_line(r.row)?;
         }
         Ok(())
     }
@@ -870,6 +1178,7 @@ impl ReportWriter {
             w.flush()?;
         }
         if let Some(w) = self.rejects.take() {
+            self.counts.rejects_fallback = w.fallback.clone();
             w.commit()?;
         }
         self.report.commit()?;
@@ -912,6 +1221,123 @@ pub fn default_report_path(input: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn invalid(seq: u64, fields: &[&str], reason: &str) -> RowResult {
+        RowResult {
+            seq,
+            row: seq + 2,
+            status: Status::Invalid,
+            reason: reason.to_string(),
+            phone: String::new(),
+            phone_type: "",
+            email: String::new(),
+            duplicate_of: None,
+            remote_id: String::new(),
+            raw: fields.iter().collect(),
+        }
+    }
+
+    fn cp1252_writer(dir: &Path) -> ReportWriter {
+        let style = CsvStyle {
+            delimiter: b';',
+            crlf: true,
+            bom: false,
+            encoding: encoding_rs::WINDOWS_1252,
+        };
+        ReportWriter::create(
+            ReportOptions {
+                report: dir.join("r.csv"),
+                rejects: Some(dir.join("fix.csv")),
+                report_style: CsvStyle::report_for(
+                    &SourceInfo {
+                        path: "in.csv".into(),
+                        format: Format::Csv,
+                        encoding: Some("windows-1252".into()),
+                        delimiter: Some(b';'),
+                        sheet: None,
+                        workbook: None,
+                        header_row: 1,
+                        bom: false,
+                        crlf: true,
+                    },
+                    false,
+                ),
+                rejects_style: style,
+                remote_id: false,
+            },
+            &["Nombre".to_string(), "Teléfono".to_string()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rejects_keep_a_code_page_that_holds_every_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = cp1252_writer(dir.path());
+        w.push(invalid(0, &["José Núñez", "612"], "invalid_phone: \"612\""))
+            .unwrap();
+        let counts = w.finish().unwrap();
+        assert_eq!(counts.rejects_fallback, None);
+        let bytes = std::fs::read(dir.path().join("fix.csv")).unwrap();
+        assert_eq!(
+            bytes,
+            b"Nombre;Tel\xe9fono;waport_error\r\nJos\xe9 N\xfa\xf1ez;612;\"invalid_phone: \"\"612\"\"\"\r\n"
+        );
+        // The report is UTF-8 with a BOM, with the input's delimiter.
+        let report = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+        assert!(report.starts_with("\u{feff}row;status;"), "{report}");
+        assert!(report.contains("José Núñez"), "{report}");
+    }
+
+    #[test]
+    fn a_character_the_code_page_lacks_turns_the_whole_file_to_utf8_with_a_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = cp1252_writer(dir.path());
+        w.push(invalid(0, &["José Núñez", "612"], "invalid_phone"))
+            .unwrap();
+        w.push(invalid(1, &["Łukasz", "613"], "invalid_phone"))
+            .unwrap();
+        w.push(invalid(2, &["Iñaki", "614"], "invalid_phone"))
+            .unwrap();
+        let counts = w.finish().unwrap();
+        let fallback = counts.rejects_fallback.clone().unwrap();
+        assert_eq!((fallback.row, fallback.character), (3, 'Ł'));
+        assert!(fallback.to_string().contains("windows-1252"), "{fallback}");
+        let bytes = std::fs::read(dir.path().join("fix.csv")).unwrap();
+        // Rows written before the fall-back are rewritten, not left in
+        // windows-1252 ahead of UTF-8 ones.
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}Nombre;Teléfono;waport_error\r\nJosé Núñez;612;invalid_phone\r\n\
+             Łukasz;613;invalid_phone\r\nIñaki;614;invalid_phone\r\n"
+        );
+        assert!(
+            counts.to_json(&[])["rejects_encoding"]
+                .as_str()
+                .is_some_and(|s| s.contains("U+0141"))
+        );
+    }
+
+    #[test]
+    fn the_summary_lists_top_reasons_one_a_line_with_an_example_row() {
+        let mut c = Counts::default();
+        c.add(Status::Valid, "", 2);
+        c.add(Status::Invalid, "invalid_phone: \"55\"", 3);
+        c.add(
+            Status::Invalid,
+            "invalid_email: \"a@\"; invalid_phone: \"1\"",
+            4,
+        );
+        c.add(Status::Invalid, "invalid_phone: \"2\"", 5);
+        let text = c.human(&[Status::Valid, Status::Invalid]);
+        assert!(
+            text.contains(
+                "\n  invalid_phone: 3 rows (e.g. row 3)\n  invalid_email: 1 row (e.g. row 4)\n"
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_special_byte_anywhere_in_a_field_makes_it_quoted() {

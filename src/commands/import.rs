@@ -553,12 +553,13 @@ fn open_report(cfg: &ImportConfig, source: &Source) -> Result<(ReportWriter, Pat
         .clone()
         .unwrap_or_else(|| default_report_path(&cfg.rows.input));
     let writer = ReportWriter::create(
-        ReportOptions {
-            report: report_path.clone(),
-            rejects: cfg.rows.rejects.clone(),
-            rejects_delimiter: source.info.delimiter.unwrap_or(b','),
-            remote_id: true,
-        },
+        ReportOptions::for_input(
+            report_path.clone(),
+            cfg.rows.rejects.clone(),
+            &source.info,
+            cfg.rows.excel,
+            true,
+        ),
         &source.headers,
     )?;
     Ok((writer, report_path))
@@ -791,7 +792,8 @@ fn summarize(
         eprintln!("note: {n}");
     }
     if let Some(r) = &cfg.rows.rejects {
-        eprintln!("rejects: {}", r.display());
+        let style = crate::report::CsvStyle::rejects_for(info, cfg.rows.excel);
+        eprintln!("{}", counts.rejects_line(r, &style));
     }
     Ok(())
 }

@@ -319,6 +319,8 @@ impl Spool {
                     sheet: None,
                     workbook: None,
                     header_row: 1,
+                    bom: false,
+                    crlf: false,
                 },
                 records: Box::new(records),
             },

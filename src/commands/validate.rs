@@ -30,6 +30,9 @@ pub struct RowsConfig {
     pub quiet: bool,
     /// `--max-invalid`: invalid rows tolerated before exit code 3.
     pub max_invalid: Option<crate::report::MaxInvalid>,
+    /// `--excel`: the report (and a workbook's rejects file) in UTF-8 with
+    /// a BOM, `;` and CR LF, as `export --excel` writes.
+    pub excel: bool,
 }
 
 /// Everything `validate` needs, already checked by the binary.
@@ -188,15 +191,15 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
         .report
         .clone()
         .unwrap_or_else(|| default_report_path(&cfg.rows.input));
-    let mut writer = ReportWriter::create(
-        ReportOptions {
-            report: report_path.clone(),
-            rejects: cfg.rows.rejects.clone(),
-            rejects_delimiter: info.delimiter.unwrap_or(b','),
-            remote_id: false,
-        },
-        &headers,
-    )?;
+    let opts = ReportOptions::for_input(
+        report_path.clone(),
+        cfg.rows.rejects.clone(),
+        &info,
+        cfg.rows.excel,
+        false,
+    );
+    let rejects_style = opts.rejects_style;
+    let mut writer = ReportWriter::create(opts, &headers)?;
     let fatal = check(source, mapping, &cfg.rows.prepare, &mut writer)?;
     if let Some(e) = fatal {
         // The input could not be read to its end: the report of the rows
@@ -225,7 +228,7 @@ pub fn run(cfg: ValidateConfig) -> Result<ExitStatus, Error> {
             report_path.display()
         );
         if let Some(r) = &cfg.rows.rejects {
-            eprintln!("rejects: {}", r.display());
+            eprintln!("{}", counts.rejects_line(r, &rejects_style));
         }
     }
     Ok(if counts.rejects_beyond(cfg.rows.max_invalid) {

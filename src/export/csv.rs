@@ -9,7 +9,12 @@ use std::path::Path;
 
 /// The byte order mark Excel needs to read a CSV as UTF-8 rather than the
 /// machine's ANSI code page.
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The delimiter of `--excel` CSV: Excel in locales whose decimal mark is a
+/// comma (Spain, most of Latin America, Russia) splits columns on `;` and
+/// shows a comma-separated file as one column.
+pub const EXCEL_DELIMITER: u8 = b';';
 
 /// Writes rows as CSV.
 pub(crate) struct CsvWriter {
@@ -41,7 +46,7 @@ impl CsvWriter {
         // read it; Excel mode with `\r\n` (RFC 4180), as Windows programs
         // write and expect.
         let out = ::csv::WriterBuilder::new()
-            .delimiter(if opts.excel { b';' } else { b',' })
+            .delimiter(if opts.excel { EXCEL_DELIMITER } else { b',' })
             .terminator(if opts.excel {
                 ::csv::Terminator::CRLF
             } else {

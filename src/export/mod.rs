@@ -23,6 +23,7 @@ mod vcard;
 mod xlsx;
 
 pub use columns::{Column, Columns, custom_field_names};
+pub use csv::{EXCEL_DELIMITER, UTF8_BOM};
 pub use guard::{guard_formula, is_e164, needs_guard, unguard};
 
 use crate::model::Contact;

@@ -44,7 +44,10 @@ impl ProcessId {
     /// Liveness of the process `pid` (started at `start`) on `host`, seen from
     /// this process.
     pub fn check(&self, pid: i64, start: Option<i64>, host: &str) -> Liveness {
-        if host != self.host || !Path::new("/proc/self/stat").exists() {
+        // `/proc/PID/stat` is Linux's: elsewhere (macOS, Windows) the
+        // holder's heartbeat decides.
+        if host != self.host || !cfg!(target_os = "linux") || !Path::new("/proc/self/stat").exists()
+        {
             return Liveness::Unknown;
         }
         let Ok(pid) = u32::try_from(pid) else {
@@ -92,6 +95,9 @@ struct Stat {
 }
 
 fn proc_stat(pid: u32) -> Option<Stat> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text)
 }
@@ -109,15 +115,21 @@ fn parse_stat(text: &str) -> Option<Stat> {
 }
 
 fn hostname() -> String {
-    for f in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-        if let Ok(s) = std::fs::read_to_string(f) {
-            let s = s.trim();
-            if !s.is_empty() {
-                return s.to_string();
+    if cfg!(unix) {
+        for f in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+            if let Ok(s) = std::fs::read_to_string(f) {
+                let s = s.trim();
+                if !s.is_empty() {
+                    return s.to_string();
+                }
             }
         }
     }
-    std::env::var("HOSTNAME").unwrap_or_default()
+    // Windows names the machine in COMPUTERNAME; HOSTNAME is a shell's.
+    ["HOSTNAME", "COMPUTERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -136,6 +148,7 @@ mod tests {
     #[test]
     fn self_is_alive_and_has_a_start_time() {
         let me = ProcessId::current();
+        #[cfg(target_os = "linux")]
         if Path::new("/proc/self/stat").exists() {
             assert!(me.start.is_some());
             assert_eq!(me.check(me.pid as i64, me.start, &me.host), Liveness::Alive);

@@ -4,6 +4,9 @@
 
 use super::PlatformKind;
 use super::error::PlatformError;
+use crate::model::WriteMode;
+use crate::normalize::phone::Prefer;
+use crate::report::MaxInvalid;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -149,6 +152,155 @@ struct ProfileFile {
     whaapy: Option<KeySection>,
     wipsy: Option<WipsySection>,
     wapiflow: Option<PairSection>,
+    // Run settings (see [`RunSettings`]); flags win over them.
+    default_region: Option<String>,
+    rate: Option<f64>,
+    responsible_user: Option<String>,
+    map: Option<PathBuf>,
+    mode: Option<String>,
+    allow_without_phone: Option<bool>,
+    require_mobile: Option<bool>,
+    prefer: Option<String>,
+    max_invalid: Option<String>,
+    batch_size: Option<usize>,
+}
+
+impl ProfileFile {
+    /// Whether the profile holds keys for some platform: a profile of run
+    /// settings alone takes its keys from the environment.
+    fn has_keys(&self) -> bool {
+        self.wazzup.is_some()
+            || self.whaapy.is_some()
+            || self.wipsy.is_some()
+            || self.wapiflow.is_some()
+    }
+}
+
+/// Run settings saved in a profile (`[profiles.NAME]` in `waport.toml`) so
+/// a scheduled load is one short command: `waport import nightly.csv --to
+/// wazzup --profile acme`. A flag given on the command line wins over the
+/// profile's value. Keys are never run settings: they stay in the
+/// profile's platform sections or the environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSettings {
+    /// `default_region = "MX"` (`--default-region`).
+    pub default_region: Option<String>,
+    /// `rate = 20` requests per second (`--rate`).
+    pub rate: Option<f64>,
+    /// `responsible_user = "ID"` (`--responsible-user`, Wazzup).
+    pub responsible_user: Option<String>,
+    /// `map = "acme-map.toml"` (`--map`), relative to the `waport.toml`
+    /// that names it.
+    pub map: Option<PathBuf>,
+    /// `mode = "create"` (`--mode`).
+    pub mode: Option<WriteMode>,
+    /// `allow_without_phone = true` (`--allow-without-phone`).
+    pub allow_without_phone: bool,
+    /// `require_mobile = true` (`--require-mobile`).
+    pub require_mobile: bool,
+    /// `prefer = "international"` or `"national"` (`--prefer-*`).
+    pub prefer: Option<Prefer>,
+    /// `max_invalid = "1%"` or `"25"` (`--max-invalid`).
+    pub max_invalid: Option<MaxInvalid>,
+    /// `batch_size = 50` (`--batch-size`).
+    pub batch_size: Option<usize>,
+}
+
+/// The run settings of `profile` in `waport.toml` (`config_path`, else the
+/// first of [`config_candidates`]). A missing file or profile is an error,
+/// as for keys; a value of the wrong kind names the key and the profile.
+pub fn run_settings(
+    profile: &str,
+    config_path: Option<&Path>,
+) -> Result<RunSettings, PlatformError> {
+    let Some((path, file)) = load_config(config_path)? else {
+        let looked: Vec<String> = match config_path {
+            Some(p) => vec![p.display().to_string()],
+            None => config_candidates()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        };
+        return Err(PlatformError::Config(format!(
+            "profile {profile:?} asked for, but no waport.toml was found (looked in {})",
+            looked.join(", ")
+        )));
+    };
+    let prof = file.profiles.get(profile).ok_or_else(|| {
+        PlatformError::Config(format!("no [profiles.{profile}] in {}", path.display()))
+    })?;
+    let bad = |key: &str, why: String| {
+        PlatformError::Config(format!(
+            "{key} in [profiles.{profile}] of {}: {why}",
+            path.display()
+        ))
+    };
+    let default_region = match &prof.default_region {
+        Some(r) => Some(
+            crate::normalize::country::region_code(r)
+                .ok_or_else(|| {
+                    bad(
+                        "default_region",
+                        format!("unknown region {r:?} (use an ISO 3166 code such as MX, ES, RU)"),
+                    )
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mode = match &prof.mode {
+        Some(m) => Some(m.parse::<WriteMode>().map_err(|e| bad("mode", e))?),
+        None => None,
+    };
+    let prefer = match prof.prefer.as_deref().map(str::trim) {
+        None => None,
+        Some("international") => Some(Prefer::International),
+        Some("national") => Some(Prefer::National),
+        Some(other) => {
+            return Err(bad(
+                "prefer",
+                format!("{other:?} is neither \"international\" nor \"national\""),
+            ));
+        }
+    };
+    let max_invalid = match &prof.max_invalid {
+        Some(m) => Some(m.parse::<MaxInvalid>().map_err(|e| bad("max_invalid", e))?),
+        None => None,
+    };
+    if let Some(r) = prof.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(bad(
+            "rate",
+            "must be a number of requests per second above 0".into(),
+        ));
+    }
+    if prof.batch_size == Some(0) {
+        return Err(bad("batch_size", "must be at least 1".into()));
+    }
+    // A relative mapping file is found beside the waport.toml naming it,
+    // wherever the scheduler starts waport.
+    let map = prof.map.as_ref().map(|m| match path.parent() {
+        Some(dir) if m.is_relative() => dir.join(m),
+        _ => m.clone(),
+    });
+    Ok(RunSettings {
+        default_region,
+        rate: prof.rate,
+        responsible_user: prof
+            .responsible_user
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
+        map,
+        mode,
+        allow_without_phone: prof.allow_without_phone.unwrap_or(false),
+        require_mobile: prof.require_mobile.unwrap_or(false),
+        prefer,
+        max_invalid,
+        batch_size: prof.batch_size,
+    })
 }
 
 /// A platform that authenticates with one key.
@@ -343,7 +495,17 @@ impl Credentials {
             c.wipsy.extend(&mut wipsy);
         }
         let name = kind.name();
-        let (secret, base, origin) = match profile {
+        // A profile of run settings alone names no account: its keys come
+        // from the environment. One with any platform section is an
+        // account's profile, and a platform missing from it is an error
+        // rather than a silent switch to whatever the environment holds.
+        let keyed_profile = profile.filter(|p| {
+            config
+                .as_ref()
+                .and_then(|(_, c)| c.profiles.get(*p))
+                .is_none_or(ProfileFile::has_keys)
+        });
+        let (secret, base, origin) = match keyed_profile {
             Some(p) => {
                 let Some((path, file)) = config.as_ref() else {
                     return Err(PlatformError::Config("no waport.toml found".into()));
@@ -407,9 +569,14 @@ impl Credentials {
             None => {
                 let need = |v: &str| {
                     env_var(v).ok_or_else(|| {
-                        PlatformError::MissingCredential(format!(
-                            "set {v} in the environment (or use --profile with a waport.toml profile)"
-                        ))
+                        PlatformError::MissingCredential(match profile {
+                            Some(p) => format!(
+                                "set {v} in the environment (profile {p} holds run settings but no [profiles.{p}.{name}] keys)"
+                            ),
+                            None => format!(
+                                "set {v} in the environment (or use --profile with a waport.toml profile)"
+                            ),
+                        })
                     })
                 };
                 let secret = match kind {

@@ -100,9 +100,20 @@ pub(super) fn open(
             sheet: None,
             workbook: None,
             header_row,
+            bom: detected.bom_len > 0,
+            crlf: ends_lines_with_cr(&text),
         },
         records: Box::new(records),
     })
+}
+
+/// Whether the text's first line break is CR LF (or a lone CR, which
+/// only old Mac programs write and which Windows readers take as CR LF).
+fn ends_lines_with_cr(text: &str) -> bool {
+    match text.find(['\r', '\n']) {
+        Some(i) => text.as_bytes()[i] == b'\r',
+        None => false,
+    }
 }
 
 fn csv_error(shown: &str, e: csv::Error) -> SourceError {

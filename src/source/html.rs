@@ -77,6 +77,8 @@ pub(super) fn open(
             sheet: None,
             workbook: Some("html"),
             header_row: 1,
+            bom: false,
+            crlf: false,
         },
         records: Box::new(records),
     })

@@ -80,6 +80,12 @@ pub struct SourceInfo {
     /// Row number of the header (1 for a CSV; the sheet row in a workbook;
     /// 0 for a vCard file, which has none).
     pub header_row: u64,
+    /// Whether a CSV started with a byte-order mark (Excel's "CSV UTF-8"
+    /// does; the rejects file keeps it, and the report gets one).
+    pub bom: bool,
+    /// Whether a CSV's lines end in CR LF (as Windows programs write them),
+    /// so the rejects file ends its lines the same way.
+    pub crlf: bool,
 }
 
 /// Something wrong with one record that does not stop the run.

@@ -194,6 +194,8 @@ pub(super) fn open(
                 sheet: Some(sheet),
                 workbook: Some(kind.name()),
                 header_row,
+                bom: false,
+                crlf: false,
             },
             records: Box::new(RecordStream {
                 rx,

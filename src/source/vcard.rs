@@ -177,6 +177,8 @@ pub(super) fn open(
             sheet: None,
             workbook: None,
             header_row: 0,
+            bom: false,
+            crlf: false,
         },
         records: Box::new(cards),
     })

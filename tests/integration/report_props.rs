@@ -82,7 +82,7 @@ fn write_report(
     order: &[usize],
     encoded: bool,
 ) -> (Vec<u8>, Vec<u8>) {
-    use waport::report::{EncodedLines, ReportOptions, ReportWriter, RowView, Status};
+    use waport::report::{CsvStyle, EncodedLines, ReportOptions, ReportWriter, RowView, Status};
     use waport::source::Fields;
     let headers: Vec<String> = ["nombre", "teléfono", "correo"].map(String::from).to_vec();
     let report = dir.join(format!("{name}.report.csv"));
@@ -91,7 +91,18 @@ fn write_report(
         ReportOptions {
             report: report.clone(),
             rejects: Some(rejects.clone()),
-            rejects_delimiter: delimiter,
+            // Both paths must agree on any layout: `;` files get CR LF
+            // too, as Windows inputs have them.
+            report_style: CsvStyle {
+                delimiter,
+                crlf: delimiter == b';',
+                ..CsvStyle::PLAIN
+            },
+            rejects_style: CsvStyle {
+                delimiter,
+                crlf: delimiter == b';',
+                ..CsvStyle::PLAIN
+            },
             remote_id: false,
         },
         &headers,
@@ -171,7 +182,10 @@ proptest! {
         prop_assert_eq!(&owned.0, &encoded.0);
         prop_assert_eq!(&owned.1, &encoded.1);
         // And the report reads back as the input's own fields.
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(&encoded.0[..]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(&encoded.0[..]);
         for (rec, row) in rdr.records().zip(&rows) {
             let rec = rec.unwrap();
             // Through the formula guard, as every report cell is.

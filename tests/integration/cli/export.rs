@@ -102,6 +102,7 @@ impl Filler {
         assert_eq!(code(&out), 0, "fill {platform}: {}", stderr(&out));
     }
 
+    #[cfg(unix)]
     /// Stops the emulator so that it saves its state file.
     pub fn stop(self) {
         self.emu.terminate();
@@ -139,6 +140,8 @@ fn export_matches(
     j
 }
 
+// Needs Filler::stop (SIGTERM).
+#[cfg(unix)]
 #[test]
 fn every_platform_exports_exactly_what_it_holds_with_faults_on_reads() {
     // Three pages at least on each platform: Wazzup offset pages of 100,
@@ -577,6 +580,8 @@ fn wazzup_users_export_and_other_platforms_refuse_users() {
     assert!(stderr(&out).contains("users"), "{}", stderr(&out));
 }
 
+// Needs Filler::stop (SIGTERM).
+#[cfg(unix)]
 #[test]
 fn rate_limited_reads_are_waited_out_and_nothing_is_missed() {
     let wd = Workdir::new();

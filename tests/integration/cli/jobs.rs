@@ -140,6 +140,9 @@ fn resume_continues_an_interrupted_job_by_id() {
     assert!(stderr(&out).contains("already finished"));
 }
 
+// Ctrl-C is sent as SIGINT with `kill`; Windows has no way to send a
+// console's Ctrl-C to one child from here.
+#[cfg(unix)]
 #[test]
 fn ctrl_c_writes_the_whole_report_exits_130_and_the_job_resumes() {
     let wd = Workdir::new();

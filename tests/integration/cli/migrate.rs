@@ -13,6 +13,7 @@ fn phones(emu: &Emulator, platform: &str) -> BTreeSet<String> {
         .collect()
 }
 
+#[cfg(unix)]
 /// A faulty emulator loaded with what `fill` imported into a clean one.
 fn faulty_with(wd: &Workdir, fill: impl FnOnce(&Filler)) -> Emulator {
     let state = wd.path("state.json");
@@ -33,6 +34,7 @@ fn faulty_with(wd: &Workdir, fill: impl FnOnce(&Filler)) -> Emulator {
 
 const FAULT_FLAGS: [&str; 6] = ["--timeout", "1", "--max-attempts", "8", "--rate", "300"];
 
+#[cfg(unix)]
 #[test]
 fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing() {
     let wd = Workdir::new();
@@ -128,6 +130,7 @@ fn wazzup_to_whaapy_moves_every_contact_under_faults_and_dry_run_writes_nothing(
     assert_eq!(remote, b_ids.iter().collect());
 }
 
+#[cfg(unix)]
 #[test]
 fn whaapy_to_wapiflow_names_the_fields_wapiflow_lacks_once() {
     let wd = Workdir::new();

@@ -2,6 +2,7 @@
 //! subcommand, sharing the [`workdir::Workdir`] harness (as xsv does).
 
 mod conveniences;
+mod excel;
 mod export;
 mod import;
 mod jobs;

@@ -41,12 +41,21 @@ impl Workdir {
         std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
     }
 
-    /// Reads a CSV written by waport into header + rows.
+    /// Reads a CSV written by waport (UTF-8, a BOM allowed) into header +
+    /// rows. The delimiter is the one its header line uses most: a report
+    /// follows its input's (`,` `;` tab `|`).
     pub fn read_csv(&self, name: &str) -> (Vec<String>, Vec<Vec<String>>) {
+        let bytes = std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"));
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let first = body.split(|b| *b == b'\n').next().unwrap_or_default();
+        let delimiter = [b',', b';', b'\t', b'|']
+            .into_iter()
+            .max_by_key(|d| first.iter().filter(|b| *b == d).count())
+            .unwrap_or(b',');
         let mut r = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_path(self.path(name))
-            .unwrap_or_else(|e| panic!("open {name}: {e}"));
+            .delimiter(delimiter)
+            .from_reader(std::io::Cursor::new(body.to_vec()));
         let head = r.headers().unwrap().iter().map(str::to_string).collect();
         let rows = r
             .records()
@@ -169,6 +178,8 @@ impl Emulator {
             );
     }
 
+    // SIGTERM through `kill`: Unix only (the emulator stops on Ctrl-C elsewhere).
+    #[cfg(unix)]
     /// SIGTERM (an emulator with `--state` saves its state then), and
     /// waits for a clean exit.
     pub fn terminate(mut self) {
