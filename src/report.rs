@@ -7,7 +7,8 @@
 //! through export's formula guard ([`crate::export::guard_formula`]): the
 //! report and the rejects file are made to be opened in a spreadsheet, and
 //! an input cell such as `=HYPERLINK(...)` must not run there. waport's
-//! reader removes the guard when a rejects file is fed back.
+//! reader removes the guard when a rejects file is fed back. A workbook
+//! (`.xlsx`, see [`xlsx`]) needs no guard and gets the cells verbatim.
 
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -19,6 +20,9 @@ use thiserror::Error;
 
 use crate::export::guard_formula;
 use crate::source::Fields;
+
+mod xlsx;
+pub use xlsx::is_xlsx;
 
 /// Re-exported: the report is where most readers meet a status.
 pub use crate::model::Status;
@@ -211,6 +215,9 @@ pub fn partial_path(path: &Path) -> PathBuf {
 struct LineEncoder {
     delimiter: u8,
     needs_quotes: [bool; 256],
+    /// Whether the input's cells get the formula guard (not in a workbook,
+    /// whose string cells are never formulas).
+    guard: bool,
 }
 
 impl LineEncoder {
@@ -222,6 +229,17 @@ impl LineEncoder {
         LineEncoder {
             delimiter,
             needs_quotes,
+            guard: true,
+        }
+    }
+
+    /// An input cell as this file holds it: guarded, unless the file is a
+    /// workbook.
+    fn cell<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        if self.guard {
+            guard_formula(value)
+        } else {
+            Cow::Borrowed(value)
         }
     }
 
@@ -469,12 +487,12 @@ impl ReportLayout {
         line.push(b',');
         enc.field(line, row.phone_type.as_bytes());
         line.push(b',');
-        enc.field(line, guard_formula(row.email).as_bytes());
+        enc.field(line, enc.cell(row.email).as_bytes());
         line.push(b',');
         let dup_at = line.len() - start;
         for f in row.raw {
             line.push(b',');
-            enc.field(line, guard_formula(f).as_bytes());
+            enc.field(line, enc.cell(f).as_bytes());
         }
         line.push(b'\n');
         let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
@@ -488,7 +506,7 @@ impl ReportLayout {
                     if n > 0 {
                         r.push(enc.delimiter);
                     }
-                    enc.field(r, guard_formula(f).as_bytes());
+                    enc.field(r, enc.cell(f).as_bytes());
                     n += 1;
                 }
                 while n < self.width {
@@ -661,8 +679,8 @@ enum Pending {
 /// results arrive in.
 pub struct ReportWriter {
     opts: ReportOptions,
-    report: CsvOut,
-    rejects: Option<CsvOut>,
+    report: xlsx::Out,
+    rejects: Option<xlsx::Out>,
     pending: HashMap<u64, Pending>,
     next_seq: u64,
     counts: Counts,
@@ -672,7 +690,10 @@ pub struct ReportWriter {
 impl ReportWriter {
     /// Creates the files and writes their headers.
     pub fn create(opts: ReportOptions, headers: &[String]) -> Result<ReportWriter, ReportError> {
-        let mut report = CsvOut::create(&opts.report, b',')?;
+        // A workbook when the path ends in .xlsx (see report/xlsx.rs).
+        let mut report = xlsx::Out::create(&opts.report, xlsx::Kind::Report, |p| {
+            CsvOut::create(p, b',')
+        })?;
         let mut head: Vec<&str> = vec![
             "row",
             "status",
@@ -685,12 +706,17 @@ impl ReportWriter {
         if opts.remote_id {
             head.push("remote_id");
         }
-        let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| guard_formula(h)).collect();
+        let enc = report.enc();
+        let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| enc.cell(h)).collect();
         head.extend(guarded.iter().map(|h| h.as_ref()));
         report.record(&head)?;
         let rejects = match &opts.rejects {
             Some(p) => {
-                let mut w = CsvOut::create(p, opts.rejects_delimiter)?;
+                let mut w = xlsx::Out::create(p, xlsx::Kind::Rejects, |p| {
+                    CsvOut::create(p, opts.rejects_delimiter)
+                })?;
+                let enc = w.enc();
+                let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| enc.cell(h)).collect();
                 let mut head: Vec<&str> = guarded.iter().map(|h| h.as_ref()).collect();
                 head.push("waport_error");
                 w.record(&head)?;
@@ -723,8 +749,8 @@ impl ReportWriter {
     /// other threads.
     pub fn layout(&self) -> ReportLayout {
         ReportLayout {
-            report: self.report.enc,
-            rejects: self.rejects.as_ref().map(|w| w.enc),
+            report: self.report.enc(),
+            rejects: self.rejects.as_ref().map(|w| w.enc()),
             width: self.width,
         }
     }
@@ -822,7 +848,8 @@ impl ReportWriter {
         report.field(r.reason.as_bytes());
         report.field(r.phone);
         report.field(r.phone_type);
-        report.field(guard_formula(r.email).as_bytes());
+        let enc = report.enc();
+        report.field(enc.cell(r.email).as_bytes());
         match r.duplicate_of {
             Some(d) => report.field(itoa(d, &mut buf)),
             None => report.field(b""),
@@ -831,12 +858,13 @@ impl ReportWriter {
             report.field(r.remote_id);
         }
         for f in r.raw {
-            report.field(guard_formula(f).as_bytes());
+            report.field(enc.cell(f).as_bytes());
         }
         report.end_line()?;
         if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
+            let enc = w.enc();
             for f in r.raw {
-                w.field(guard_formula(f).as_bytes());
+                w.field(enc.cell(f).as_bytes());
             }
             // A short (ragged) row is padded so `waport_error` stays in
             // its own column when the file is opened in a spreadsheet.
@@ -863,11 +891,11 @@ impl ReportWriter {
         for (_, p) in rest {
             self.write_pending(p)?;
         }
-        // Flush both before renaming either, so a write error leaves the
-        // previous report and rejects file both in place.
-        self.report.flush()?;
+        // Flush (or save) both before renaming either, so a write error
+        // leaves the previous report and rejects file both in place.
+        self.report.close(&self.counts)?;
         if let Some(w) = self.rejects.as_mut() {
-            w.flush()?;
+            w.close(&self.counts)?;
         }
         if let Some(w) = self.rejects.take() {
             w.commit()?;
@@ -886,11 +914,11 @@ impl ReportWriter {
         for (_, p) in rest {
             self.write_pending(p)?;
         }
-        self.report.flush()?;
-        let mut paths = vec![self.report.partial.clone()];
+        self.report.close(&self.counts)?;
+        let mut paths = vec![self.report.partial().to_path_buf()];
         if let Some(mut w) = self.rejects.take() {
-            w.flush()?;
-            paths.push(w.partial.clone());
+            w.close(&self.counts)?;
+            paths.push(w.partial().to_path_buf());
         }
         Ok(paths)
     }
