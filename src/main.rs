@@ -160,10 +160,12 @@ impl PhoneArgs {
 /// Report flags shared by validate, import and migrate.
 #[derive(clap::Args, Clone)]
 struct ReportArgs {
-    /// Per-row report (default: `<input-stem>.report.csv` here).
+    /// Per-row report (default: `<input-stem>.report.csv` here); a PATH
+    /// ending in .xlsx writes an Excel workbook with a Summary sheet.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Write only the rejected rows, in the input's own layout plus `waport_error`.
+    /// Write only the rejected rows, in the input's own layout plus
+    /// `waport_error` (.xlsx: as a workbook).
     #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
     /// Print one JSON summary object on stdout.
