@@ -84,7 +84,7 @@ pub(super) enum Kind {
 /// both the same way.
 pub(super) enum Out {
     /// A CSV file.
-    Csv(CsvOut),
+    Csv(Box<CsvOut>),
     /// A workbook.
     Xlsx(Box<Book>),
 }
@@ -100,7 +100,7 @@ impl Out {
         if is_xlsx(path) {
             Ok(Out::Xlsx(Box::new(Book::create(path, kind)?)))
         } else {
-            csv(path).map(Out::Csv)
+            csv(path).map(|c| Out::Csv(Box::new(c)))
         }
     }
 
@@ -162,7 +162,7 @@ impl Out {
     /// Renames the complete file into place (after [`Out::close`]).
     pub(super) fn commit(self) -> Result<(), ReportError> {
         match self {
-            Out::Csv(c) => c.commit(),
+            Out::Csv(c) => (*c).commit(),
             Out::Xlsx(b) => b.commit(),
         }
     }

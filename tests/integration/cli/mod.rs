@@ -12,5 +12,5 @@ mod reader;
 mod resume;
 mod safety;
 mod validate;
-mod xlsx_reports;
 pub(crate) mod workdir;
+mod xlsx_reports;

@@ -27,8 +27,7 @@ fn sheet_names(path: &Path) -> Vec<String> {
 
 /// The cells of one sheet, as calamine reads them.
 fn cells(path: &Path, sheet: &str) -> Vec<Vec<Data>> {
-    let mut wb: Xlsx<_> =
-        open_workbook(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let range = wb
         .worksheet_range(sheet)
         .unwrap_or_else(|e| panic!("{} {sheet}: {e}", path.display()));
@@ -126,7 +125,11 @@ fn summary_matches_json(path: &Path, j: &Value, statuses: &[&str]) -> Summary {
         .filter(|(k, _)| *k != "total")
         .map(|(_, v)| v)
         .sum();
-    assert_eq!(Some(shown), j["rows"].as_u64(), "statuses add up to the rows");
+    assert_eq!(
+        Some(shown),
+        j["rows"].as_u64(),
+        "statuses add up to the rows"
+    );
     let want: BTreeMap<String, u64> = j["reasons"]
         .as_object()
         .unwrap()
@@ -277,7 +280,10 @@ fn validate_writes_the_report_and_rejects_as_workbooks_with_the_csv_columns() {
     assert_ne!(valid, duplicate);
     assert_ne!(invalid, duplicate);
     let styles = part(&r, "xl/styles.xml").unwrap();
-    assert!(styles.contains("FFC6EFCE") && styles.contains("FFFFC7CE"), "{styles}");
+    assert!(
+        styles.contains("FFC6EFCE") && styles.contains("FFFFC7CE"),
+        "{styles}"
+    );
     // Other cells are plain.
     assert_eq!(style_of(&sheet, "D3"), None);
 
@@ -312,7 +318,14 @@ fn a_rejects_workbook_fed_back_gives_the_same_rows_and_a_fixed_one_imports() {
         "in.csv",
         "Nombre,Teléfono,Código\nAna,+34 612 345 678,007\nBeto,55-12,0042\nCruz,+52 55 1234 5678,10\nDora,12,00\n",
     );
-    let out = wd.run(&["validate", "in.csv", "--report", "r.csv", "--rejects", "x.xlsx"]);
+    let out = wd.run(&[
+        "validate",
+        "in.csv",
+        "--report",
+        "r.csv",
+        "--rejects",
+        "x.xlsx",
+    ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let (_, first) = wd.read_csv("r.csv");
     let rejects = text_rows(&wd.path("x.xlsx"), "rejects");
@@ -343,7 +356,11 @@ fn a_rejects_workbook_fed_back_gives_the_same_rows_and_a_fixed_one_imports() {
     let ws = book.add_worksheet();
     for (r, row) in rejects.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
-            let cell = if cell == "55-12" { "+52 55 1234 9876" } else { cell };
+            let cell = if cell == "55-12" {
+                "+52 55 1234 9876"
+            } else {
+                cell
+            };
             ws.write_string(r as u32, c as u16, cell).unwrap();
         }
     }
@@ -351,7 +368,15 @@ fn a_rejects_workbook_fed_back_gives_the_same_rows_and_a_fixed_one_imports() {
     let emu = Emulator::start(&[]);
     let out = wd.run_against(
         &emu,
-        &["import", "fixed.xlsx", "--to", "wazzup", "--json", "--report", "f.csv"],
+        &[
+            "import",
+            "fixed.xlsx",
+            "--to",
+            "wazzup",
+            "--json",
+            "--report",
+            "f.csv",
+        ],
     );
     assert_eq!(code(&out), 3, "Dora is still invalid: {}", stderr(&out));
     let j = json_of(&out);
@@ -377,7 +402,14 @@ fn import_writes_workbooks_with_platform_statuses_and_ids_as_text() {
     let out = wd.run_against(
         &emu,
         &[
-            "import", "c.csv", "--to", "wazzup", "--json", "--report", "r.xlsx", "--rejects",
+            "import",
+            "c.csv",
+            "--to",
+            "wazzup",
+            "--json",
+            "--report",
+            "r.xlsx",
+            "--rejects",
             "x.xlsx",
         ],
     );
@@ -388,7 +420,8 @@ fn import_writes_workbooks_with_platform_statuses_and_ids_as_text() {
     assert_eq!(rows[0][..7], REPORT_HEAD);
     assert_eq!(rows[0][7..], ["remote_id", "Nombre", "Teléfono", "Cliente"]);
     assert_eq!(rows.len(), 5);
-    let by_row: BTreeMap<&str, &Vec<String>> = rows[1..].iter().map(|r| (r[0].as_str(), r)).collect();
+    let by_row: BTreeMap<&str, &Vec<String>> =
+        rows[1..].iter().map(|r| (r[0].as_str(), r)).collect();
     assert_eq!(by_row["2"][1], "created");
     assert_eq!(by_row["2"][3], "+34612345678");
     assert!(!by_row["2"][7].is_empty(), "remote id: {:?}", by_row["2"]);
@@ -421,13 +454,24 @@ fn import_writes_workbooks_with_platform_statuses_and_ids_as_text() {
 #[test]
 fn formula_looking_cells_are_verbatim_strings_in_a_workbook() {
     let wd = Workdir::new();
-    let cells_in = ["=HYPERLINK(\"http://evil.example\",\"clic\")", "@SUM(A1)", "-5"];
+    let cells_in = [
+        "=HYPERLINK(\"http://evil.example\",\"clic\")",
+        "@SUM(A1)",
+        "-5",
+    ];
     let mut text = String::from("nombre,telefono\n");
     for c in &cells_in {
         text.push_str(&format!("\"{}\",55-12\n", c.replace('"', "\"\"")));
     }
     wd.write("in.csv", &text);
-    let out = wd.run(&["validate", "in.csv", "--report", "r.xlsx", "--rejects", "x.xlsx"]);
+    let out = wd.run(&[
+        "validate",
+        "in.csv",
+        "--report",
+        "r.xlsx",
+        "--rejects",
+        "x.xlsx",
+    ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let rows = text_rows(&wd.path("r.xlsx"), "report");
     let rejects = text_rows(&wd.path("x.xlsx"), "rejects");
