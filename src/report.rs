@@ -8,7 +8,7 @@
 //! report and the rejects file are made to be opened in a spreadsheet, and
 //! an input cell such as `=HYPERLINK(...)` must not run there. waport's
 //! reader removes the guard when a rejects file is fed back. A workbook
-//! (`.xlsx`, see [`xlsx`]) needs no guard and gets the cells verbatim.
+//! (`.xlsx`, see `report/xlsx.rs`) needs no guard and gets the cells verbatim.
 
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
