@@ -160,12 +160,14 @@ impl PhoneArgs {
 /// Report flags shared by validate, import and migrate.
 #[derive(clap::Args, Clone)]
 struct ReportArgs {
-    /// Per-row report (default: `<input-stem>.report.csv` here).
+    /// Per-row report (default: `<input-stem>.report.csv` here); a PATH
+    /// ending in .xlsx writes an Excel workbook with a Summary sheet.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
     /// Write only the rejected rows, in the input's own layout plus
     /// `waport_error`: a CSV input's encoding, delimiter and line ends, so
-    /// the file opens like the input, and reads back once fixed.
+    /// the file opens like the input, and reads back once fixed (.xlsx: as
+    /// a workbook).
     #[arg(long, value_name = "PATH")]
     rejects: Option<PathBuf>,
     /// Print one JSON summary object on stdout.

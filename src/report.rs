@@ -7,7 +7,8 @@
 //! through export's formula guard ([`crate::export::guard_formula`]): the
 //! report and the rejects file are made to be opened in a spreadsheet, and
 //! an input cell such as `=HYPERLINK(...)` must not run there. waport's
-//! reader removes the guard when a rejects file is fed back.
+//! reader removes the guard when a rejects file is fed back. A workbook
+//! (`.xlsx`, see `report/xlsx.rs`) needs no guard and gets the cells verbatim.
 
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -22,6 +23,9 @@ use std::io::Seek;
 
 use crate::export::{EXCEL_DELIMITER, UTF8_BOM, guard_formula};
 use crate::source::{Fields, Format, SourceInfo};
+
+mod xlsx;
+pub use xlsx::is_xlsx;
 
 /// Re-exported: the report is where most readers meet a status.
 pub use crate::model::Status;
@@ -216,6 +220,9 @@ struct LineEncoder {
     /// Lines end in CR LF rather than LF.
     crlf: bool,
     needs_quotes: [bool; 256],
+    /// Whether the input's cells get the formula guard (not in a workbook,
+    /// whose string cells are never formulas).
+    guard: bool,
 }
 
 impl LineEncoder {
@@ -228,6 +235,17 @@ impl LineEncoder {
             delimiter,
             crlf: false,
             needs_quotes,
+            guard: true,
+        }
+    }
+
+    /// An input cell as this file holds it: guarded, unless the file is a
+    /// workbook.
+    fn cell<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        if self.guard {
+            guard_formula(value)
+        } else {
+            Cow::Borrowed(value)
         }
     }
 
@@ -595,12 +613,12 @@ impl ReportLayout {
         line.push(d);
         enc.field(line, row.phone_type.as_bytes());
         line.push(d);
-        enc.field(line, guard_formula(row.email).as_bytes());
+        enc.field(line, enc.cell(row.email).as_bytes());
         line.push(d);
         let dup_at = line.len() - start;
         for f in row.raw {
             line.push(d);
-            enc.field(line, guard_formula(f).as_bytes());
+            enc.field(line, enc.cell(f).as_bytes());
         }
         enc.end(line);
         let rejects = match (&self.rejects, is_rejected(row.status, &row.reason)) {
@@ -614,7 +632,7 @@ impl ReportLayout {
                     if n > 0 {
                         r.push(enc.delimiter);
                     }
-                    enc.field(r, guard_formula(f).as_bytes());
+                    enc.field(r, enc.cell(f).as_bytes());
                     n += 1;
                 }
                 while n < self.width {
@@ -966,8 +984,8 @@ enum Pending {
 /// results arrive in.
 pub struct ReportWriter {
     opts: ReportOptions,
-    report: CsvOut,
-    rejects: Option<CsvOut>,
+    report: xlsx::Out,
+    rejects: Option<xlsx::Out>,
     pending: HashMap<u64, Pending>,
     next_seq: u64,
     counts: Counts,
@@ -977,7 +995,10 @@ pub struct ReportWriter {
 impl ReportWriter {
     /// Creates the files and writes their headers.
     pub fn create(opts: ReportOptions, headers: &[String]) -> Result<ReportWriter, ReportError> {
-        let mut report = CsvOut::create(&opts.report, opts.report_style)?;
+        // A workbook when the path ends in .xlsx (see report/xlsx.rs).
+        let mut report = xlsx::Out::create(&opts.report, xlsx::Kind::Report, |p| {
+            CsvOut::create(p, opts.report_style)
+        })?;
         let mut head: Vec<&str> = vec![
             "row",
             "status",
@@ -990,12 +1011,17 @@ impl ReportWriter {
         if opts.remote_id {
             head.push("remote_id");
         }
-        let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| guard_formula(h)).collect();
+        let enc = report.enc();
+        let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| enc.cell(h)).collect();
         head.extend(guarded.iter().map(|h| h.as_ref()));
         report.record(&head)?;
         let rejects = match &opts.rejects {
             Some(p) => {
-                let mut w = CsvOut::create(p, opts.rejects_style)?;
+                let mut w = xlsx::Out::create(p, xlsx::Kind::Rejects, |p| {
+                    CsvOut::create(p, opts.rejects_style)
+                })?;
+                let enc = w.enc();
+                let guarded: Vec<Cow<'_, str>> = headers.iter().map(|h| enc.cell(h)).collect();
                 let mut head: Vec<&str> = guarded.iter().map(|h| h.as_ref()).collect();
                 head.push("waport_error");
                 w.record(&head)?;
@@ -1028,8 +1054,8 @@ impl ReportWriter {
     /// other threads.
     pub fn layout(&self) -> ReportLayout {
         ReportLayout {
-            report: self.report.enc,
-            rejects: self.rejects.as_ref().map(|w| w.enc),
+            report: self.report.enc(),
+            rejects: self.rejects.as_ref().map(|w| w.enc()),
             width: self.width,
         }
     }
@@ -1130,7 +1156,8 @@ impl ReportWriter {
         report.field(r.reason.as_bytes());
         report.field(r.phone);
         report.field(r.phone_type);
-        report.field(guard_formula(r.email).as_bytes());
+        let enc = report.enc();
+        report.field(enc.cell(r.email).as_bytes());
         match r.duplicate_of {
             Some(d) => report.field(itoa(d, &mut buf)),
             None => report.field(b""),
@@ -1139,12 +1166,13 @@ impl ReportWriter {
             report.field(r.remote_id);
         }
         for f in r.raw {
-            report.field(guard_formula(f).as_bytes());
+            report.field(enc.cell(f).as_bytes());
         }
         report.end_line(r.row)?;
         if let (Some(w), true) = (self.rejects.as_mut(), is_rejected(r.status, &r.reason)) {
+            let enc = w.enc();
             for f in r.raw {
-                w.field(guard_formula(f).as_bytes());
+                w.field(enc.cell(f).as_bytes());
             }
             // A short (ragged) row is padded so `waport_error` stays in
             // its own column when the file is opened in a spreadsheet.
@@ -1171,14 +1199,14 @@ impl ReportWriter {
         for (_, p) in rest {
             self.write_pending(p)?;
         }
-        // Flush both before renaming either, so a write error leaves the
-        // previous report and rejects file both in place.
-        self.report.flush()?;
+        // Flush (or save) both before renaming either, so a write error
+        // leaves the previous report and rejects file both in place.
+        self.report.close(&self.counts)?;
         if let Some(w) = self.rejects.as_mut() {
-            w.flush()?;
+            w.close(&self.counts)?;
         }
         if let Some(w) = self.rejects.take() {
-            self.counts.rejects_fallback = w.fallback.clone();
+            self.counts.rejects_fallback = w.fallback();
             w.commit()?;
         }
         self.report.commit()?;
@@ -1195,11 +1223,11 @@ impl ReportWriter {
         for (_, p) in rest {
             self.write_pending(p)?;
         }
-        self.report.flush()?;
-        let mut paths = vec![self.report.partial.clone()];
+        self.report.close(&self.counts)?;
+        let mut paths = vec![self.report.partial().to_path_buf()];
         if let Some(mut w) = self.rejects.take() {
-            w.flush()?;
-            paths.push(w.partial.clone());
+            w.close(&self.counts)?;
+            paths.push(w.partial().to_path_buf());
         }
         Ok(paths)
     }

@@ -14,3 +14,4 @@ mod resume;
 mod safety;
 mod validate;
 pub(crate) mod workdir;
+mod xlsx_reports;
