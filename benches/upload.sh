@@ -13,8 +13,12 @@
 # valid), so every row must end `created`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/waport"
+# WAPORT_BIN=path/to/waport measures that binary instead of building one.
+bin="${WAPORT_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/waport"
+fi
 work="$(mktemp -d)"
 trap 'kill "${emu_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
