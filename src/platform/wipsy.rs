@@ -36,7 +36,7 @@ use crate::model::Contact;
 use crate::model::Item;
 use crate::model::Status;
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -81,9 +81,14 @@ pub struct Payloads {
     pub update: Value,
     /// Fields the update endpoint cannot change (reported on `updated`).
     pub not_updatable: Vec<&'static str>,
+    /// What the row carries that was not sent because `waport.toml` maps
+    /// no Wipsy id for it, each with how to map it (`not_sent: ...`).
+    pub not_sent: Vec<String>,
 }
 
-/// Builds the create and update bodies, mapping names to UUIDs.
+/// Builds the create and update bodies, mapping names to UUIDs. A tag,
+/// custom field or stage with no Wipsy id is left out, never a reason to
+/// refuse the contact: `Payloads::not_sent` says what and how to map it.
 pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
     let (first, last) = if c.first_name.trim().is_empty() {
         (c.name.trim().to_string(), String::new())
@@ -102,7 +107,7 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
         match lookup(&maps.tags, t) {
             Some(id) => tags.push(id),
             None => problems.push(format!(
-                "unknown_wipsy_tag: {t:?} (map it under [wipsy.tags] in waport.toml)"
+                "not_sent: tag {t:?} has no Wipsy id (map it under [wipsy.tags] in waport.toml)"
             )),
         }
     }
@@ -116,7 +121,7 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
             match lookup(&maps.stages, v) {
                 Some(id) => stage = Some(id),
                 None => problems.push(format!(
-                    "unknown_wipsy_stage: {v:?} (map it under [wipsy.stages] in waport.toml)"
+                    "not_sent: stage {v:?} has no Wipsy id (map it under [wipsy.stages] in waport.toml)"
                 )),
             }
             continue;
@@ -126,12 +131,9 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
                 fields.insert(id, json!(v));
             }
             None => problems.push(format!(
-                "unknown_wipsy_field: {k:?} (map it under [wipsy.fields] in waport.toml)"
+                "not_sent: custom field {k:?} has no Wipsy id (map it under [wipsy.fields] in waport.toml)"
             )),
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
     }
     let mut create = Map::new();
     let mut update = Map::new();
@@ -177,14 +179,23 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
         create: Value::Object(create),
         update: Value::Object(update),
         not_updatable,
+        not_sent: problems,
     })
 }
 
-#[derive(Debug, Default)]
+/// What an import would leave out of this contact for want of a Wipsy id
+/// in `maps` (the `not_sent: ...` notes of [`Payloads::not_sent`]).
+pub fn not_sent(c: &Contact, maps: &WipsyMaps) -> Vec<String> {
+    payloads(c, maps).map(|p| p.not_sent).unwrap_or_default()
+}
+
+#[derive(Debug, Default, Clone)]
 struct Index {
     by_phone: HashMap<String, String>,
     /// Lowercased e-mail → id.
     by_email: HashMap<String, String>,
+    /// Every id the listing showed.
+    ids: HashSet<String>,
     /// Contacts read.
     read: usize,
     complete: bool,
@@ -210,6 +221,9 @@ pub struct Wipsy {
     maps: WipsyMaps,
     t: Transport,
     index: Mutex<Option<Index>>,
+    /// The index as the listing showed it before anything was written:
+    /// what the account held when the job started.
+    start: std::sync::OnceLock<Index>,
     /// Rows skipped as `unchecked`, for the run's note.
     unchecked: std::sync::Mutex<Vec<u64>>,
 }
@@ -305,6 +319,19 @@ pub fn remote_contact(v: &Value) -> Option<RemoteContact> {
     Some(RemoteContact::from_listing(id, c, v))
 }
 
+/// What a look-up after a lost answer established.
+enum Lost {
+    /// The contact is there, under this id.
+    Made(String),
+    /// It is not there: the lost attempt made nothing.
+    Absent,
+    /// Neither could be established.
+    Unproven,
+}
+
+/// The reason of a row whose lost answer could not be resolved.
+pub const LOST_UNRESOLVED: &str = "lost_answer_unresolved: an attempt's answer was lost and Wipsy's listing (500 at most, no paging) could not show whether it created the contact; not created again, to avoid a twin — resume later to look again";
+
 /// What the account holds for a row.
 enum Found {
     /// This contact id.
@@ -331,6 +358,7 @@ impl Wipsy {
             maps: creds.wipsy,
             t,
             index: Mutex::new(None),
+            start: std::sync::OnceLock::new(),
             unchecked: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -412,6 +440,7 @@ impl Wipsy {
                 let Some(id) = c.get("id").and_then(Value::as_str) else {
                     continue;
                 };
+                idx.ids.insert(id.to_string());
                 if let Some(p) = c.get("phone").and_then(Value::as_str) {
                     let d = digits(p);
                     if !d.is_empty() {
@@ -442,7 +471,7 @@ impl Wipsy {
         };
         let mut g = self.index.lock().await;
         if g.is_none() {
-            *g = Some(self.load_index().await?);
+            *g = Some(self.load_start().await?);
         }
         let Some(i) = g.as_ref() else {
             return Ok(Found::Absent);
@@ -473,38 +502,67 @@ impl Wipsy {
         }
     }
 
-    /// After a lost answer: is the contact among the newest ones?
-    async fn find_recent(&self, c: &Contact) -> Result<Option<String>, PlatformError> {
-        let page = match self.fetch(PAGE, 0).await {
-            Fetch::Page(p) => p,
-            Fetch::Err(e) => return Err(e),
+    /// The index, read for the first time: also kept as what the account
+    /// held when the job started.
+    async fn load_start(&self) -> Result<Index, PlatformError> {
+        let idx = self.load_index().await?;
+        let _ = self.start.set(idx.clone());
+        Ok(idx)
+    }
+
+    /// After a lost answer of a create: the contact that attempt made, if
+    /// any. The listing is walked newest first (docs/platforms.md
+    /// #wipsy-endpoints) until the contact shows, or until a contact that
+    /// was there before the job started (everything this job created is
+    /// newer) or the end of the listing establishes that it is absent —
+    /// however many contacts were created since, by this run's other
+    /// requests or anyone else. When Wipsy ignores `offset` and the first
+    /// 500 reach neither, absence is not established: `Lost::Unproven`.
+    async fn find_after_lost(&self, c: &Contact) -> Result<Lost, PlatformError> {
+        let Some((by_phone, k)) = key_of(c) else {
+            return Ok(Lost::Unproven);
         };
-        let d = digits(&c.phone);
-        let found = page.iter().find(|x| {
-            let s = |k: &str| {
-                x.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .trim()
-                    .to_string()
+        let start_ids = self.start.get().map(|i| &i.ids);
+        let mut offset = 0;
+        let mut first_id: Option<String> = None;
+        loop {
+            let page = match self.fetch(PAGE, offset).await {
+                Fetch::Page(p) => p,
+                Fetch::Err(e) => return Err(e),
             };
-            if !d.is_empty() {
-                digits(&s("phone")) == d
-            } else {
-                let first = if c.first_name.is_empty() {
-                    &c.name
-                } else {
-                    &c.first_name
-                };
-                s("name") == first.trim()
-                    && s("last_name") == c.last_name.trim()
-                    && s("email") == c.email.trim()
+            let head = page
+                .first()
+                .and_then(|x| x.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if offset > 0 && head.is_some() && head == first_id {
+                return Ok(Lost::Unproven);
             }
-        });
-        Ok(found
-            .and_then(|x| x.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string))
+            if offset == 0 {
+                first_id = head;
+            }
+            for x in &page {
+                let text = |f: &str| x.get(f).and_then(Value::as_str).unwrap_or("").trim();
+                let Some(id) = x.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                let hit = if by_phone {
+                    digits(text("phone")) == k
+                } else {
+                    text("email").to_lowercase() == k
+                };
+                if hit {
+                    return Ok(Lost::Made(id.to_string()));
+                }
+                if start_ids.is_some_and(|ids| ids.contains(id)) {
+                    return Ok(Lost::Absent);
+                }
+            }
+            if page.len() < PAGE {
+                return Ok(Lost::Absent);
+            }
+            offset += page.len();
+        }
     }
 
     async fn send_one(
@@ -544,8 +602,8 @@ impl Wipsy {
         // look-up, because the phone index was built before that attempt.
         let mut created_earlier = None;
         if maybe_applied {
-            match self.find_recent(&item.contact).await {
-                Ok(Some(id)) => {
+            match self.find_after_lost(&item.contact).await {
+                Ok(Lost::Made(id)) => {
                     if mode == WriteMode::Create {
                         return (
                             ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
@@ -554,7 +612,10 @@ impl Wipsy {
                     }
                     created_earlier = Some(id);
                 }
-                Ok(None) => {}
+                Ok(Lost::Absent) => {}
+                Ok(Lost::Unproven) => {
+                    return (ItemResult::done(Status::Failed, "", LOST_UNRESOLVED), None);
+                }
                 Err(e) => return fatal(e),
             }
         }
@@ -562,7 +623,9 @@ impl Wipsy {
             // Known before this run (or confirmed by it): an update whose
             // answer was lost. Unknown: the lost attempt was our create.
             return match self.find(&item.contact).await {
-                Ok(Found::Held(known)) if known == id => (self.update(&id, &p, true).await, None),
+                Ok(Found::Held(known)) if known == id => {
+                    (super::update_result(self.update(&id, &p, true).await), None)
+                }
                 Ok(_) => (
                     ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
                     None,
@@ -574,7 +637,12 @@ impl Wipsy {
             Ok(Found::Held(id)) if mode == WriteMode::Create => {
                 return (ItemResult::done(Status::Exists, id, ""), None);
             }
-            Ok(Found::Held(id)) => return (self.update(&id, &p, false).await, None),
+            Ok(Found::Held(id)) => {
+                return (
+                    super::update_result(self.update(&id, &p, false).await),
+                    None,
+                );
+            }
             Ok(Found::Unchecked) => {
                 self.unchecked
                     .lock()
@@ -613,7 +681,10 @@ impl Wipsy {
                     .to_string();
                 let mut g = self.index.lock().await;
                 self.remember(&mut g, &item.contact, &id);
-                (ItemResult::done(Status::Created, id, ""), None)
+                (
+                    ItemResult::done(Status::Created, id, p.not_sent.join("; ")),
+                    None,
+                )
             }
             401 | 403 => (
                 ItemResult::NotSent,
@@ -658,7 +729,7 @@ impl Wipsy {
         let v = r.json();
         match r.status {
             200..=299 => {
-                let mut notes = Vec::new();
+                let mut notes = p.not_sent.clone();
                 if lost_answer {
                     notes.push("lost_answer: an earlier attempt reached Wipsy".to_string());
                 }
@@ -713,7 +784,7 @@ impl Platform for Wipsy {
         Box::pin(async move {
             let mut g = self.index.lock().await;
             if g.is_none() {
-                *g = Some(self.load_index().await?);
+                *g = Some(self.load_start().await?);
             }
             Ok(g.as_ref()
                 .map(|i| {
@@ -730,6 +801,16 @@ impl Platform for Wipsy {
                 })
                 .unwrap_or_default())
         })
+    }
+
+    fn held_at_start(&self, entity: Entity, contact: &Contact) -> Option<bool> {
+        let i = self.start.get().filter(|_| entity == Entity::Contacts)?;
+        let held = match key_of(contact)? {
+            (true, d) => i.by_phone.contains_key(&d),
+            (false, e) => i.by_email.contains_key(&e),
+        };
+        // Absent from a listing that is not the whole account proves nothing.
+        (held || i.complete).then_some(held)
     }
 
     fn run_notes(&self) -> Vec<String> {

@@ -27,25 +27,55 @@ pub struct Intent {
     pub known: String,
 }
 
-/// What an answer of `created` really means.
+/// What an answer really means for the report and a rollback.
 ///
-/// - For an id the journal already knew for the key, it is an update
-///   (Wazzup's upsert answers the same for both).
-/// - In create mode, a contact found after a lost answer (`in_doubt`) was
-///   made by the earlier attempt, or was there before with only the
-///   "duplicate" answer lost: no answer tells which. It is reported
-///   `exists`, never `created`, so a rollback cannot delete a contact the
-///   user had before; at worst it leaves one an earlier attempt made.
+/// - A contact found after an attempt of this job that may have created it
+///   (`in_doubt`) is this job's creation — `created`, and rolled back with
+///   the job — unless something read before the job started shows it: the
+///   adapter's listing (`held_at_start`) or an earlier job's remote id for
+///   the row's key. Then the lost answer was an update's, or a duplicate's:
+///   `exists` in create mode, `updated` otherwise. Platforms that offer no
+///   listing (Whaapy, WapiFlow) show nothing before the job, so there the
+///   job's own attempt is taken as the creator.
+/// - For an id the journal already knew for the key, `created` is an
+///   update (Wazzup's upsert answers the same for both) — except in create
+///   mode, which never updates: there the adapter only creates what the
+///   account did not hold, so `created` stands.
 pub fn settle(o: &ItemOutcome, known: &str, mode: WriteMode) -> Status {
-    if o.status != Status::Created {
-        o.status
-    } else if !known.is_empty() && known == o.remote_id {
-        Status::Updated
-    } else if mode == WriteMode::Create && o.in_doubt {
-        Status::Exists
-    } else {
-        o.status
+    let found = matches!(o.status, Status::Created | Status::Updated | Status::Exists)
+        && !o.remote_id.is_empty();
+    if found && o.in_doubt {
+        let before = o.held_at_start == Some(true)
+            || (!known.is_empty() && (known == o.remote_id || o.held_at_start.is_none()));
+        if !before {
+            return Status::Created;
+        }
+        return match (mode, o.status) {
+            (WriteMode::Create, _) => Status::Exists,
+            (_, Status::Created) => Status::Updated,
+            (_, s) => s,
+        };
     }
+    if o.status == Status::Created
+        && mode != WriteMode::Create
+        && !known.is_empty()
+        && known == o.remote_id
+    {
+        return Status::Updated;
+    }
+    o.status
+}
+
+/// The journal's record of a sent row: its settled status, or — when it
+/// did not settle (failed, interrupted) after an attempt that may have
+/// been carried out — `sent`, so the job's next run looks before sending.
+fn journal_sent(o: &ItemOutcome, status: Status) -> Option<JRow> {
+    if o.in_doubt && matches!(status, Status::Failed | Status::Skipped) {
+        return Some(JRow::InDoubt {
+            reason: o.reason.clone(),
+        });
+    }
+    journal_result(status, &o.remote_id, &o.reason)
 }
 
 /// A sent row's report line with the send stage's outcome applied.
@@ -208,7 +238,8 @@ impl UploadHooks for JobLog {
                 })
                 .collect()
         };
-        self.write(|j| j.mark_pending(self.job, &intents).map(|_| ()))
+        let held: Vec<Option<bool>> = items.iter().map(|it| it.held_at_start).collect();
+        self.write(|j| j.mark_pending_held(self.job, &intents, &held).map(|_| ()))
     }
 
     fn stopped(&self) -> Option<String> {
@@ -223,8 +254,7 @@ impl UploadHooks for JobLog {
                 .filter_map(|o| {
                     let known = map.remove(&o.seq).map(|i| i.known).unwrap_or_default();
                     let status = settle(o, &known, self.mode);
-                    journal_result(status, &o.remote_id, &o.reason)
-                        .map(|r| RowOutcome::of_sent(o.row, r))
+                    journal_sent(o, status).map(|r| RowOutcome::of_sent(o.row, r))
                 })
                 .collect()
         };
@@ -341,6 +371,7 @@ mod tests {
             remote_id: remote_id.into(),
             reason: String::new(),
             in_doubt,
+            held_at_start: None,
         }
     }
 
@@ -351,6 +382,11 @@ mod tests {
             settle(&created("w-1", false), "w-1", WriteMode::Upsert),
             Status::Updated
         );
+        // Create mode never updates, even with --full on a known row.
+        assert_eq!(
+            settle(&created("w-1", false), "w-1", WriteMode::Create),
+            Status::Created
+        );
         // A new id: created.
         assert_eq!(
             settle(&created("w-2", false), "w-1", WriteMode::Upsert),
@@ -360,13 +396,44 @@ mod tests {
             settle(&created("w-2", false), "", WriteMode::Create),
             Status::Created
         );
-        // Found after a lost answer in create mode: maybe there before.
+        // Found after this job's lost answer, nothing showing it before the
+        // job: the job made it.
         let lost = created("9", true);
-        assert_eq!(settle(&lost, "", WriteMode::Create), Status::Exists);
+        assert_eq!(settle(&lost, "", WriteMode::Create), Status::Created);
         assert_eq!(settle(&lost, "", WriteMode::Upsert), Status::Created);
+        let mut exists = lost.clone();
+        exists.status = Status::Exists;
+        assert_eq!(settle(&exists, "", WriteMode::Create), Status::Created);
+        // The listing read before the job held it: there before.
+        let mut held = lost.clone();
+        held.held_at_start = Some(true);
+        assert_eq!(settle(&held, "", WriteMode::Create), Status::Exists);
+        assert_eq!(settle(&held, "", WriteMode::Upsert), Status::Updated);
+        // An earlier job created this very id.
+        assert_eq!(settle(&lost, "9", WriteMode::Create), Status::Exists);
+        // An earlier job's id, and a listing that shows the account did not
+        // hold the contact at the start: recreated by this job.
+        let mut gone = lost.clone();
+        gone.held_at_start = Some(false);
+        assert_eq!(settle(&gone, "8", WriteMode::Create), Status::Created);
         // Other statuses pass through.
         let mut failed = created("", false);
         failed.status = Status::Failed;
         assert_eq!(settle(&failed, "x", WriteMode::Create), Status::Failed);
+    }
+
+    #[test]
+    fn an_unsettled_row_after_a_possible_write_stays_in_doubt_in_the_journal() {
+        let mut o = created("", true);
+        o.status = Status::Failed;
+        assert!(matches!(
+            journal_sent(&o, Status::Failed),
+            Some(JRow::InDoubt { .. })
+        ));
+        o.in_doubt = false;
+        assert!(matches!(
+            journal_sent(&o, Status::Failed),
+            Some(JRow::Failed { .. })
+        ));
     }
 }

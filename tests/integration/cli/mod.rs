@@ -11,5 +11,6 @@ mod prefilled;
 mod reader;
 mod resume;
 mod safety;
+mod statuses;
 mod validate;
 pub(crate) mod workdir;
