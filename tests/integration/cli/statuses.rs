@@ -203,7 +203,14 @@ fn retries_count_requests_sent_again() {
     // not a hundred.
     let wd = Workdir::new();
     wd.write("c.csv", contacts_file(300));
-    let emu = Emulator::start(&["--fault-rate", "0.2", "--seed", "5"]);
+    let emu = Emulator::start(&[
+        "--fault-rate",
+        "0.3",
+        "--seed",
+        "7",
+        "--fault-delay-ms",
+        "2500",
+    ]);
     let out = wd.run_against(
         &emu,
         &[
@@ -212,6 +219,10 @@ fn retries_count_requests_sent_again() {
             "--to",
             "wazzup",
             "--json",
+            "--timeout",
+            "1",
+            "--batch-size",
+            "20",
             "--max-attempts",
             "30",
         ],
@@ -303,16 +314,16 @@ fn an_unmapped_wipsy_tag_is_left_out_with_a_note_not_rejected() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
-    // Half the requests fail; a quarter of those are answered only after
-    // 20 s, longer than the run's 60 s timeout lets them be awaited… were
-    // it not for Ctrl-C's grace of a few seconds.
-    let seed = seed_with_clean_start(0.5, 1).to_string();
+    // A fifth of the requests fail; a quarter of those are answered only
+    // after 20 s (the run's timeout of 60 s would await them), so requests
+    // are in flight when Ctrl-C comes.
+    let seed = seed_with_clean_start(0.2, 1).to_string();
     let n = 200;
     let wd = Workdir::new();
     wd.write("c.csv", contacts_file(n));
     let emu = Emulator::start(&[
         "--fault-rate",
-        "0.5",
+        "0.2",
         "--seed",
         &seed,
         "--fault-delay-ms",
