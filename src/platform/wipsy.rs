@@ -1004,15 +1004,19 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_make_the_row_invalid() {
+    fn unknown_names_are_left_out_with_a_note() {
         let mut c = Contact {
             name: "Ana".into(),
-            tags: vec!["Gold".into()],
+            tags: vec!["Gold".into(), "VIP".into()],
             ..Contact::default()
         };
         c.custom.insert("stage".into(), "Nuevo".into());
-        let e = payloads(&c, &maps()).unwrap_err();
-        assert!(e.contains("unknown_wipsy_tag: \"Gold\""), "{e}");
-        assert!(e.contains("unknown_wipsy_stage: \"Nuevo\""), "{e}");
+        let p = payloads(&c, &maps()).unwrap();
+        assert_eq!(p.create["tags"], json!([TAG]));
+        assert!(p.create.get("pipeline_stage_id").is_none());
+        let notes = p.not_sent.join("; ");
+        assert!(notes.contains("not_sent: tag \"Gold\""), "{notes}");
+        assert!(notes.contains("not_sent: stage \"Nuevo\""), "{notes}");
+        assert!(notes.contains("[wipsy.stages]"), "{notes}");
     }
 }

@@ -318,7 +318,7 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
     // after 20 s (the run's timeout of 60 s would await them), so requests
     // are in flight when Ctrl-C comes.
     let seed = seed_with_clean_start(0.2, 1).to_string();
-    let n = 200;
+    let n = 80;
     let wd = Workdir::new();
     wd.write("c.csv", contacts_file(n));
     let emu = Emulator::start(&[
