@@ -31,12 +31,12 @@ pub struct Intent {
 ///
 /// - A contact found after an attempt of this job that may have created it
 ///   (`in_doubt`) is this job's creation — `created`, and rolled back with
-///   the job — unless something read before the job started shows it: the
-///   adapter's listing (`held_at_start`) or an earlier job's remote id for
-///   the row's key. Then the lost answer was an update's, or a duplicate's:
-///   `exists` in create mode, `updated` otherwise. Platforms that offer no
-///   listing (Whaapy, WapiFlow) show nothing before the job, so there the
-///   job's own attempt is taken as the creator.
+///   the job — when the account's listing read before the job's first
+///   write showed it absent (`held_at_start == Some(false)`: Wazzup,
+///   Wipsy; kept in the journal for a resumed run). Otherwise the lost
+///   answer may have been an update's or a duplicate's: `exists` in create
+///   mode, `updated` otherwise — never `created` without proof, since a
+///   rollback would delete a contact the user had.
 /// - For an id the journal already knew for the key, `created` is an
 ///   update (Wazzup's upsert answers the same for both) — except in create
 ///   mode, which never updates: there the adapter only creates what the
@@ -45,9 +45,10 @@ pub fn settle(o: &ItemOutcome, known: &str, mode: WriteMode) -> Status {
     let found = matches!(o.status, Status::Created | Status::Updated | Status::Exists)
         && !o.remote_id.is_empty();
     if found && o.in_doubt {
-        let before = o.held_at_start == Some(true)
-            || (!known.is_empty() && (known == o.remote_id || o.held_at_start.is_none()));
-        if !before {
+        // Only a listing that showed the contact absent proves it new: with
+        // none (Whaapy, WapiFlow), a contact you had whose "duplicate"
+        // answer was lost looks the same as one this job made.
+        if o.held_at_start == Some(false) {
             return Status::Created;
         }
         return match (mode, o.status) {
@@ -396,26 +397,28 @@ mod tests {
             settle(&created("w-2", false), "", WriteMode::Create),
             Status::Created
         );
-        // Found after this job's lost answer, nothing showing it before the
-        // job: the job made it.
-        let lost = created("9", true);
+        // Found after this job's lost answer, the listing read before the
+        // job showed it absent: the job made it.
+        let mut lost = created("9", true);
+        lost.held_at_start = Some(false);
         assert_eq!(settle(&lost, "", WriteMode::Create), Status::Created);
         assert_eq!(settle(&lost, "", WriteMode::Upsert), Status::Created);
         let mut exists = lost.clone();
         exists.status = Status::Exists;
         assert_eq!(settle(&exists, "", WriteMode::Create), Status::Created);
+        // No listing (Whaapy, WapiFlow): no proof, never created.
+        let mut unknown = lost.clone();
+        unknown.held_at_start = None;
+        assert_eq!(settle(&unknown, "", WriteMode::Create), Status::Exists);
+        assert_eq!(settle(&unknown, "", WriteMode::Upsert), Status::Updated);
         // The listing read before the job held it: there before.
         let mut held = lost.clone();
         held.held_at_start = Some(true);
         assert_eq!(settle(&held, "", WriteMode::Create), Status::Exists);
         assert_eq!(settle(&held, "", WriteMode::Upsert), Status::Updated);
-        // An earlier job created this very id.
-        assert_eq!(settle(&lost, "9", WriteMode::Create), Status::Exists);
         // An earlier job's id, and a listing that shows the account did not
-        // hold the contact at the start: recreated by this job.
-        let mut gone = lost.clone();
-        gone.held_at_start = Some(false);
-        assert_eq!(settle(&gone, "8", WriteMode::Create), Status::Created);
+        // hold the contact at the start: deleted since, recreated by this job.
+        assert_eq!(settle(&lost, "9", WriteMode::Create), Status::Created);
         // Other statuses pass through.
         let mut failed = created("", false);
         failed.status = Status::Failed;

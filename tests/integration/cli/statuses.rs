@@ -57,11 +57,10 @@ fn seed_with_clean_start(rate: f64, clean: u64) -> u64 {
 
 #[test]
 fn lost_answers_in_create_mode_are_created_and_rolled_back() {
-    for (platform, pointer, n) in [
-        ("whaapy", "/phone_number", 60),
-        ("wazzup", "/contactData/0/chatId", 150),
-        ("wapiflow", "/mobile", 60),
-    ] {
+    // Wazzup: its account is read before the first write, so a contact
+    // found after a lost answer is provably the job's. (Whaapy and WapiFlow
+    // offer no such listing: there it stays `exists`, see README.)
+    for (platform, pointer, n) in [("wazzup", "/contactData/0/chatId", 150)] {
         let wd = Workdir::new();
         wd.write("c.csv", contacts_file(n));
         let emu = Emulator::start(&[
@@ -154,7 +153,13 @@ fn full_in_create_mode_never_reports_updates() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         json_of(&out)
     };
-    assert_eq!(run(&[])["created"], n as u64);
+    let j = run(&[]);
+    assert_eq!(
+        j["created"].as_u64().unwrap() + j["exists"].as_u64().unwrap(),
+        n as u64,
+        "{j}"
+    );
+    assert_eq!(j["updated"], 0, "{j}");
     let j = run(&["--full"]);
     assert_eq!(j["updated"], 0, "{j}");
     assert_eq!(j["exists"], n as u64, "{j}");
@@ -317,7 +322,7 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
     // A fifth of the requests fail; a quarter of those are answered only
     // after 20 s (the run's timeout of 60 s would await them), so requests
     // are in flight when Ctrl-C comes.
-    let seed = seed_with_clean_start(0.2, 1).to_string();
+    let seed = seed_with_clean_start(0.2, 4).to_string();
     let n = 80;
     let wd = Workdir::new();
     wd.write("c.csv", contacts_file(n));
@@ -333,12 +338,14 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
         "import",
         "c.csv",
         "--to",
-        "whaapy",
+        "wazzup",
         "--mode",
         "create",
         "--quiet",
         "--rate",
         "300",
+        "--batch-size",
+        "2",
         "--timeout",
         "60",
     ]);
@@ -368,8 +375,10 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
             "import",
             "c.csv",
             "--to",
-            "whaapy",
+            "wazzup",
             "--json",
+            "--batch-size",
+            "2",
             "--timeout",
             "1",
             "--max-attempts",
@@ -377,8 +386,8 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let held = emu.contacts("whaapy");
-    let doubles: Vec<_> = per_phone(&held, "/phone_number")
+    let held = emu.contacts("wazzup");
+    let doubles: Vec<_> = per_phone(&held, "/contactData/0/chatId")
         .into_iter()
         .filter(|(_, k)| *k > 1)
         .collect();
@@ -393,5 +402,5 @@ fn ctrl_c_stops_within_seconds_and_the_job_resumes_exactly_once() {
     let job = json_of(&out)["job"].as_str().unwrap().to_string();
     let out = wd.run_against(&emu, &["rollback", &job, "--max-attempts", "30"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(emu.contacts("whaapy").is_empty());
+    assert!(emu.contacts("wazzup").is_empty());
 }
