@@ -60,7 +60,8 @@ fn lost_answers_in_create_mode_are_created_and_rolled_back() {
     // Wazzup: its account is read before the first write, so a contact
     // found after a lost answer is provably the job's. (Whaapy and WapiFlow
     // offer no such listing: there it stays `exists`, see README.)
-    for (platform, pointer, n) in [("wazzup", "/contactData/0/chatId", 150)] {
+    let (platform, pointer, n) = ("wazzup", "/contactData/0/chatId", 150);
+    {
         let wd = Workdir::new();
         wd.write("c.csv", contacts_file(n));
         let emu = Emulator::start(&[
