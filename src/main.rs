@@ -201,6 +201,12 @@ struct ValidateArgs {
     /// Print the inferred column mapping and exit.
     #[arg(long)]
     show_mapping: bool,
+    /// With `--to wipsy`: the profile whose Wipsy tag/field/stage ids apply.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// With `--to wipsy`: the waport.toml to read Wipsy tag/field/stage ids from.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -238,6 +244,7 @@ impl InputArgs {
             prefer: self.phone.prefer(),
             require_mobile: self.phone.require_mobile,
             allow_without_phone: self.allow_without_phone,
+            wipsy_maps: None,
         }
     }
 }
@@ -700,11 +707,20 @@ fn main() -> ExitCode {
         .without_time()
         .init();
     let result: anyhow::Result<ExitStatus> = match cli.command {
-        Command::Validate(a) => waport::commands::validate::run(ValidateConfig {
-            rows: rows_config(&a.input, &a.report, a.to),
-            show_mapping: a.show_mapping,
-        })
-        .map_err(anyhow::Error::from),
+        Command::Validate(a) => (|| -> anyhow::Result<ExitStatus> {
+            let mut rows = rows_config(&a.input, &a.report, a.to);
+            if a.to == Some(PlatformKind::Wipsy) {
+                rows.prepare.wipsy_maps = Some(waport::platform::WipsyMaps::resolve(
+                    a.profile.as_deref(),
+                    a.config.as_deref(),
+                )?);
+            }
+            waport::commands::validate::run(ValidateConfig {
+                rows,
+                show_mapping: a.show_mapping,
+            })
+            .map_err(anyhow::Error::from)
+        })(),
         Command::Import(a) => a
             .config()
             .and_then(|cfg| waport::commands::import::run(cfg).map_err(anyhow::Error::from)),

@@ -68,6 +68,10 @@ pub struct PrepareOptions {
     /// Rows without a phone are sent (where the platform takes them) when
     /// they have an e-mail to be found again by (`--allow-without-phone`).
     pub allow_without_phone: bool,
+    /// `validate --to wipsy`: the `waport.toml` maps, to say in a valid
+    /// row's reason which tags, fields and stages an import would leave
+    /// out (an import's adapter says it on the row it sends).
+    pub wipsy_maps: Option<crate::platform::WipsyMaps>,
 }
 
 impl PrepareOptions {
@@ -333,6 +337,12 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
                 reasons.push(format!("missing_field: {field}"));
             }
         }
+    }
+    if !invalid
+        && opts.platform == Some(PlatformKind::Wipsy)
+        && let Some(maps) = &opts.wipsy_maps
+    {
+        reasons.extend(crate::platform::wipsy::not_sent(&c, maps));
     }
     let key = if invalid {
         None

@@ -375,7 +375,8 @@ fn on_ctrl_c(cancel: &Cancel) -> Arc<AtomicBool> {
             flag.store(true, Ordering::SeqCst);
             cancel.cancel();
             eprintln!(
-                "\ninterrupted: finishing requests in flight, then writing the report (Ctrl-C again to quit now)"
+                "\ninterrupted: sending stopped; waiting up to {} s for requests in flight, then writing the report (Ctrl-C again to quit now)",
+                crate::upload::INTERRUPT_GRACE.as_secs()
             );
             // A second Ctrl-C quits at once. The journal stays consistent
             // (each write is one SQLite transaction): rows whose requests
@@ -400,6 +401,8 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let interrupted = on_ctrl_c(&cancel);
     // Credentials first: a missing key stops the run before the file is read.
     let target = connect_target(&cfg).await?;
+    // Ctrl-C stops the preflight's reads too, not only the writes.
+    target.platform.transport().set_cancel(cancel.clone());
     let (source, given_fp) = match given {
         Some(g) => (g.source, Some(g.fingerprint)),
         None => (source::open(&cfg.rows.input, &cfg.rows.read)?, None),
@@ -407,7 +410,13 @@ async fn run_async(mut cfg: ImportConfig, given: Option<GivenSource>) -> Result<
     let mapping = load_mapping(&source.headers, cfg.rows.map_file.as_ref())?;
     check_mapping(&mapping, &cfg.rows.prepare)?;
     let platform = target.platform.clone();
-    preflight(&cfg, platform.as_ref(), &source.info).await?;
+    if let Err(e) = preflight(&cfg, platform.as_ref(), &source.info).await {
+        if interrupted.load(Ordering::SeqCst) {
+            eprintln!("interrupted before anything was sent");
+            return Ok(ExitStatus::Interrupted);
+        }
+        return Err(e);
+    }
     // The journal: not for dry runs (nothing is written to remember) nor for
     // the sandbox (its emulator starts empty every time).
     let mut job = if !cfg.dry_run && !cfg.sandbox {

@@ -545,6 +545,13 @@ pub enum RowRecord {
         /// The contact's id there, from `remote_state`.
         remote_id: String,
     },
+    /// Not settled, and an attempt of this job may have been carried out
+    /// (its answer was lost, or the run stopped while it was in flight):
+    /// kept `sent`, so the next run of the job looks before sending again.
+    InDoubt {
+        /// What the report said for the row.
+        reason: String,
+    },
 }
 
 impl RowRecord {
@@ -560,6 +567,7 @@ impl RowRecord {
             RowRecord::Unchanged { remote_id } => {
                 (RowStatus::Unchanged, None, Some(remote_id), None)
             }
+            RowRecord::InDoubt { reason } => (RowStatus::Sent, None, None, Some(reason)),
         }
     }
 }
@@ -619,6 +627,9 @@ pub struct RowState {
     pub reason: Option<String>,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// Whether the account held the contact when the job started, as the
+    /// first run that sent the row knew it (`None`: unknown).
+    pub held_at_start: Option<bool>,
 }
 
 /// A contact a job created, for rollback.
@@ -1132,6 +1143,20 @@ impl Journal {
     /// rollback needs); any other is (re)set to `pending`. Returns how many
     /// rows were marked.
     pub fn mark_pending(&mut self, job: JobId, rows: &[RowIntent]) -> Result<usize> {
+        self.mark_pending_held(job, rows, &[])
+    }
+
+    /// [`Journal::mark_pending`], recording for each row whether the
+    /// account held its contact when the job started (`held[i]` for
+    /// `rows[i]`; missing or `None`: unknown). The first value recorded for
+    /// a row is kept: a resumed run cannot know better than the run that
+    /// read the account before anything was sent.
+    pub fn mark_pending_held(
+        &mut self,
+        job: JobId,
+        rows: &[RowIntent],
+        held: &[Option<bool>],
+    ) -> Result<usize> {
         let path = self.path.clone();
         let e = sql_err(&path);
         let t = now();
@@ -1144,19 +1169,22 @@ impl Journal {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO rows (job_id, row_no, dedupe_key, content_hash, status, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5) \
+                    "INSERT INTO rows (job_id, row_no, dedupe_key, content_hash, status, updated_at, \
+                     held_at_start) \
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6) \
                      ON CONFLICT (job_id, row_no) DO UPDATE SET \
                      dedupe_key = excluded.dedupe_key, content_hash = excluded.content_hash, \
                      status = 'pending', outcome = NULL, reason = NULL, \
-                     updated_at = excluded.updated_at \
+                     updated_at = excluded.updated_at, \
+                     held_at_start = coalesce(rows.held_at_start, excluded.held_at_start) \
                      WHERE rows.status <> 'confirmed'",
                 )
                 .map_err(&e)?;
-            for r in rows {
+            for (i, r) in rows.iter().enumerate() {
                 let row = self_row_no(&path, r.row)?;
+                let h = held.get(i).copied().flatten().map(i64::from);
                 marked += stmt
-                    .execute(params![job.0, row, r.dedupe_key, r.content_hash, t])
+                    .execute(params![job.0, row, r.dedupe_key, r.content_hash, t, h])
                     .map_err(&e)?;
             }
         }
@@ -1340,7 +1368,7 @@ impl Journal {
             .conn
             .prepare_cached(
                 "SELECT row_no, dedupe_key, content_hash, status, outcome, remote_id, reason, \
-                 updated_at FROM rows WHERE job_id = ?1 ORDER BY row_no",
+                 updated_at, held_at_start FROM rows WHERE job_id = ?1 ORDER BY row_no",
             )
             .and_then(|mut s| {
                 s.query_map([job.0], |r| {
@@ -1353,24 +1381,28 @@ impl Journal {
                         r.get::<_, Option<String>>(5)?,
                         r.get::<_, Option<String>>(6)?,
                         r.get::<_, i64>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(self.err())?;
         raws.into_iter()
-            .map(|(row, key, hash, status, outcome, remote_id, reason, at)| {
-                Ok(RowState {
-                    row: u64::try_from(row).unwrap_or(0),
-                    dedupe_key: key,
-                    content_hash: hash,
-                    status: self.parse(&status)?,
-                    outcome: outcome.map(|o| self.parse(&o)).transpose()?,
-                    remote_id,
-                    reason,
-                    updated_at: at,
-                })
-            })
+            .map(
+                |(row, key, hash, status, outcome, remote_id, reason, at, held)| {
+                    Ok(RowState {
+                        row: u64::try_from(row).unwrap_or(0),
+                        dedupe_key: key,
+                        content_hash: hash,
+                        status: self.parse(&status)?,
+                        outcome: outcome.map(|o| self.parse(&o)).transpose()?,
+                        remote_id,
+                        reason,
+                        updated_at: at,
+                        held_at_start: held.map(|h| h != 0),
+                    })
+                },
+            )
             .collect()
     }
 

@@ -10,7 +10,7 @@ pub const APPLICATION_ID: i32 = 0x5741_5054;
 /// Migration `i` takes a journal from version `i` to `i + 1`. Append only:
 /// a released migration is never edited, since journals in the field were
 /// built by it.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -115,4 +115,15 @@ DROP TABLE jobs;
 ALTER TABLE jobs_v2 RENAME TO jobs;
 CREATE INDEX jobs_by_input ON jobs (input_fingerprint, platform, account_fp, entity, id);
 CREATE INDEX jobs_by_parent ON jobs (parent_id);
+"#;
+
+/// Version 3: whether the account held a row's contact when its job
+/// started (`held_at_start`: 1 held, 0 not held, NULL unknown), recorded
+/// the first time the row is marked pending and kept across resumes. A
+/// contact found after this job's lost answer is the job's own creation
+/// only when the account did not hold it before the job started; a resumed
+/// run's own listing already shows what the interrupted run created, so
+/// the evidence must come from the first run.
+const V3: &str = r#"
+ALTER TABLE rows ADD COLUMN held_at_start INTEGER;
 "#;

@@ -16,6 +16,11 @@ pub struct Item {
     /// job's row that was in flight when the run died): the send stage must
     /// look before creating, never create blindly.
     pub maybe_applied: bool,
+    /// Whether the account held this contact when the job started, as far
+    /// as anything read before sending shows (`None`: nothing shows
+    /// either way). A resumed row carries what its first run recorded;
+    /// the send stage fills the rest from the adapter's listing.
+    pub held_at_start: Option<bool>,
 }
 
 /// What happened to one item.
@@ -31,9 +36,15 @@ pub struct ItemOutcome {
     pub remote_id: String,
     /// Codes with detail, `; `-separated.
     pub reason: String,
-    /// The contact was found on the platform after an attempt whose answer
-    /// was lost: this job's attempt may have made it, or it was there
-    /// before. Never reported `created` in create mode (a rollback must not
-    /// delete what the user had).
+    /// An attempt of this job that may have created the contact was
+    /// carried out without a readable answer (a lost answer, a timeout, a
+    /// run that died with the request in flight), or the adapter found the
+    /// contact after such an attempt. A contact found then is this job's
+    /// creation unless something read before the job started shows it
+    /// (`held_at_start`, or an earlier job's remote id): see
+    /// [`crate::upload::collect::settle`].
     pub in_doubt: bool,
+    /// Whether the account held the contact when the job started (see
+    /// [`Item::held_at_start`]).
+    pub held_at_start: Option<bool>,
 }

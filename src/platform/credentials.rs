@@ -47,6 +47,33 @@ pub struct WipsyMaps {
     pub stages: BTreeMap<String, String>,
 }
 
+impl WipsyMaps {
+    /// The maps `waport.toml` gives (`config_path`, else the first of
+    /// [`config_candidates`]): its top-level `[wipsy.*]` tables, extended
+    /// by `[profiles.NAME.wipsy.*]` with `profile`. No file: empty maps.
+    /// Needs no key: `validate --to wipsy` reads them to say which tags,
+    /// fields and stages an import would leave out.
+    pub fn resolve(
+        profile: Option<&str>,
+        config_path: Option<&Path>,
+    ) -> Result<Self, PlatformError> {
+        let mut maps = WipsyMaps::default();
+        let Some((path, file)) = load_config(config_path)? else {
+            return Ok(maps);
+        };
+        file.wipsy.extend(&mut maps);
+        if let Some(p) = profile {
+            let prof = file.profiles.get(p).ok_or_else(|| {
+                PlatformError::Config(format!("no [profiles.{p}] in {}", path.display()))
+            })?;
+            if let Some(w) = &prof.wipsy {
+                w.maps().extend(&mut maps);
+            }
+        }
+        Ok(maps)
+    }
+}
+
 /// Everything needed to talk to one platform account.
 #[derive(Clone)]
 pub struct Credentials {

@@ -251,6 +251,14 @@ pub trait Platform: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Whether the account held this contact before anything was written,
+    /// by the listing [`Platform::prepare_writes`] read (`None`: the
+    /// adapter read none, or it cannot tell). A contact found after a lost
+    /// answer is the job's own creation only when this is not `Some(true)`.
+    fn held_at_start(&self, _entity: Entity, _contact: &Contact) -> Option<bool> {
+        None
+    }
+
     /// What the user must know about the whole run once it is over (Wipsy:
     /// the account holds more contacts than its listing shows, and which
     /// rows could therefore not be checked). Said once, in the summary and
@@ -496,6 +504,19 @@ pub(crate) fn lookup_failure(e: PlatformError, maybe_applied: bool) -> (ItemResu
             }),
             None,
         ),
+    }
+}
+
+/// The result of an update request: a failure of it may be retried, but it
+/// cannot have created a contact (the contact was there to be updated), so
+/// it does not make the row's next attempt a possible creation.
+pub(crate) fn update_result(r: ItemResult) -> ItemResult {
+    match r {
+        ItemResult::Retry(t) => ItemResult::Retry(Transient {
+            maybe_applied: false,
+            ..t
+        }),
+        other => other,
     }
 }
 

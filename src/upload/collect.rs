@@ -27,25 +27,56 @@ pub struct Intent {
     pub known: String,
 }
 
-/// What an answer of `created` really means.
+/// What an answer really means for the report and a rollback.
 ///
-/// - For an id the journal already knew for the key, it is an update
-///   (Wazzup's upsert answers the same for both).
-/// - In create mode, a contact found after a lost answer (`in_doubt`) was
-///   made by the earlier attempt, or was there before with only the
-///   "duplicate" answer lost: no answer tells which. It is reported
-///   `exists`, never `created`, so a rollback cannot delete a contact the
-///   user had before; at worst it leaves one an earlier attempt made.
+/// - A contact found after an attempt of this job that may have created it
+///   (`in_doubt`) is this job's creation — `created`, and rolled back with
+///   the job — when the account's listing read before the job's first
+///   write showed it absent (`held_at_start == Some(false)`: Wazzup,
+///   Wipsy; kept in the journal for a resumed run). Otherwise the lost
+///   answer may have been an update's or a duplicate's: `exists` in create
+///   mode, `updated` otherwise — never `created` without proof, since a
+///   rollback would delete a contact the user had.
+/// - For an id the journal already knew for the key, `created` is an
+///   update (Wazzup's upsert answers the same for both) — except in create
+///   mode, which never updates: there the adapter only creates what the
+///   account did not hold, so `created` stands.
 pub fn settle(o: &ItemOutcome, known: &str, mode: WriteMode) -> Status {
-    if o.status != Status::Created {
-        o.status
-    } else if !known.is_empty() && known == o.remote_id {
-        Status::Updated
-    } else if mode == WriteMode::Create && o.in_doubt {
-        Status::Exists
-    } else {
-        o.status
+    let found = matches!(o.status, Status::Created | Status::Updated | Status::Exists)
+        && !o.remote_id.is_empty();
+    if found && o.in_doubt {
+        // Only a listing that showed the contact absent proves it new: with
+        // none (Whaapy, WapiFlow), a contact you had whose "duplicate"
+        // answer was lost looks the same as one this job made.
+        if o.held_at_start == Some(false) {
+            return Status::Created;
+        }
+        return match (mode, o.status) {
+            (WriteMode::Create, _) => Status::Exists,
+            (_, Status::Created) => Status::Updated,
+            (_, s) => s,
+        };
     }
+    if o.status == Status::Created
+        && mode != WriteMode::Create
+        && !known.is_empty()
+        && known == o.remote_id
+    {
+        return Status::Updated;
+    }
+    o.status
+}
+
+/// The journal's record of a sent row: its settled status, or — when it
+/// did not settle (failed, interrupted) after an attempt that may have
+/// been carried out — `sent`, so the job's next run looks before sending.
+fn journal_sent(o: &ItemOutcome, status: Status) -> Option<JRow> {
+    if o.in_doubt && matches!(status, Status::Failed | Status::Skipped) {
+        return Some(JRow::InDoubt {
+            reason: o.reason.clone(),
+        });
+    }
+    journal_result(status, &o.remote_id, &o.reason)
 }
 
 /// A sent row's report line with the send stage's outcome applied.
@@ -208,7 +239,8 @@ impl UploadHooks for JobLog {
                 })
                 .collect()
         };
-        self.write(|j| j.mark_pending(self.job, &intents).map(|_| ()))
+        let held: Vec<Option<bool>> = items.iter().map(|it| it.held_at_start).collect();
+        self.write(|j| j.mark_pending_held(self.job, &intents, &held).map(|_| ()))
     }
 
     fn stopped(&self) -> Option<String> {
@@ -223,8 +255,7 @@ impl UploadHooks for JobLog {
                 .filter_map(|o| {
                     let known = map.remove(&o.seq).map(|i| i.known).unwrap_or_default();
                     let status = settle(o, &known, self.mode);
-                    journal_result(status, &o.remote_id, &o.reason)
-                        .map(|r| RowOutcome::of_sent(o.row, r))
+                    journal_sent(o, status).map(|r| RowOutcome::of_sent(o.row, r))
                 })
                 .collect()
         };
@@ -341,6 +372,7 @@ mod tests {
             remote_id: remote_id.into(),
             reason: String::new(),
             in_doubt,
+            held_at_start: None,
         }
     }
 
@@ -351,6 +383,11 @@ mod tests {
             settle(&created("w-1", false), "w-1", WriteMode::Upsert),
             Status::Updated
         );
+        // Create mode never updates, even with --full on a known row.
+        assert_eq!(
+            settle(&created("w-1", false), "w-1", WriteMode::Create),
+            Status::Created
+        );
         // A new id: created.
         assert_eq!(
             settle(&created("w-2", false), "w-1", WriteMode::Upsert),
@@ -360,13 +397,46 @@ mod tests {
             settle(&created("w-2", false), "", WriteMode::Create),
             Status::Created
         );
-        // Found after a lost answer in create mode: maybe there before.
-        let lost = created("9", true);
-        assert_eq!(settle(&lost, "", WriteMode::Create), Status::Exists);
+        // Found after this job's lost answer, the listing read before the
+        // job showed it absent: the job made it.
+        let mut lost = created("9", true);
+        lost.held_at_start = Some(false);
+        assert_eq!(settle(&lost, "", WriteMode::Create), Status::Created);
         assert_eq!(settle(&lost, "", WriteMode::Upsert), Status::Created);
+        let mut exists = lost.clone();
+        exists.status = Status::Exists;
+        assert_eq!(settle(&exists, "", WriteMode::Create), Status::Created);
+        // No listing (Whaapy, WapiFlow): no proof, never created.
+        let mut unknown = lost.clone();
+        unknown.held_at_start = None;
+        assert_eq!(settle(&unknown, "", WriteMode::Create), Status::Exists);
+        assert_eq!(settle(&unknown, "", WriteMode::Upsert), Status::Updated);
+        // The listing read before the job held it: there before.
+        let mut held = lost.clone();
+        held.held_at_start = Some(true);
+        assert_eq!(settle(&held, "", WriteMode::Create), Status::Exists);
+        assert_eq!(settle(&held, "", WriteMode::Upsert), Status::Updated);
+        // An earlier job's id, and a listing that shows the account did not
+        // hold the contact at the start: deleted since, recreated by this job.
+        assert_eq!(settle(&lost, "9", WriteMode::Create), Status::Created);
         // Other statuses pass through.
         let mut failed = created("", false);
         failed.status = Status::Failed;
         assert_eq!(settle(&failed, "x", WriteMode::Create), Status::Failed);
+    }
+
+    #[test]
+    fn an_unsettled_row_after_a_possible_write_stays_in_doubt_in_the_journal() {
+        let mut o = created("", true);
+        o.status = Status::Failed;
+        assert!(matches!(
+            journal_sent(&o, Status::Failed),
+            Some(JRow::InDoubt { .. })
+        ));
+        o.in_doubt = false;
+        assert!(matches!(
+            journal_sent(&o, Status::Failed),
+            Some(JRow::Failed { .. })
+        ));
     }
 }

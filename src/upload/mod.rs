@@ -95,7 +95,9 @@ impl UploadHooks for NoHooks {
 pub struct UploadStats {
     /// HTTP requests sent (lookups and updates included).
     pub requests: u64,
-    /// Items re-sent after a transient failure (one per item per retry).
+    /// Write requests sent again after a failed attempt (a 5xx, a lost
+    /// answer, a 429): one per request, so a batch of 100 contacts sent
+    /// again in one request counts 1, not 100.
     pub retries: u64,
     /// 429 answers (all waited out unless a row says `failed` with
     /// `rate_limited`).
@@ -127,6 +129,13 @@ struct Shared {
     halt: Mutex<Option<Halt>>,
     retries: AtomicU64,
     backoff: Backoff,
+    /// The adapter sends a whole batch in one request (its batch size is
+    /// above 1), so a batch sent again is one retry.
+    one_request_per_batch: bool,
+    /// Items handed to a batch task whose outcome has not been handed on,
+    /// by seq, with whether a request for them may have left: what a
+    /// Ctrl-C that cannot wait any longer reports.
+    in_flight: Mutex<HashMap<u64, (Item, bool)>>,
 }
 
 impl Shared {
@@ -158,9 +167,24 @@ impl Shared {
         }
         self.hooks.after(&outs);
         for o in outs {
+            let seq = o.seq;
             // A closed receiver means the caller stopped listening; the
             // remaining outcomes have nowhere to go.
             let _ = self.outcomes.send(o).await;
+            self.in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&seq);
+        }
+    }
+
+    /// Notes that requests for `items` may leave from now on.
+    fn leaving(&self, items: &[Item]) {
+        let mut g = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        for i in items {
+            if let Some(e) = g.get_mut(&i.seq) {
+                e.1 = true;
+            }
         }
     }
 }
@@ -173,8 +197,29 @@ fn outcome(item: &Item, status: Status, remote_id: String, reason: String) -> It
         remote_id,
         reason,
         in_doubt: false,
+        held_at_start: item.held_at_start,
     }
 }
+
+/// An outcome that keeps whether an attempt of this job may have written
+/// the contact (see [`ItemOutcome::in_doubt`]).
+fn outcome_after(
+    item: &Item,
+    maybe: bool,
+    status: Status,
+    remote_id: String,
+    reason: String,
+) -> ItemOutcome {
+    ItemOutcome {
+        in_doubt: maybe,
+        ..outcome(item, status, remote_id, reason)
+    }
+}
+
+/// How long an interrupted run waits for requests already in flight
+/// before it stops waiting and reports them in doubt (the journal keeps
+/// them `sent`, so the next run looks them up before sending again).
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 
 /// The reason of a row `--mode update` leaves alone (the platform's
 /// constant: the adapters give it too).
@@ -243,6 +288,8 @@ pub async fn run(
         halt: Mutex::new(None),
         retries: AtomicU64::new(0),
         backoff: Backoff::default(),
+        one_request_per_batch: max_batch > 1,
+        in_flight: Mutex::new(HashMap::new()),
     });
     let gate = Arc::new(Gate::default());
     let mut tasks = tokio::task::JoinSet::new();
@@ -299,6 +346,12 @@ pub async fn run(
             skip_all(&shared, &b, reason).await;
             continue;
         }
+        {
+            let mut g = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            for i in &b {
+                g.insert(i.seq, (i.clone(), false));
+            }
+        }
         let (sh, g) = (shared.clone(), gate.clone());
         tasks.spawn(async move {
             process(&sh, b).await;
@@ -307,7 +360,7 @@ pub async fn run(
         // Reap finished tasks so the set stays small on long runs.
         while tasks.try_join_next().is_some() {}
     }
-    while tasks.join_next().await.is_some() {}
+    drain(&shared, &mut tasks, &cancel).await;
     UploadStats {
         requests: counters.requests.load(Ordering::Relaxed) - req0,
         retries: shared.retries.load(Ordering::Relaxed),
@@ -316,6 +369,54 @@ pub async fn run(
         halt: shared.halt(),
         interrupted: cancel.is_cancelled(),
     }
+}
+
+/// Waits for the batch tasks to end; after `cancel`, at most
+/// [`INTERRUPT_GRACE`]. Tasks still running then are dropped (their
+/// requests with them) and their items reported `skipped`, in doubt when
+/// a request for them may have left.
+async fn drain(shared: &Shared, tasks: &mut tokio::task::JoinSet<()>, cancel: &Cancel) {
+    let finished = {
+        let all = async { while tasks.join_next().await.is_some() {} };
+        tokio::pin!(all);
+        let done = tokio::select! {
+            _ = &mut all => true,
+            _ = cancel.cancelled() => false,
+        };
+        done || tokio::time::timeout(INTERRUPT_GRACE, &mut all)
+            .await
+            .is_ok()
+    };
+    if finished {
+        return;
+    }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    let left: Vec<(Item, bool)> = {
+        let mut g = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = g.drain().map(|(_, e)| e).collect();
+        v.sort_by_key(|(i, _)| i.seq);
+        v
+    };
+    tracing::debug!(
+        "interrupted: {} item(s) still in flight after {:?}",
+        left.len(),
+        INTERRUPT_GRACE
+    );
+    let outs = left
+        .iter()
+        .map(|(i, sent)| {
+            let reason = if *sent {
+                format!(
+                    "{INTERRUPTED}: the request was in flight; the next run looks the contact up before sending again"
+                )
+            } else {
+                INTERRUPTED.to_string()
+            };
+            outcome_after(i, *sent, Status::Skipped, String::new(), reason)
+        })
+        .collect();
+    shared.emit(outs).await;
 }
 
 /// Batches in flight, against a limit that moves with the pace and the
@@ -372,6 +473,17 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         shared.emit(outs).await;
         return;
     }
+    // What the account held before the job, as the adapter's listing shows
+    // it; a resumed row keeps what its first run recorded.
+    let items: Vec<Item> = items
+        .into_iter()
+        .map(|mut i| {
+            if i.held_at_start.is_none() {
+                i.held_at_start = shared.platform.held_at_start(shared.cfg.entity, &i.contact);
+            }
+            i
+        })
+        .collect();
     if !shared.hooks.before_send(&items) {
         let reason = shared
             .stop_reason()
@@ -379,6 +491,7 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         skip_all(shared, &items, reason).await;
         return;
     }
+    shared.leaving(&items);
     // (item, may have been applied, failed attempts so far)
     let mut pending: Vec<(Item, bool, u32)> = items
         .into_iter()
@@ -389,15 +502,27 @@ async fn process(shared: &Shared, items: Vec<Item>) {
         .collect();
     let max_attempts = shared.cfg.max_attempts.max(1);
     let transport = shared.platform.transport();
+    let mut round = 0u32;
     loop {
         if let Some(reason) = shared.stop_reason() {
             let outs = pending
                 .iter()
-                .map(|(i, _, _)| outcome(i, Status::Skipped, String::new(), reason.clone()))
+                .map(|(i, m, _)| {
+                    outcome_after(i, *m, Status::Skipped, String::new(), reason.clone())
+                })
                 .collect();
             shared.emit(outs).await;
             return;
         }
+        if round > 0 {
+            let resent = if shared.one_request_per_batch {
+                1
+            } else {
+                pending.len() as u64
+            };
+            shared.retries.fetch_add(resent, Ordering::Relaxed);
+        }
+        round += 1;
         let batch: Vec<Item> = pending.iter().map(|(i, _, _)| i.clone()).collect();
         let flags: Vec<bool> = pending.iter().map(|(_, m, _)| *m).collect();
         let BatchResult { results, halt } = shared
@@ -425,15 +550,24 @@ async fn process(shared: &Shared, items: Vec<Item>) {
                     remote_id,
                     reason,
                     in_doubt,
-                } => outs.push(ItemOutcome {
-                    in_doubt,
-                    ..outcome(&item, status, remote_id, reason)
-                }),
+                } => outs.push(outcome_after(
+                    &item,
+                    in_doubt || maybe,
+                    status,
+                    remote_id,
+                    reason,
+                )),
                 ItemResult::NotSent => {
                     let reason = shared
                         .stop_reason()
                         .unwrap_or_else(|| INTERRUPTED.to_string());
-                    outs.push(outcome(&item, Status::Skipped, String::new(), reason));
+                    outs.push(outcome_after(
+                        &item,
+                        maybe,
+                        Status::Skipped,
+                        String::new(),
+                        reason,
+                    ));
                 }
                 ItemResult::Retry(t) => {
                     // A throttle is not a failed attempt: the pace slows
@@ -447,10 +581,24 @@ async fn process(shared: &Shared, items: Vec<Item>) {
                             t.error,
                             stalled.as_secs()
                         );
-                        outs.push(outcome(&item, Status::Failed, String::new(), reason));
+                        let maybe = maybe || t.maybe_applied;
+                        outs.push(outcome_after(
+                            &item,
+                            maybe,
+                            Status::Failed,
+                            String::new(),
+                            reason,
+                        ));
                     } else if failed >= max_attempts {
                         let reason = format!("failed after {failed} attempts: {}", t.error);
-                        outs.push(outcome(&item, Status::Failed, String::new(), reason));
+                        let maybe = maybe || t.maybe_applied;
+                        outs.push(outcome_after(
+                            &item,
+                            maybe,
+                            Status::Failed,
+                            String::new(),
+                            reason,
+                        ));
                     } else {
                         if let Some(ra) = t.retry_after {
                             wait = Some(wait.map_or(ra, |w| w.max(ra)));
@@ -475,9 +623,6 @@ async fn process(shared: &Shared, items: Vec<Item>) {
             _ = tokio::time::sleep(delay) => {}
             _ = shared.cancel.cancelled() => {}
         }
-        shared
-            .retries
-            .fetch_add(again.len() as u64, Ordering::Relaxed);
         pending = again;
     }
 }

@@ -50,6 +50,9 @@ pub enum Decision {
         known: String,
         /// An earlier run's request for this row may have been carried out.
         maybe_applied: bool,
+        /// Whether the account held the contact when the job started, as
+        /// the first run recorded it.
+        held_at_start: Option<bool>,
     },
 }
 
@@ -86,12 +89,14 @@ impl Planner {
         }
         let key = p.key.as_ref().map(|k| k.to_string());
         let mut maybe_applied = false;
+        let mut held_at_start = None;
         if let Some(r) = self.earlier.get(&p.row) {
             if let Some((status, remote, why)) = earlier_status(r) {
                 return Decision::done(status, remote, why);
             }
             // In flight when the run died: the platform may hold it.
             maybe_applied = matches!(r.status, RowStatus::Pending | RowStatus::Sent);
+            held_at_start = r.held_at_start;
         }
         let known = key.as_ref().and_then(|k| self.deltas.get(k));
         if !self.full
@@ -104,6 +109,7 @@ impl Planner {
         Decision::Send {
             known: known.map(|(_, r)| r.clone()).unwrap_or_default(),
             maybe_applied,
+            held_at_start,
         }
     }
 }
@@ -184,6 +190,7 @@ pub fn feed(
                 Decision::Send {
                     known,
                     maybe_applied,
+                    held_at_start,
                 } => {
                     base.remote_id = known.clone();
                     if let Some(l) = &out.log {
@@ -198,6 +205,7 @@ pub fn feed(
                         row: p.row,
                         contact: p.contact,
                         maybe_applied,
+                        held_at_start,
                     };
                     if out.items.blocking_send(item).is_err() {
                         return Ok(());

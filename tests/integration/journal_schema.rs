@@ -282,7 +282,8 @@ fn version_1_journals_are_migrated_with_their_jobs_and_take_update_jobs() {
         assert_ne!(v1, ddl.replace("CREATE TABLE jobs", "CREATE TABLE jobs_v1"));
         c.execute_batch(&format!(
             "{v1}; INSERT INTO jobs_v1 SELECT * FROM jobs; DROP TABLE jobs; \
-             ALTER TABLE jobs_v1 RENAME TO jobs; PRAGMA user_version = 1;"
+             ALTER TABLE jobs_v1 RENAME TO jobs; \
+             ALTER TABLE rows DROP COLUMN held_at_start; PRAGMA user_version = 1;"
         ))
         .unwrap();
         let refused = c.execute("UPDATE jobs SET mode = 'update'", []);

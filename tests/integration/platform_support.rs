@@ -101,6 +101,7 @@ pub async fn upload(
                 row: i as u64 + 2,
                 contact: c,
                 maybe_applied: false,
+                held_at_start: None,
             };
             if tx.send(item).await.is_err() {
                 break;

@@ -67,19 +67,20 @@ async fn clean_import_sends_uuids_for_names() {
 }
 
 #[tokio::test]
-async fn unknown_names_are_invalid_rows_not_dropped() {
+async fn unknown_names_are_left_out_and_the_contact_created() {
     let h = emulator(EmulatorConfig::default()).await;
     let p = mapped(&h);
     let mut r = rows();
     r[1].tags = vec!["VIP".into()];
     let (out, _) = upload(p, config(WriteMode::Create), r, Cancel::new()).await;
-    assert_eq!(statuses(&out), ["created", "invalid"]);
+    assert_eq!(statuses(&out), ["created", "created"]);
     assert!(
-        out[1].reason.starts_with("unknown_wipsy_tag: \"VIP\""),
+        out[1].reason.starts_with("not_sent: tag \"VIP\"")
+            && out[1].reason.contains("[wipsy.tags]"),
         "{}",
         out[1].reason
     );
-    assert_eq!(stored(&h).len(), 1);
+    assert_eq!(stored(&h).len(), 2);
 }
 
 #[tokio::test]

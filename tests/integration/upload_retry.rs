@@ -138,6 +138,7 @@ async fn run(
             row: i as u64 + 2,
             contact: Contact::default(),
             maybe_applied: false,
+            held_at_start: None,
         })
         .await
         .unwrap();

@@ -283,7 +283,7 @@ impl Wapiflow {
             .filter(|(k, _)| *k != "mobile_code" && *k != "mobile")
             .collect();
         match self.store(&format!("contact/update/{id}"), &update).await {
-            Err(res) => (res, None),
+            Err(res) => (super::update_result(res), None),
             Ok(Answer::Ok(_)) => {
                 let notes: Vec<String> = [note, not_updatable(&item.contact)]
                     .into_iter()
@@ -302,7 +302,10 @@ impl Wapiflow {
                 ),
                 None,
             ),
-            Ok(other) => answer_to_result(other),
+            Ok(other) => {
+                let (res, halt) = answer_to_result(other);
+                (super::update_result(res), halt)
+            }
         }
     }
 }

@@ -884,6 +884,18 @@ impl Platform for Wazzup {
         })
     }
 
+    fn held_at_start(&self, entity: Entity, contact: &Contact) -> Option<bool> {
+        if entity != Entity::Contacts {
+            return None;
+        }
+        let hold = self.holdings.get()?;
+        let own = contact_id(contact).ok()?;
+        Some(matches!(
+            Wazzup::target(hold, &own, &contact.phone),
+            Target::Held { .. }
+        ))
+    }
+
     fn prepare_writes<'a>(
         &'a self,
         progress: &'a (dyn Fn(u64, Option<u64>) + Send + Sync),

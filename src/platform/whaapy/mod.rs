@@ -125,7 +125,13 @@ impl Whaapy {
                 };
                 return match mode {
                     WriteMode::Create => (ItemResult::done(Status::Exists, id, note), None),
-                    _ => (with_note(self.patch(&item.contact, &id).await, &note), None),
+                    _ => (
+                        with_note(
+                            super::update_result(self.patch(&item.contact, &id).await),
+                            &note,
+                        ),
+                        None,
+                    ),
                 };
             }
         }
@@ -157,9 +163,10 @@ impl Whaapy {
                         None,
                     ),
                     WriteMode::Create => (ItemResult::done(Status::Exists, existing, ""), None),
-                    WriteMode::Upsert | WriteMode::Update => {
-                        (self.patch(&item.contact, &existing).await, None)
-                    }
+                    WriteMode::Upsert | WriteMode::Update => (
+                        super::update_result(self.patch(&item.contact, &existing).await),
+                        None,
+                    ),
                 }
             }
             _ if code == "validation_error" => (

@@ -28,7 +28,9 @@
 mod payload;
 
 use payload::key_of;
-pub use payload::{Payloads, STAGE_FIELDS, UNCHECKED, is_uuid, name_ids, payloads, remote_contact};
+pub use payload::{
+    Payloads, STAGE_FIELDS, UNCHECKED, is_uuid, name_ids, not_sent, payloads, remote_contact,
+};
 
 use super::error::snippet;
 use super::http::{Auth, Endpoint, Reply, Transport};
@@ -41,7 +43,7 @@ use crate::model::Contact;
 use crate::model::Item;
 use crate::model::Status;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -51,11 +53,13 @@ pub const DEFAULT_RATE: f64 = 5.0;
 /// Largest page of `GET /api-get-contacts` (seed 000).
 pub const PAGE: usize = 500;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Index {
     by_phone: HashMap<String, String>,
     /// Lowercased e-mail → id.
     by_email: HashMap<String, String>,
+    /// Every id the listing showed.
+    ids: HashSet<String>,
     /// Contacts read.
     read: usize,
     complete: bool,
@@ -67,6 +71,9 @@ pub struct Wipsy {
     maps: WipsyMaps,
     t: Transport,
     index: Mutex<Option<Index>>,
+    /// The index as the listing showed it before anything was written:
+    /// what the account held when the job started.
+    start: std::sync::OnceLock<Index>,
     /// Rows skipped as `unchecked`, for the run's note.
     unchecked: std::sync::Mutex<Vec<u64>>,
 }
@@ -78,6 +85,19 @@ fn error_text(v: &Value, r: &Reply) -> String {
         .map(str::to_string)
         .unwrap_or_else(|| snippet(&r.body))
 }
+
+/// What a look-up after a lost answer established.
+enum Lost {
+    /// The contact is there, under this id.
+    Made(String),
+    /// It is not there: the lost attempt made nothing.
+    Absent,
+    /// Neither could be established.
+    Unproven,
+}
+
+/// The reason of a row whose lost answer could not be resolved.
+pub const LOST_UNRESOLVED: &str = "lost_answer_unresolved: an attempt's answer was lost and Wipsy's listing (500 at most, no paging) could not show whether it created the contact; not created again, to avoid a twin — resume later to look again";
 
 /// What the account holds for a row.
 enum Found {
@@ -104,6 +124,7 @@ impl Wipsy {
             maps: creds.wipsy,
             t,
             index: Mutex::new(None),
+            start: std::sync::OnceLock::new(),
             unchecked: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -182,6 +203,7 @@ impl Wipsy {
                 let Some(id) = c.get("id").and_then(Value::as_str) else {
                     continue;
                 };
+                idx.ids.insert(id.to_string());
                 if let Some(p) = c.get("phone").and_then(Value::as_str) {
                     let d = digits(p);
                     if !d.is_empty() {
@@ -212,7 +234,7 @@ impl Wipsy {
         };
         let mut g = self.index.lock().await;
         if g.is_none() {
-            *g = Some(self.load_index().await?);
+            *g = Some(self.load_start().await?);
         }
         let Some(i) = g.as_ref() else {
             return Ok(Found::Absent);
@@ -243,38 +265,67 @@ impl Wipsy {
         }
     }
 
-    /// After a lost answer: is the contact among the newest ones?
-    async fn find_recent(&self, c: &Contact) -> Result<Option<String>, PlatformError> {
-        let page = match self.fetch(PAGE, 0).await {
-            Fetch::Page(p) => p,
-            Fetch::Err(e) => return Err(e),
+    /// The index, read for the first time: also kept as what the account
+    /// held when the job started.
+    async fn load_start(&self) -> Result<Index, PlatformError> {
+        let idx = self.load_index().await?;
+        let _ = self.start.set(idx.clone());
+        Ok(idx)
+    }
+
+    /// After a lost answer of a create: the contact that attempt made, if
+    /// any. The listing is walked newest first (docs/platforms.md
+    /// #wipsy-endpoints) until the contact shows, or until a contact that
+    /// was there before the job started (everything this job created is
+    /// newer) or the end of the listing establishes that it is absent —
+    /// however many contacts were created since, by this run's other
+    /// requests or anyone else. When Wipsy ignores `offset` and the first
+    /// 500 reach neither, absence is not established: `Lost::Unproven`.
+    async fn find_after_lost(&self, c: &Contact) -> Result<Lost, PlatformError> {
+        let Some((by_phone, k)) = key_of(c) else {
+            return Ok(Lost::Unproven);
         };
-        let d = digits(&c.phone);
-        let found = page.iter().find(|x| {
-            let s = |k: &str| {
-                x.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .trim()
-                    .to_string()
+        let start_ids = self.start.get().map(|i| &i.ids);
+        let mut offset = 0;
+        let mut first_id: Option<String> = None;
+        loop {
+            let page = match self.fetch(PAGE, offset).await {
+                Fetch::Page(p) => p,
+                Fetch::Err(e) => return Err(e),
             };
-            if !d.is_empty() {
-                digits(&s("phone")) == d
-            } else {
-                let first = if c.first_name.is_empty() {
-                    &c.name
-                } else {
-                    &c.first_name
-                };
-                s("name") == first.trim()
-                    && s("last_name") == c.last_name.trim()
-                    && s("email") == c.email.trim()
+            let head = page
+                .first()
+                .and_then(|x| x.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if offset > 0 && head.is_some() && head == first_id {
+                return Ok(Lost::Unproven);
             }
-        });
-        Ok(found
-            .and_then(|x| x.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string))
+            if offset == 0 {
+                first_id = head;
+            }
+            for x in &page {
+                let text = |f: &str| x.get(f).and_then(Value::as_str).unwrap_or("").trim();
+                let Some(id) = x.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                let hit = if by_phone {
+                    digits(text("phone")) == k
+                } else {
+                    text("email").to_lowercase() == k
+                };
+                if hit {
+                    return Ok(Lost::Made(id.to_string()));
+                }
+                if start_ids.is_some_and(|ids| ids.contains(id)) {
+                    return Ok(Lost::Absent);
+                }
+            }
+            if page.len() < PAGE {
+                return Ok(Lost::Absent);
+            }
+            offset += page.len();
+        }
     }
 
     async fn send_one(
@@ -314,8 +365,8 @@ impl Wipsy {
         // look-up, because the phone index was built before that attempt.
         let mut created_earlier = None;
         if maybe_applied {
-            match self.find_recent(&item.contact).await {
-                Ok(Some(id)) => {
+            match self.find_after_lost(&item.contact).await {
+                Ok(Lost::Made(id)) => {
                     if mode == WriteMode::Create {
                         return (
                             ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
@@ -324,7 +375,10 @@ impl Wipsy {
                     }
                     created_earlier = Some(id);
                 }
-                Ok(None) => {}
+                Ok(Lost::Absent) => {}
+                Ok(Lost::Unproven) => {
+                    return (ItemResult::done(Status::Failed, "", LOST_UNRESOLVED), None);
+                }
                 Err(e) => return fatal(e),
             }
         }
@@ -332,7 +386,9 @@ impl Wipsy {
             // Known before this run (or confirmed by it): an update whose
             // answer was lost. Unknown: the lost attempt was our create.
             return match self.find(&item.contact).await {
-                Ok(Found::Held(known)) if known == id => (self.update(&id, &p, true).await, None),
+                Ok(Found::Held(known)) if known == id => {
+                    (super::update_result(self.update(&id, &p, true).await), None)
+                }
                 Ok(_) => (
                     ItemResult::found_after_lost_answer(id, super::LOST_ANSWER),
                     None,
@@ -344,7 +400,12 @@ impl Wipsy {
             Ok(Found::Held(id)) if mode == WriteMode::Create => {
                 return (ItemResult::done(Status::Exists, id, ""), None);
             }
-            Ok(Found::Held(id)) => return (self.update(&id, &p, false).await, None),
+            Ok(Found::Held(id)) => {
+                return (
+                    super::update_result(self.update(&id, &p, false).await),
+                    None,
+                );
+            }
             Ok(Found::Unchecked) => {
                 self.unchecked
                     .lock()
@@ -383,7 +444,10 @@ impl Wipsy {
                     .to_string();
                 let mut g = self.index.lock().await;
                 self.remember(&mut g, &item.contact, &id);
-                (ItemResult::done(Status::Created, id, ""), None)
+                (
+                    ItemResult::done(Status::Created, id, p.not_sent.join("; ")),
+                    None,
+                )
             }
             401 | 403 => (
                 ItemResult::NotSent,
@@ -428,7 +492,7 @@ impl Wipsy {
         let v = r.json();
         match r.status {
             200..=299 => {
-                let mut notes = Vec::new();
+                let mut notes = p.not_sent.clone();
                 if lost_answer {
                     notes.push("lost_answer: an earlier attempt reached Wipsy".to_string());
                 }
@@ -483,7 +547,7 @@ impl Platform for Wipsy {
         Box::pin(async move {
             let mut g = self.index.lock().await;
             if g.is_none() {
-                *g = Some(self.load_index().await?);
+                *g = Some(self.load_start().await?);
             }
             Ok(g.as_ref()
                 .map(|i| {
@@ -500,6 +564,16 @@ impl Platform for Wipsy {
                 })
                 .unwrap_or_default())
         })
+    }
+
+    fn held_at_start(&self, entity: Entity, contact: &Contact) -> Option<bool> {
+        let i = self.start.get().filter(|_| entity == Entity::Contacts)?;
+        let held = match key_of(contact)? {
+            (true, d) => i.by_phone.contains_key(&d),
+            (false, e) => i.by_email.contains_key(&e),
+        };
+        // Absent from a listing that is not the whole account proves nothing.
+        (held || i.complete).then_some(held)
     }
 
     fn run_notes(&self) -> Vec<String> {

@@ -44,9 +44,14 @@ pub struct Payloads {
     pub update: Value,
     /// Fields the update endpoint cannot change (reported on `updated`).
     pub not_updatable: Vec<&'static str>,
+    /// What the row carries that was not sent because `waport.toml` maps
+    /// no Wipsy id for it, each with how to map it (`not_sent: ...`).
+    pub not_sent: Vec<String>,
 }
 
-/// Builds the create and update bodies, mapping names to UUIDs.
+/// Builds the create and update bodies, mapping names to UUIDs. A tag,
+/// custom field or stage with no Wipsy id is left out, never a reason to
+/// refuse the contact: `Payloads::not_sent` says what and how to map it.
 pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
     let (first, last) = if c.first_name.trim().is_empty() {
         (c.name.trim().to_string(), String::new())
@@ -65,7 +70,7 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
         match lookup(&maps.tags, t) {
             Some(id) => tags.push(id),
             None => problems.push(format!(
-                "unknown_wipsy_tag: {t:?} (map it under [wipsy.tags] in waport.toml)"
+                "not_sent: tag {t:?} has no Wipsy id (map it under [wipsy.tags] in waport.toml)"
             )),
         }
     }
@@ -79,7 +84,7 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
             match lookup(&maps.stages, v) {
                 Some(id) => stage = Some(id),
                 None => problems.push(format!(
-                    "unknown_wipsy_stage: {v:?} (map it under [wipsy.stages] in waport.toml)"
+                    "not_sent: stage {v:?} has no Wipsy id (map it under [wipsy.stages] in waport.toml)"
                 )),
             }
             continue;
@@ -89,12 +94,9 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
                 fields.insert(id, json!(v));
             }
             None => problems.push(format!(
-                "unknown_wipsy_field: {k:?} (map it under [wipsy.fields] in waport.toml)"
+                "not_sent: custom field {k:?} has no Wipsy id (map it under [wipsy.fields] in waport.toml)"
             )),
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
     }
     let mut create = Map::new();
     let mut update = Map::new();
@@ -140,7 +142,14 @@ pub fn payloads(c: &Contact, maps: &WipsyMaps) -> Result<Payloads, String> {
         create: Value::Object(create),
         update: Value::Object(update),
         not_updatable,
+        not_sent: problems,
     })
+}
+
+/// What an import would leave out of this contact for want of a Wipsy id
+/// in `maps` (the `not_sent: ...` notes of [`Payloads::not_sent`]).
+pub fn not_sent(c: &Contact, maps: &WipsyMaps) -> Vec<String> {
+    payloads(c, maps).map(|p| p.not_sent).unwrap_or_default()
 }
 
 /// What finds a contact again: its phone digits, else its e-mail.
@@ -300,15 +309,19 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_make_the_row_invalid() {
+    fn unknown_names_are_left_out_with_a_note() {
         let mut c = Contact {
             name: "Ana".into(),
-            tags: vec!["Gold".into()],
+            tags: vec!["Gold".into(), "VIP".into()],
             ..Contact::default()
         };
         c.custom.insert("stage".into(), "Nuevo".into());
-        let e = payloads(&c, &maps()).unwrap_err();
-        assert!(e.contains("unknown_wipsy_tag: \"Gold\""), "{e}");
-        assert!(e.contains("unknown_wipsy_stage: \"Nuevo\""), "{e}");
+        let p = payloads(&c, &maps()).unwrap();
+        assert_eq!(p.create["tags"], json!([TAG]));
+        assert!(p.create.get("pipeline_stage_id").is_none());
+        let notes = p.not_sent.join("; ");
+        assert!(notes.contains("not_sent: tag \"Gold\""), "{notes}");
+        assert!(notes.contains("not_sent: stage \"Nuevo\""), "{notes}");
+        assert!(notes.contains("[wipsy.stages]"), "{notes}");
     }
 }

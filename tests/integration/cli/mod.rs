@@ -12,6 +12,7 @@ mod prefilled;
 mod reader;
 mod resume;
 mod safety;
+mod statuses;
 mod validate;
 pub(crate) mod workdir;
 mod xlsx_reports;
