@@ -409,6 +409,16 @@ impl Pace {
             _ => {
                 s.good = None;
                 match admitted {
+                    // Told when to come back, a 429 costs at most the rest
+                    // of a window, so the pace stays at what the platform
+                    // admitted (arrival jitter makes a few 429s at the
+                    // limit itself; cutting on each would sink the pace
+                    // far below it). Not told, each 429 costs a guessed
+                    // pause: go straight down to the admitted rate.
+                    Some(a) if told => {
+                        refused = refused.min(a * ESTIMATE_MARGIN);
+                        a.min(r).max(halved)
+                    }
                     Some(a) => {
                         refused = refused.min(a * ESTIMATE_MARGIN);
                         halved.min(a).max(floor)
@@ -599,6 +609,21 @@ mod tests {
         retry_after: bool,
         wait: Duration,
     ) -> f64 {
+        simulate_jittered(pace, secs, tail, limit_at, retry_after, wait, 0).await
+    }
+
+    /// [`simulate`] with each request reaching the limit up to
+    /// `jitter_ms` late (seeded, so a run is repeatable).
+    async fn simulate_jittered(
+        pace: &Pace,
+        secs: u64,
+        tail: u64,
+        limit_at: impl Fn(Duration) -> (u32, Duration),
+        retry_after: bool,
+        wait: Duration,
+        jitter_ms: u64,
+    ) -> f64 {
+        let mut rng = fastrand::Rng::with_seed(7);
         let t0 = Instant::now();
         let (limit, window) = limit_at(Duration::ZERO);
         let mut server = FixedWindow {
@@ -616,7 +641,8 @@ mod tests {
             server.limit = limit;
             server.window = window;
             let sent = Instant::now();
-            let ok = server.admit(sent);
+            let delay = Duration::from_millis(rng.u64(0..=jitter_ms));
+            let ok = server.admit(sent + delay);
             tokio::time::advance(Duration::from_millis(5)).await;
             if ok {
                 pace.answered(Duration::from_millis(5));
@@ -673,6 +699,24 @@ mod tests {
         )
         .await;
         assert!((19.0..=20.0).contains(&got), "admitted {got}/s of 20/s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stays_near_a_retry_after_limit_despite_jittered_arrivals() {
+        // Whaapy told 1 request/s while it publishes 100/min; arrivals
+        // jitter by up to 100 ms, so a few 429s come even at the limit.
+        let p = Pace::new(PaceSpec::at(100.0 / 60.0));
+        let got = simulate_jittered(
+            &p,
+            600,
+            300,
+            |_| (1, Duration::from_secs(1)),
+            true,
+            Duration::from_secs(1),
+            100,
+        )
+        .await;
+        assert!((0.85..=1.0).contains(&got), "admitted {got}/s of 1/s");
     }
 
     #[tokio::test(start_paused = true)]
