@@ -171,6 +171,33 @@ impl Wipsy {
         })
     }
 
+    /// The listing's page at `offset` (newest first), or `None` when
+    /// Wipsy ignored `offset`: the page starts with the contact the first
+    /// page started with (`first_id`, set by the page at offset 0). One
+    /// walk for the index and for the look-up after a lost answer.
+    async fn page_at(
+        &self,
+        offset: usize,
+        first_id: &mut Option<String>,
+    ) -> Result<Option<Vec<Value>>, PlatformError> {
+        let page = match self.fetch(PAGE, offset).await {
+            Fetch::Page(p) => p,
+            Fetch::Err(e) => return Err(e),
+        };
+        let head = page
+            .first()
+            .and_then(|c| c.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if offset > 0 && head.is_some() && head == *first_id {
+            return Ok(None);
+        }
+        if offset == 0 {
+            *first_id = head;
+        }
+        Ok(Some(page))
+    }
+
     /// Reads every contact once into a phone → id index. Paging by
     /// `offset` is undocumented: when the second page repeats the first,
     /// only the first 500 are known and the index is marked incomplete.
@@ -179,25 +206,13 @@ impl Wipsy {
         let mut offset = 0;
         let mut first_id: Option<String> = None;
         loop {
-            let page = match self.fetch(PAGE, offset).await {
-                Fetch::Page(p) => p,
-                Fetch::Err(e) => return Err(e),
-            };
-            let head = page
-                .first()
-                .and_then(|c| c.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if offset > 0 && head.is_some() && head == first_id {
+            let Some(page) = self.page_at(offset, &mut first_id).await? else {
                 idx.complete = false;
                 tracing::warn!(
                     "Wipsy ignored `offset`: only the newest {PAGE} contacts can be matched by phone"
                 );
                 return Ok(idx);
-            }
-            if offset == 0 {
-                first_id = head;
-            }
+            };
             idx.read += page.len();
             for c in &page {
                 let Some(id) = c.get("id").and_then(Value::as_str) else {
@@ -289,21 +304,9 @@ impl Wipsy {
         let mut offset = 0;
         let mut first_id: Option<String> = None;
         loop {
-            let page = match self.fetch(PAGE, offset).await {
-                Fetch::Page(p) => p,
-                Fetch::Err(e) => return Err(e),
-            };
-            let head = page
-                .first()
-                .and_then(|x| x.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if offset > 0 && head.is_some() && head == first_id {
+            let Some(page) = self.page_at(offset, &mut first_id).await? else {
                 return Ok(Lost::Unproven);
-            }
-            if offset == 0 {
-                first_id = head;
-            }
+            };
             for x in &page {
                 let text = |f: &str| x.get(f).and_then(Value::as_str).unwrap_or("").trim();
                 let Some(id) = x.get("id").and_then(Value::as_str) else {
