@@ -73,19 +73,24 @@ use tokio::time::Instant;
 
 /// The factor of a cut when no faster rate is known to be good.
 pub const BURST_CUT: f64 = 0.5;
-/// The same after a 429 with Retry-After. The platform said when its
-/// window reopens, so a 429 costs at most the rest of that window, and the
-/// window's quota was used in full before it: over-shooting loses almost
-/// nothing, while a deep cut leaves every later window under-used until
-/// the bisection climbs back. Without Retry-After (Wazzup) each 429 costs
-/// a guessed pause of up to a whole window, so fewer, deeper cuts win.
-pub const TOLD_CUT: f64 = 0.8;
+/// The least a cut after a 429 with Retry-After takes off (it goes down to
+/// the admitted rate, but never by more than half). The platform said
+/// when its window reopens, so a 429 costs at most the rest of that
+/// window, and arrival jitter makes a few at the limit itself: a deep cut
+/// on each would sink the pace far below the limit. But it is always a
+/// cut: an admitted rate read high (answers of requests sent before the
+/// pause) must not keep the pace where the 429 came from (measured: 148
+/// 429s in a 150 s run when it could).
+pub const TOLD_CUT: f64 = 0.9;
 /// `good` and `refused` this close (as a share of `refused`) end the
 /// bisection: the pace is within 2% of the limit.
 pub const CONVERGED: f64 = 0.02;
 /// The additive probe past convergence, as a share of `refused`, once a
 /// hold.
 pub const PROBE_STEP: f64 = 0.01;
+/// Answers a burst needs before its admitted rate is trusted: a couple of
+/// answers over a one-second pause say little (Whaapy at 1/s).
+pub const ESTIMATE_SAMPLE: u64 = 10;
 /// How far above the admitted rate a cut's estimate (see [`Pace`]) puts
 /// the refused mark: room for a window that started before the burst did.
 pub const ESTIMATE_MARGIN: f64 = 1.2;
@@ -406,23 +411,20 @@ impl Pace {
         let window = now
             .saturating_duration_since(s.burst_from.unwrap_or(now))
             .max(pause);
-        let admitted =
-            (s.burst_ok > 0 && !window.is_zero()).then(|| s.burst_ok as f64 / window.as_secs_f64());
+        let admitted = (s.burst_ok >= ESTIMATE_SAMPLE && !window.is_zero())
+            .then(|| s.burst_ok as f64 / window.as_secs_f64());
         let mut refused = r;
         s.rate = match s.good {
             Some(g) if g < r => g.max(halved),
             _ => {
                 s.good = None;
                 match admitted {
-                    // Told when to come back, a 429 costs at most the rest
-                    // of a window, so the pace stays at what the platform
-                    // admitted (arrival jitter makes a few 429s at the
-                    // limit itself; cutting on each would sink the pace
-                    // far below it). Not told, each 429 costs a guessed
-                    // pause: go straight down to the admitted rate.
+                    // Told when to come back: to the admitted rate, by 10%
+                    // to 50% (see TOLD_CUT). Not told, each 429 costs a
+                    // guessed pause: straight down to the admitted rate.
                     Some(a) if told => {
                         refused = refused.min(a * ESTIMATE_MARGIN);
-                        a.min(r).max(halved)
+                        a.clamp(r * BURST_CUT, r * TOLD_CUT).max(floor)
                     }
                     Some(a) => {
                         refused = refused.min(a * ESTIMATE_MARGIN);
