@@ -727,6 +727,11 @@ impl Counts {
         if status == Status::Skipped && reason == FOOTER {
             self.footers += 1;
         }
+        // Most rows have no reason: they skip the splitting (this runs on
+        // the one ordered thread, for every row).
+        if reason.is_empty() {
+            return;
+        }
         for part in reason.split("; ").filter(|p| !p.is_empty()) {
             let code = part.split(':').next().unwrap_or(part).trim();
             // Codes repeat: only the first sighting allocates.
