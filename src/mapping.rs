@@ -567,7 +567,16 @@ fn nearest_any(header: &str) -> Option<(String, Field, f32)> {
 /// `, `, `/`, `;`, a line break): a byte scan, so single values stay cheap.
 /// A lone `:` (`tel:+34…`) separates nothing, so such a cell stays on the
 /// single-value path.
+#[inline]
 fn has_separator(cell: &str) -> bool {
+    // One table look-up per byte settles nearly every cell; the exact scan
+    // runs only on a cell holding a byte that can start a separator.
+    if !cell
+        .bytes()
+        .any(|b| MAY_SEPARATE[usize::from(b)] & PHONE != 0)
+    {
+        return false;
+    }
     let mut colon = false;
     for b in cell.bytes() {
         match b {
@@ -578,6 +587,30 @@ fn has_separator(cell: &str) -> bool {
     }
     colon && cell.contains(":::")
 }
+
+/// [`MAY_SEPARATE`] bit: a byte [`has_separator`] looks at.
+const PHONE: u8 = 1;
+/// [`MAY_SEPARATE`] bit: a byte [`has_separator`] or [`has_inner_space`]
+/// looks at (ASCII white space, and any byte of a non-ASCII character,
+/// which may be white space).
+const EMAIL: u8 = 2;
+
+/// Per byte, which scans could find a separator there: a cell with none of
+/// these bytes is one value, decided without the scans themselves.
+static MAY_SEPARATE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if matches!(b, b',' | b';' | b'/' | b'\n' | b'\r' | b':') {
+            t[i] = PHONE | EMAIL;
+        } else if matches!(b, b' ' | b'\t' | b'\x0B' | b'\x0C') || b >= 0x80 {
+            t[i] = EMAIL;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// Whether an e-mail cell has whitespace inside (not at its ends), which
 /// separates addresses: a byte scan for ASCII cells, the char scan only
@@ -596,6 +629,13 @@ fn has_inner_space(cell: &str) -> bool {
 /// must each have 7 digits or more, so `089/1234567` (an area code written
 /// with a slash) or `+7 900 123-45-67, доб. 12` stays one number.
 fn split_values(cell: &str, phones: bool) -> Option<Vec<&str>> {
+    let bits = if phones { PHONE } else { EMAIL };
+    if !cell
+        .bytes()
+        .any(|b| MAY_SEPARATE[usize::from(b)] & bits != 0)
+    {
+        return None;
+    }
     if !has_separator(cell) && (phones || !has_inner_space(cell)) {
         return None;
     }
@@ -809,6 +849,7 @@ impl Mapping {
         self.phones.len() > 1
     }
 
+    #[inline]
     fn cell(fields: &crate::source::Fields, index: usize) -> &str {
         fields.get(index).map_or("", |v| unguard(v).trim())
     }
@@ -1278,6 +1319,32 @@ mod tests {
             split_values("a@x.mx; b@y.mx", false),
             Some(vec!["a@x.mx", "b@y.mx"])
         );
+    }
+
+    #[test]
+    fn every_separator_byte_reaches_the_exact_scan() {
+        // The byte table in front of the scans must let each separator
+        // through, or a multi-value cell would read as one value.
+        for sep in [",", ";", "/", "\n", "\r", " ::: "] {
+            let phones = format!("5512345678{sep}5587654321");
+            assert_eq!(
+                split_values(&phones, true),
+                Some(vec!["5512345678", "5587654321"]),
+                "{sep:?}"
+            );
+        }
+        for blank in [" ", "\t", "\x0B", "\x0C"] {
+            let emails = format!("a@x.mx{blank}b@y.mx");
+            assert!(has_inner_space(&emails), "{blank:?}");
+            assert_eq!(split_values(&emails, true), None, "{blank:?}");
+        }
+        assert_eq!(
+            split_values("a@x.mx b@y.mx", false),
+            Some(vec!["a@x.mx", "b@y.mx"])
+        );
+        assert!(has_separator("tel:+34 611 ::: 612"));
+        assert!(!has_separator("tel:+34611222333"));
+        assert_eq!(split_values("ana@x.mx", false), None);
     }
 
     #[test]

@@ -259,16 +259,24 @@ pub fn prepare_record(seq: u64, rec: Record, mapping: &Mapping, opts: &PrepareOp
         // The mapping's pick first (the earliest of the best-labelled),
         // then the row's other numbers in file order: `choose` ranks them by
         // label, then by the engine's number type (a mobile first).
-        let mut candidates = Vec::with_capacity(1 + k.other_phones.len());
-        candidates.push(phone::PhoneCandidate {
+        let first = phone::PhoneCandidate {
             raw: raw_phone,
             label: k.phone_kind,
-        });
-        candidates.extend(k.other_phones.iter().map(|o| phone::PhoneCandidate {
-            raw: o.raw,
-            label: o.kind,
-        }));
-        match phone::choose(&candidates, region, opts.prefer) {
+        };
+        // The common row has one number: no list is allocated for it.
+        let several: Vec<phone::PhoneCandidate<'_>>;
+        let candidates = if k.other_phones.is_empty() {
+            std::slice::from_ref(&first)
+        } else {
+            several = std::iter::once(first)
+                .chain(k.other_phones.iter().map(|o| phone::PhoneCandidate {
+                    raw: o.raw,
+                    label: o.kind,
+                }))
+                .collect();
+            several.as_slice()
+        };
+        match phone::choose(candidates, region, opts.prefer) {
             Ok(chosen) => {
                 let raw = candidates[chosen.index].raw;
                 for note in &chosen.phone.notes {
@@ -582,8 +590,16 @@ impl Checker {
                 .chunks(PART)
                 .enumerate()
                 .map(|(k, records)| {
-                    // Lines run to about 100 bytes in typical contact files.
-                    let mut lines = EncodedLines::with_capacity(records.len(), records.len() * 128);
+                    // A line is the row's own cells (one delimiter each)
+                    // and waport's columns, about 100 bytes: sized from the
+                    // records themselves, the buffer is not grown and
+                    // copied part way (a fixed 128 bytes a row fell short
+                    // of a 150-byte line, every part).
+                    let bytes: usize = records
+                        .iter()
+                        .map(|r| r.fields.text_len() + r.fields.len() + 128)
+                        .sum();
+                    let mut lines = EncodedLines::with_capacity(records.len(), bytes);
                     let base = base + (k * PART) as u64;
                     let rows = records
                         .into_iter()
@@ -592,11 +608,26 @@ impl Checker {
                             let p = prepare_record(base + i as u64, rec, &mapping, &opts);
                             let view = p.view(p.status);
                             layout.encode(&view, &mut lines);
+                            let joined = match view.reason {
+                                Cow::Owned(s) => Some(s),
+                                Cow::Borrowed(_) => None,
+                            };
+                            let Prepared {
+                                row,
+                                status,
+                                mut reasons,
+                                key,
+                                ..
+                            } = p;
+                            // No reason or one: moved out of the row, not
+                            // copied (several were joined for the view).
+                            let reason =
+                                joined.unwrap_or_else(|| reasons.pop().unwrap_or_default());
                             Checked {
-                                row: p.row,
-                                status: p.status,
-                                reason: view.reason.into_owned(),
-                                key: p.key,
+                                row,
+                                status,
+                                reason,
+                                key,
                                 duplicate_of: None,
                             }
                         })

@@ -727,15 +727,31 @@ impl Counts {
         if status == Status::Skipped && reason == FOOTER {
             self.footers += 1;
         }
+        // Most rows have no reason: they skip the splitting (this runs on
+        // the one ordered thread, for every row).
+        if reason.is_empty() {
+            return;
+        }
+        // A single reason (no `;` at all) is its own only part: no
+        // substring searcher is set up for it.
+        if !reason.as_bytes().contains(&b';') {
+            self.add_code(reason, row);
+            return;
+        }
         for part in reason.split("; ").filter(|p| !p.is_empty()) {
-            let code = part.split(':').next().unwrap_or(part).trim();
-            // Codes repeat: only the first sighting allocates.
-            match self.by_reason.get_mut(code) {
-                Some(n) => *n += 1,
-                None => {
-                    self.by_reason.insert(code.to_string(), 1);
-                    self.example_row.insert(code.to_string(), row);
-                }
+            self.add_code(part, row);
+        }
+    }
+
+    /// Counts one reason's code (the part before `:`).
+    fn add_code(&mut self, part: &str, row: u64) {
+        let code = part.split(':').next().unwrap_or(part).trim();
+        // Codes repeat: only the first sighting allocates.
+        match self.by_reason.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_reason.insert(code.to_string(), 1);
+                self.example_row.insert(code.to_string(), row);
             }
         }
     }

@@ -614,6 +614,17 @@ fn digit_value(c: char) -> Option<u8> {
 
 /// Trims white space and the invisible marks copy-paste brings along.
 fn trim(s: &str) -> &str {
+    // A cell that starts and ends with a visible ASCII character (nearly
+    // every one) has nothing to trim: white space is `\t`..`\r` or a space
+    // in ASCII, and the marks are not ASCII.
+    if let (Some(&a), Some(&z)) = (s.as_bytes().first(), s.as_bytes().last())
+        && a.is_ascii()
+        && z.is_ascii()
+        && !matches!(a, b' ' | b'\t'..=b'\r')
+        && !matches!(z, b' ' | b'\t'..=b'\r')
+    {
+        return s;
+    }
     s.trim_matches(|c: char| {
         c.is_whitespace() || ('\u{200B}'..='\u{200F}').contains(&c) || c == '\u{FEFF}'
     })
@@ -1078,6 +1089,31 @@ pub fn engine_calling_code(region: &str) -> Option<i32> {
 #[cfg(test)]
 mod region_tests {
     use super::region_of;
+
+    #[test]
+    fn trim_takes_the_shortcut_only_when_nothing_is_to_trim() {
+        let full = |s: &str| {
+            s.trim_matches(|c: char| {
+                c.is_whitespace() || ('\u{200B}'..='\u{200F}').contains(&c) || c == '\u{FEFF}'
+            })
+            .to_string()
+        };
+        for cell in [
+            "+34 611 22 33 44",
+            " 611",
+            "611\x0B",
+            "\x0C611",
+            "\t611\r\n",
+            "\u{200B}611",
+            "611\u{FEFF}",
+            "\u{A0}611\u{3000}",
+            "(611)",
+            "",
+            " ",
+        ] {
+            assert_eq!(super::trim(cell), full(cell), "{cell:?}");
+        }
+    }
 
     #[test]
     fn region_of_reads_the_country_of_a_number() {

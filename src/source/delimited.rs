@@ -280,7 +280,7 @@ impl CsvRecords {
     /// warning naming the row).
     fn fields(&mut self, row: u64) -> Fields {
         // The common case: the whole record is UTF-8 and is copied once.
-        if let Ok(text) = std::str::from_utf8(self.record.as_slice()) {
+        if let Ok(text) = simdutf8::basic::from_utf8(self.record.as_slice()) {
             let mut ends = Vec::with_capacity(self.record.len());
             let mut end = 0;
             for f in self.record.iter() {

@@ -53,6 +53,11 @@ impl Fields {
         self.ends.push(self.text.len());
     }
 
+    /// Bytes of text in all the fields together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.ends.len()

@@ -758,6 +758,9 @@ pub(super) fn number_type(cc: i32, nsn: &str) -> Option<Option<Kind>> {
         return Some(None);
     };
     let mut chosen = None;
+    // The chosen region's type when choosing it already told it (a shared
+    // code such as +1 or +7): the type is not worked out a second time.
+    let mut known = None;
     if list.len() == 1 {
         chosen = Some(&t.regions[list[0]]);
     } else {
@@ -765,10 +768,14 @@ pub(super) fn number_type(cc: i32, nsn: &str) -> Option<Option<Kind>> {
         for &i in list {
             let r = &t.regions[i];
             let c = r.compiled()?;
-            if c.ld_start.as_ref().is_some_and(|p| p.is_match(nsn))
-                || number_kind(r, c, nsn)?.is_some()
-            {
+            if c.ld_start.as_ref().is_some_and(|p| p.is_match(nsn)) {
                 chosen = Some(r);
+                break;
+            }
+            let kind = number_kind(r, c, nsn)?;
+            if kind.is_some() {
+                chosen = Some(r);
+                known = Some(kind);
                 break;
             }
         }
@@ -778,6 +785,9 @@ pub(super) fn number_type(cc: i32, nsn: &str) -> Option<Option<Kind>> {
     };
     if r.meta.id == "001" {
         return None;
+    }
+    if known.is_some() {
+        return known;
     }
     let c = r.compiled()?;
     number_kind(r, c, nsn)
