@@ -609,37 +609,26 @@ struct Prop<'a> {
 
 /// Splits a raw value into its `;`-separated components, honouring `\;`.
 fn components(raw: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'\\' => i += 1,
-            b';' => {
-                out.push(&raw[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push(&raw[start.min(raw.len())..]);
-    out
+    split_unescaped(raw, b';')
 }
 
 /// Splits a text value on unescaped `,` (CATEGORIES), still escaped.
 fn list_values(raw: &[u8]) -> Vec<&[u8]> {
+    split_unescaped(raw, b',')
+}
+
+/// Splits `raw` on each `sep` not escaped by a backslash; the pieces keep
+/// their escapes.
+fn split_unescaped(raw: &[u8], sep: u8) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;
     while i < raw.len() {
-        match raw[i] {
-            b'\\' => i += 1,
-            b',' => {
-                out.push(&raw[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+        if raw[i] == b'\\' {
+            i += 1;
+        } else if raw[i] == sep {
+            out.push(&raw[start..i]);
+            start = i + 1;
         }
         i += 1;
     }

@@ -134,23 +134,9 @@ impl Wazzup {
     }
 
     async fn load_users(&self) -> Result<Users, PlatformError> {
-        let r = self
-            .t
-            .send(self.req(reqwest::Method::GET, "/users"))
-            .await
-            .map_err(|f| self.t.error(f))?;
-        if r.status == 401 || r.status == 403 {
-            return Err(PlatformError::Auth {
-                platform: "wazzup",
-                status: r.status,
-                message: description(&r.json(), &r),
-            });
-        }
-        if !r.ok() {
-            return Err(self.t.http_error(&r));
-        }
-        let list: Vec<(String, String)> = r
-            .json()
+        let list: Vec<(String, String)> = self
+            .get_json("/users")
+            .await?
             .as_array()
             .map(|a| {
                 a.iter()
