@@ -629,14 +629,16 @@ fn has_inner_space(cell: &str) -> bool {
 /// must each have 7 digits or more, so `089/1234567` (an area code written
 /// with a slash) or `+7 900 123-45-67, доб. 12` stays one number.
 fn split_values(cell: &str, phones: bool) -> Option<Vec<&str>> {
-    let bits = if phones { PHONE } else { EMAIL };
-    if !cell
-        .bytes()
-        .any(|b| MAY_SEPARATE[usize::from(b)] & bits != 0)
-    {
-        return None;
-    }
-    if !has_separator(cell) && (phones || !has_inner_space(cell)) {
+    // has_separator starts with the PHONE table scan itself; an e-mail
+    // cell is first screened with the wider EMAIL one.
+    let several = if phones {
+        has_separator(cell)
+    } else {
+        cell.bytes()
+            .any(|b| MAY_SEPARATE[usize::from(b)] & EMAIL != 0)
+            && (has_separator(cell) || has_inner_space(cell))
+    };
+    if !several {
         return None;
     }
     let is_sep = |c: char| matches!(c, ',' | ';' | '/' | '\n' | '\r') || (!phones && c == ' ');
