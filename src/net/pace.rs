@@ -201,8 +201,6 @@ struct State {
     /// not 429.
     burst_from: Option<Instant>,
     burst_ok: u64,
-    /// When the run started (first request).
-    started: Option<Instant>,
     /// Growth is counted from here while no 429 has been seen.
     grow_from: Option<Instant>,
     slowdowns: u64,
@@ -294,7 +292,6 @@ impl Pace {
                 longest_pause: Duration::ZERO,
                 burst_from: None,
                 burst_ok: 0,
-                started: None,
                 grow_from: None,
                 slowdowns: 0,
                 throttled: 0,
@@ -348,7 +345,6 @@ impl Pace {
         {
             let mut s = self.state();
             let now = Instant::now();
-            s.started.get_or_insert(now);
             s.burst_from.get_or_insert(now);
             s.grow(now);
             self.pacer.set_rate(s.rate);
