@@ -415,16 +415,16 @@ impl Pace {
             _ => {
                 s.good = None;
                 match admitted {
-                    // Told when to come back: to the admitted rate, by 10%
-                    // to 50% (see TOLD_CUT). Not told, each 429 costs a
-                    // guessed pause: straight down to the admitted rate.
-                    Some(a) if told => {
-                        refused = refused.min(a * ESTIMATE_MARGIN);
-                        a.clamp(r * BURST_CUT, r * TOLD_CUT).max(floor)
-                    }
                     Some(a) => {
                         refused = refused.min(a * ESTIMATE_MARGIN);
-                        halved.min(a).max(floor)
+                        // Told when to come back: to the admitted rate, by
+                        // 10% to 50% (see TOLD_CUT). Not told, each 429
+                        // costs a guessed pause: straight down to it.
+                        if told {
+                            a.clamp(r * BURST_CUT, r * TOLD_CUT).max(floor)
+                        } else {
+                            halved.min(a).max(floor)
+                        }
                     }
                     None => halved,
                 }
